@@ -1,0 +1,304 @@
+//! Management operations: the store is the source of truth; after each change the pool
+//! and key ring are rebuilt from it, so the next request sees the change.
+//!
+//! Callers validate request bodies (their `validator` rules) before calling in; the
+//! checks here are the ones that need more than one field or the stored state.
+
+use crate::crypto::{CryptoError, KeyDigest, MasterKey, random_id, random_token};
+use crate::keyring::KeyRing;
+use crate::pool::{AccountSpec, Pool};
+use crate::store::{AccountRecord, KeyRecord, Store, StoreError, now_unix};
+use std::sync::Arc;
+use switchyard_types::admin::{
+    AccountView, CreateAccount, CreateKey, KeyCreated, KeyView, UpdateAccount, secret_hint,
+};
+use switchyard_types::Provider;
+
+/// Prefix of client keys we issue.
+pub const CLIENT_KEY_PREFIX: &str = "sy-";
+
+/// A management operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{what} {id:?} not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+/// The management service.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    store: Store,
+    master: Arc<MasterKey>,
+    pool: Arc<Pool>,
+    keys: Arc<KeyRing>,
+    /// Serialises reloads so an older snapshot can never overwrite a newer one. An async
+    /// mutex: it is held across the store read.
+    reload_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+fn context(id: &str) -> String {
+    format!("account:{id}")
+}
+
+fn view(rec: &AccountRecord) -> AccountView {
+    AccountView {
+        id: rec.id.clone(),
+        provider: rec.provider,
+        label: rec.label.clone(),
+        base_url: effective_base_url(rec.provider, rec.base_url.as_deref()),
+        tier: rec.tier,
+        models: effective_models(rec.provider, rec.models.as_ref()),
+        enabled: rec.enabled,
+        api_key_hint: rec.secret_hint.clone(),
+        created_at: rec.created_at,
+        updated_at: rec.updated_at,
+    }
+}
+
+fn effective_base_url(provider: Provider, base_url: Option<&str>) -> String {
+    base_url
+        .or(provider.default_base_url())
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+fn effective_models(provider: Provider, models: Option<&Vec<String>>) -> Vec<String> {
+    match models {
+        Some(m) => m.clone(),
+        None => provider.default_models().iter().map(|m| (*m).to_owned()).collect(),
+    }
+}
+
+fn require_base_url(provider: Provider, base_url: Option<&str>) -> Result<(), AdminError> {
+    if provider.default_base_url().is_none() && base_url.is_none_or(str::is_empty) {
+        return Err(AdminError::Invalid {
+            field: "base_url",
+            message: format!("is required for provider {provider}"),
+        });
+    }
+    Ok(())
+}
+
+impl Admin {
+    pub fn new(store: Store, master: Arc<MasterKey>, pool: Arc<Pool>, keys: Arc<KeyRing>) -> Self {
+        Self { store, master, pool, keys, reload_lock: Arc::default() }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Rebuild the pool and key ring from the store. An account whose credential cannot
+    /// be decrypted is left out of routing (and logged), never fatal for the others.
+    pub async fn reload(&self) -> Result<(), AdminError> {
+        let _guard = self.reload_lock.lock().await;
+        let records = self.store.list_accounts().await?;
+        let mut specs = Vec::with_capacity(records.len());
+        for rec in records {
+            match self.master.open(&rec.secret, &context(&rec.id)) {
+                Ok(credential) => specs.push(AccountSpec {
+                    base_url: effective_base_url(rec.provider, rec.base_url.as_deref()),
+                    models: effective_models(rec.provider, rec.models.as_ref()),
+                    id: rec.id,
+                    provider: rec.provider,
+                    label: rec.label,
+                    tier: rec.tier,
+                    enabled: rec.enabled,
+                    credential,
+                }),
+                Err(e) => tracing::error!(account = %rec.id, error = %e, "account left out of routing"),
+            }
+        }
+        self.pool.replace(specs);
+        let keys = self.store.list_keys().await?;
+        self.keys.replace(keys.into_iter().map(|k| (k.digest, k.id)));
+        Ok(())
+    }
+
+    pub async fn create_account(&self, req: CreateAccount) -> Result<AccountView, AdminError> {
+        require_base_url(req.provider, req.base_url.as_deref())?;
+        let id = random_id("acc_");
+        let now = now_unix();
+        let rec = AccountRecord {
+            secret: self.master.seal(&req.api_key, &context(&id))?,
+            secret_hint: secret_hint(&req.api_key),
+            id,
+            provider: req.provider,
+            label: req.label,
+            base_url: req.base_url.filter(|u| !u.is_empty()),
+            tier: req.tier.unwrap_or_default(),
+            models: req.models,
+            enabled: req.enabled.unwrap_or(true),
+            position: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let rec = self.store.insert_account(rec).await?;
+        self.reload().await?;
+        Ok(view(&rec))
+    }
+
+    pub async fn list_accounts(&self) -> Result<Vec<AccountView>, AdminError> {
+        Ok(self.store.list_accounts().await?.iter().map(view).collect())
+    }
+
+    pub async fn get_account(&self, id: &str) -> Result<AccountView, AdminError> {
+        self.store
+            .get_account(id)
+            .await?
+            .map(|r| view(&r))
+            .ok_or_else(|| AdminError::NotFound { what: "account", id: id.to_owned() })
+    }
+
+    pub async fn update_account(&self, id: &str, req: UpdateAccount) -> Result<AccountView, AdminError> {
+        let not_found = || AdminError::NotFound { what: "account", id: id.to_owned() };
+        let mut rec = self.store.get_account(id).await?.ok_or_else(not_found)?;
+        if let Some(label) = req.label {
+            rec.label = label;
+        }
+        if let Some(url) = req.base_url {
+            rec.base_url = Some(url).filter(|u| !u.is_empty());
+            require_base_url(rec.provider, rec.base_url.as_deref())?;
+        }
+        if let Some(tier) = req.tier {
+            rec.tier = tier;
+        }
+        if let Some(models) = req.models {
+            rec.models = Some(models);
+        }
+        if let Some(enabled) = req.enabled {
+            rec.enabled = enabled;
+        }
+        if let Some(key) = req.api_key {
+            rec.secret = self.master.seal(&key, &context(&rec.id))?;
+            rec.secret_hint = secret_hint(&key);
+        }
+        rec.updated_at = now_unix();
+        if !self.store.update_account(rec.clone()).await? {
+            return Err(not_found());
+        }
+        self.reload().await?;
+        Ok(view(&rec))
+    }
+
+    pub async fn delete_account(&self, id: &str) -> Result<(), AdminError> {
+        if !self.store.delete_account(id).await? {
+            return Err(AdminError::NotFound { what: "account", id: id.to_owned() });
+        }
+        self.reload().await
+    }
+
+    pub async fn create_key(&self, req: CreateKey) -> Result<KeyCreated, AdminError> {
+        let key = random_token(CLIENT_KEY_PREFIX);
+        let rec = KeyRecord {
+            id: random_id("key_"),
+            name: req.name,
+            digest: KeyDigest::of(&key),
+            hint: secret_hint(&key),
+            created_at: now_unix(),
+        };
+        self.store.insert_key(rec.clone()).await?;
+        self.reload().await?;
+        Ok(KeyCreated { id: rec.id, name: rec.name, key, key_hint: rec.hint, created_at: rec.created_at })
+    }
+
+    pub async fn list_keys(&self) -> Result<Vec<KeyView>, AdminError> {
+        Ok(self
+            .store
+            .list_keys()
+            .await?
+            .into_iter()
+            .map(|k| KeyView { id: k.id, name: k.name, key_hint: k.hint, created_at: k.created_at })
+            .collect())
+    }
+
+    pub async fn delete_key(&self, id: &str) -> Result<(), AdminError> {
+        if !self.store.delete_key(id).await? {
+            return Err(AdminError::NotFound { what: "key", id: id.to_owned() });
+        }
+        self.reload().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchyard_types::Protocol;
+
+    async fn admin_on(store: Store) -> (Admin, Arc<Pool>, Arc<KeyRing>) {
+        let master = Arc::new(MasterKey::parse(&"42".repeat(32)).unwrap());
+        let pool = Arc::new(Pool::new());
+        let keys = Arc::new(KeyRing::new());
+        let admin = Admin::new(store, master, Arc::clone(&pool), Arc::clone(&keys));
+        admin.reload().await.unwrap();
+        (admin, pool, keys)
+    }
+
+    fn create(provider: &str, key: &str) -> CreateAccount {
+        serde_json::from_value(serde_json::json!({
+            "provider": provider, "label": "acct", "api_key": key
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn changes_reach_the_pool_and_keyring() {
+        let (admin, pool, keys) = admin_on(Store::open_in_memory().await.unwrap()).await;
+        let acc = admin.create_account(create("openai", "sk-test-abcdefgh1234")).await.unwrap();
+        assert_eq!(acc.api_key_hint, "sk-…1234");
+        assert_eq!(acc.base_url, "https://api.openai.com/v1");
+        assert_eq!(pool.accounts()[0].credential.expose(), "sk-test-abcdefgh1234");
+        assert!(pool.accounts()[0].serves(Protocol::OpenAi, "gpt-4o"));
+
+        let upd = UpdateAccount { enabled: Some(false), ..Default::default() };
+        assert!(!admin.update_account(&acc.id, upd).await.unwrap().enabled);
+        assert!(!pool.accounts()[0].enabled);
+
+        let k = admin.create_key(CreateKey { name: "ci".into() }).await.unwrap();
+        assert!(keys.authenticate(&k.key).is_some());
+        admin.delete_key(&k.id).await.unwrap();
+        assert!(keys.authenticate(&k.key).is_none());
+
+        admin.delete_account(&acc.id).await.unwrap();
+        assert!(pool.accounts().is_empty());
+        assert!(matches!(admin.delete_account(&acc.id).await, Err(AdminError::NotFound { .. })));
+    }
+
+    #[tokio::test]
+    async fn openai_compatible_needs_a_base_url() {
+        let (admin, _, _) = admin_on(Store::open_in_memory().await.unwrap()).await;
+        let err = admin.create_account(create("openai_compatible", "k")).await.unwrap_err();
+        assert!(matches!(err, AdminError::Invalid { field: "base_url", .. }));
+    }
+
+    #[tokio::test]
+    async fn database_file_holds_no_plaintext_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let secret = "sk-PLAINTEXT-must-not-leak-9f8e7d";
+        {
+            let (admin, _, _) = admin_on(Store::open(&path).await.unwrap()).await;
+            admin.create_account(create("openai", secret)).await.unwrap();
+            let k = admin.create_key(CreateKey { name: "n".into() }).await.unwrap();
+            // Force the WAL into the main file so both are checked in their final state.
+            let key = k.key.clone();
+            admin.store().schema_version().await.unwrap();
+            for file in std::fs::read_dir(dir.path()).unwrap() {
+                let bytes = std::fs::read(file.unwrap().path()).unwrap();
+                for needle in [secret.as_bytes(), key.as_bytes(), b"PLAINTEXT"] {
+                    assert!(!bytes.windows(needle.len()).any(|w| w == needle));
+                }
+            }
+        }
+        // Reopening with the same master key restores the credential.
+        let (_, pool, _) = admin_on(Store::open(&path).await.unwrap()).await;
+        assert_eq!(pool.accounts()[0].credential.expose(), secret);
+    }
+}

@@ -1,0 +1,378 @@
+//! Configuration: defaults ← TOML file ← `SWITCHYARD_*` environment ← command-line flags.
+//!
+//! The file is parsed into [`RawConfig`] (unknown keys rejected, the path of a bad field
+//! reported), layered with overrides, then validated into the runtime [`Config`]. Every
+//! error names the field or variable at fault, so an operator can fix it from the message.
+
+use crate::env::Env;
+use serde::Deserialize;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+pub const DEFAULT_PORT: u16 = 8045;
+pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// A configuration problem, naming the offending field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: field `{field}`: {message}")]
+    Parse { path: PathBuf, field: String, message: String },
+    #[error("{source_name}: invalid value {value:?}: {message}")]
+    Invalid { source_name: String, value: String, message: String },
+    #[error("no data directory: set SWITCHYARD_DATA_DIR, --data-dir, or HOME")]
+    NoDataDir,
+}
+
+/// The file's shape. All fields optional: zero config works.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub data_dir: Option<PathBuf>,
+    /// Admin bearer key. Prefer `SWITCHYARD_ADMIN_KEY` or the generated key file.
+    pub admin_key: Option<String>,
+    pub log: Option<String>,
+    pub max_body_bytes: Option<usize>,
+    #[serde(default)]
+    pub upstream: RawUpstream,
+}
+
+/// `[upstream]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUpstream {
+    /// TCP + TLS connect timeout, seconds (1..=300, default 10).
+    pub connect_timeout_secs: Option<u64>,
+    /// Time allowed until the upstream's response headers, seconds (1..=3600, default 300).
+    pub header_timeout_secs: Option<u64>,
+    /// Longest silence allowed between two chunks of a response body, seconds
+    /// (1..=3600, default 300).
+    pub idle_timeout_secs: Option<u64>,
+    /// Accounts tried per request before giving up (1..=20, default 3).
+    pub max_attempts: Option<u32>,
+}
+
+/// Overrides from the command line (highest precedence).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Validated runtime configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub host: IpAddr,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    /// From file or env; `None` means use (or generate) `<data_dir>/admin.key`.
+    pub admin_key: Option<String>,
+    /// From `SWITCHYARD_MASTER_KEY`; `None` means use (or generate) `<data_dir>/master.key`.
+    pub master_key: Option<String>,
+    pub static_dir: Option<PathBuf>,
+    pub log: String,
+    pub max_body_bytes: usize,
+    pub upstream: UpstreamConfig,
+    /// The file the config came from, if any.
+    pub source_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("data_dir", &self.data_dir)
+            .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
+            .field("master_key", &self.master_key.as_ref().map(|_| "<redacted>"))
+            .field("static_dir", &self.static_dir)
+            .field("log", &self.log)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("upstream", &self.upstream)
+            .field("source_file", &self.source_file)
+            .finish()
+    }
+}
+
+/// Upstream HTTP behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamConfig {
+    pub connect_timeout: Duration,
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_attempts: u32,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(300),
+            idle_timeout: Duration::from_secs(300),
+            max_attempts: 3,
+        }
+    }
+}
+
+impl Config {
+    /// Load from the layered sources. `env` is the process environment in production.
+    pub fn load(overrides: &Overrides, env: &dyn Env) -> Result<Self, ConfigError> {
+        let file = overrides
+            .config_file
+            .clone()
+            .or_else(|| env.var("SWITCHYARD_CONFIG").map(PathBuf::from));
+        let raw = match &file {
+            Some(path) => parse_file(path)?,
+            None => RawConfig::default(),
+        };
+        Self::from_layers(raw, file, overrides, env)
+    }
+
+    fn from_layers(
+        raw: RawConfig,
+        source_file: Option<PathBuf>,
+        overrides: &Overrides,
+        env: &dyn Env,
+    ) -> Result<Self, ConfigError> {
+        let host_src = overrides
+            .host
+            .clone()
+            .map(|h| ("--host", h))
+            .or_else(|| env.var("SWITCHYARD_HOST").map(|h| ("SWITCHYARD_HOST", h)))
+            .or_else(|| raw.host.clone().map(|h| ("host", h)))
+            .unwrap_or(("host", DEFAULT_HOST.to_owned()));
+        let host = parse_host(host_src.0, &host_src.1)?;
+
+        let port = match (overrides.port, env.var("SWITCHYARD_PORT")) {
+            (Some(p), _) => p,
+            (None, Some(v)) => v.trim().parse::<u16>().map_err(|_| ConfigError::Invalid {
+                source_name: "SWITCHYARD_PORT".into(),
+                value: v.clone(),
+                message: "must be a port number 0..=65535".into(),
+            })?,
+            (None, None) => raw.port.unwrap_or(DEFAULT_PORT),
+        };
+
+        let data_dir = match overrides
+            .data_dir
+            .clone()
+            .or_else(|| env.var("SWITCHYARD_DATA_DIR").map(PathBuf::from))
+            .or_else(|| raw.data_dir.clone())
+        {
+            Some(dir) => dir,
+            None => default_data_dir(env).ok_or(ConfigError::NoDataDir)?,
+        };
+        if data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "", "must not be empty"));
+        }
+
+        let admin_key = env.var("SWITCHYARD_ADMIN_KEY").or(raw.admin_key).filter(|k| !k.is_empty());
+        if let Some(key) = &admin_key
+            && (key.len() < 8 || key.chars().any(char::is_whitespace))
+        {
+            return Err(invalid(
+                "admin_key",
+                "<redacted>",
+                "must be at least 8 characters without whitespace",
+            ));
+        }
+        let master_key = env.var("SWITCHYARD_MASTER_KEY").filter(|k| !k.is_empty());
+        let static_dir = env.var("SWITCHYARD_STATIC_DIR").filter(|s| !s.is_empty()).map(PathBuf::from);
+        let log = env
+            .var("SWITCHYARD_LOG")
+            .or(raw.log)
+            .unwrap_or_else(|| "info".to_owned());
+
+        let max_body_bytes = raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        if !(1024..=1024 * 1024 * 1024).contains(&max_body_bytes) {
+            return Err(invalid(
+                "max_body_bytes",
+                &max_body_bytes.to_string(),
+                "must be between 1024 and 1073741824",
+            ));
+        }
+
+        let d = UpstreamConfig::default();
+        let u = &raw.upstream;
+        let upstream = UpstreamConfig {
+            connect_timeout: secs_in(
+                "upstream.connect_timeout_secs",
+                u.connect_timeout_secs,
+                1..=300,
+                d.connect_timeout,
+            )?,
+            header_timeout: secs_in(
+                "upstream.header_timeout_secs",
+                u.header_timeout_secs,
+                1..=3600,
+                d.header_timeout,
+            )?,
+            idle_timeout: secs_in(
+                "upstream.idle_timeout_secs",
+                u.idle_timeout_secs,
+                1..=3600,
+                d.idle_timeout,
+            )?,
+            max_attempts: match u.max_attempts {
+                None => d.max_attempts,
+                Some(n @ 1..=20) => n,
+                Some(n) => {
+                    return Err(invalid("upstream.max_attempts", &n.to_string(), "must be 1..=20"));
+                }
+            },
+        };
+
+        Ok(Self {
+            host,
+            port,
+            data_dir,
+            admin_key,
+            master_key,
+            static_dir,
+            log,
+            max_body_bytes,
+            upstream,
+            source_file,
+        })
+    }
+}
+
+fn invalid(field: &str, value: &str, message: &str) -> ConfigError {
+    ConfigError::Invalid {
+        source_name: field.to_owned(),
+        value: value.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+fn secs_in(
+    field: &str,
+    value: Option<u64>,
+    range: std::ops::RangeInclusive<u64>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) if range.contains(&v) => Ok(Duration::from_secs(v)),
+        Some(v) => Err(invalid(
+            field,
+            &v.to_string(),
+            &format!("must be {}..={} seconds", range.start(), range.end()),
+        )),
+    }
+}
+
+fn parse_host(source: &str, value: &str) -> Result<IpAddr, ConfigError> {
+    let v = value.trim();
+    if v == "localhost" {
+        return Ok(IpAddr::from([127, 0, 0, 1]));
+    }
+    v.parse().map_err(|_| ConfigError::Invalid {
+        source_name: source.to_owned(),
+        value: value.to_owned(),
+        message: "must be an IP address such as 127.0.0.1, 0.0.0.0 or ::".into(),
+    })
+}
+
+/// Parse a TOML config file, reporting the dotted path of a bad field.
+pub fn parse_file(path: &Path) -> Result<RawConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse_str(&text).map_err(|(field, message)| ConfigError::Parse {
+        path: path.to_owned(),
+        field,
+        message,
+    })
+}
+
+/// Parse TOML text; on error, `(field path, message)`.
+pub fn parse_str(text: &str) -> Result<RawConfig, (String, String)> {
+    let de = toml::Deserializer::new(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        let message = e.inner().message().to_owned();
+        (if field == "." { "(root)".to_owned() } else { field }, message)
+    })
+}
+
+/// `$XDG_DATA_HOME/switchyard`, else `$HOME/.local/share/switchyard`.
+pub fn default_data_dir(env: &dyn Env) -> Option<PathBuf> {
+    if let Some(xdg) = env.var("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(xdg).join("switchyard"));
+    }
+    env.var("HOME")
+        .filter(|v| !v.is_empty())
+        .map(|home| PathBuf::from(home).join(".local/share/switchyard"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::MapEnv;
+
+    fn load(raw: &str, env: &MapEnv, o: &Overrides) -> Result<Config, ConfigError> {
+        let raw = parse_str(raw).map_err(|(f, m)| ConfigError::Parse {
+            path: "t.toml".into(),
+            field: f,
+            message: m,
+        })?;
+        Config::from_layers(raw, None, o, env)
+    }
+
+    #[test]
+    fn zero_config_uses_defaults_and_xdg() {
+        let env = MapEnv::new([("HOME", "/home/op")]);
+        let c = load("", &env, &Overrides::default()).unwrap();
+        assert_eq!(c.host.to_string(), "127.0.0.1");
+        assert_eq!(c.port, 8045);
+        assert_eq!(c.data_dir, PathBuf::from("/home/op/.local/share/switchyard"));
+        assert_eq!(c.max_body_bytes, 32 * 1024 * 1024);
+        let env = MapEnv::new([("HOME", "/home/op"), ("XDG_DATA_HOME", "/xdg")]);
+        let c = load("", &env, &Overrides::default()).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/xdg/switchyard"));
+    }
+
+    #[test]
+    fn precedence_is_flag_over_env_over_file() {
+        let env = MapEnv::new([("HOME", "/h"), ("SWITCHYARD_PORT", "9000")]);
+        let c = load("port = 7000", &env, &Overrides::default()).unwrap();
+        assert_eq!(c.port, 9000);
+        let o = Overrides { port: Some(9100), ..Default::default() };
+        assert_eq!(load("port = 7000", &env, &o).unwrap().port, 9100);
+        let env = MapEnv::new([("HOME", "/h")]);
+        assert_eq!(load("port = 7000", &env, &Overrides::default()).unwrap().port, 7000);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let env = MapEnv::new([("HOME", "/h")]);
+        let e = load("port = \"abc\"", &env, &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("`port`"), "{e}");
+        let e = load("[upstream]\nmax_atempts = 3", &env, &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("max_atempts"), "{e}");
+        let e = load("[upstream]\nmax_attempts = 0", &env, &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("upstream.max_attempts"), "{e}");
+        let env = MapEnv::new([("HOME", "/h"), ("SWITCHYARD_PORT", "http")]);
+        let e = load("", &env, &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("SWITCHYARD_PORT"), "{e}");
+        let env = MapEnv::new([("HOME", "/h"), ("SWITCHYARD_HOST", "not a host")]);
+        let e = load("", &env, &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("SWITCHYARD_HOST"), "{e}");
+    }
+
+    #[test]
+    fn debug_redacts_keys() {
+        let env = MapEnv::new([("HOME", "/h"), ("SWITCHYARD_ADMIN_KEY", "admin-secret-123")]);
+        let c = load("", &env, &Overrides::default()).unwrap();
+        assert!(!format!("{c:?}").contains("admin-secret"));
+    }
+}

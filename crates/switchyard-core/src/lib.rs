@@ -1,0 +1,23 @@
+//! Switchyard's behaviour, without an HTTP server: everything here is reachable from a
+//! unit test.
+//!
+//! # Layout
+//! - [`config`]: layered configuration (defaults ← TOML ← env ← flags), validated.
+//! - [`env`]: environment access behind a trait (tests never set real variables).
+//! - [`crypto`]: the master key (AES-256-GCM at rest), redacted [`crypto::Secret`]s,
+//!   constant-time key digests, random tokens and ids.
+//! - [`store`]: SQLite (WAL, migrations) on the blocking pool: accounts, client keys.
+//! - [`pool`]: the account snapshot and selection, returning an RAII [`pool::Lease`].
+//! - [`keyring`]: client-key authentication against in-memory digests.
+//! - [`admin`]: management operations; every change rebuilds pool and key ring.
+//! - [`upstream`]: the shared HTTP client, per-provider URL + credential, outcome
+//!   classification.
+
+pub mod admin;
+pub mod config;
+pub mod crypto;
+pub mod env;
+pub mod keyring;
+pub mod pool;
+pub mod store;
+pub mod upstream;

@@ -1,0 +1,298 @@
+//! Bodies of the management API (`/api/accounts`, `/api/keys`).
+//!
+//! Request bodies reject unknown fields (a typo must not be silently ignored) and carry
+//! their validation rules; [`first_violation`] turns validator's report into the one
+//! field name and message the API returns. Secrets never appear in `Debug` output nor in
+//! any response type: views carry a masked hint instead.
+
+use crate::glob;
+use crate::provider::{Provider, Tier};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::fmt;
+use validator::{Validate, ValidationError, ValidationErrors, ValidationErrorsKind};
+
+/// Upper bound on patterns an account may list.
+pub const MAX_MODEL_PATTERNS: usize = 256;
+
+/// `POST /api/accounts`.
+#[derive(Clone, Deserialize, Serialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccount {
+    pub provider: Provider,
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub label: String,
+    #[validate(custom(function = "validate_secret"))]
+    pub api_key: String,
+    #[serde(default)]
+    #[validate(custom(function = "validate_base_url"))]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub tier: Option<Tier>,
+    #[serde(default)]
+    #[validate(custom(function = "validate_models"))]
+    pub models: Option<Vec<String>>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+impl fmt::Debug for CreateAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreateAccount")
+            .field("provider", &self.provider)
+            .field("label", &self.label)
+            .field("api_key", &"<redacted>")
+            .field("base_url", &self.base_url)
+            .field("tier", &self.tier)
+            .field("models", &self.models)
+            .field("enabled", &self.enabled)
+            .finish()
+    }
+}
+
+/// `PATCH /api/accounts/{id}`: every field optional; absent fields are left unchanged.
+/// An empty `base_url` resets it to the provider's default.
+#[derive(Clone, Default, Deserialize, Serialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAccount {
+    #[serde(default)]
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub label: Option<String>,
+    #[serde(default)]
+    #[validate(custom(function = "validate_secret"))]
+    pub api_key: Option<String>,
+    #[serde(default)]
+    #[validate(custom(function = "validate_base_url_or_empty"))]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub tier: Option<Tier>,
+    #[serde(default)]
+    #[validate(custom(function = "validate_models"))]
+    pub models: Option<Vec<String>>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+impl fmt::Debug for UpdateAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UpdateAccount")
+            .field("label", &self.label)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("base_url", &self.base_url)
+            .field("tier", &self.tier)
+            .field("models", &self.models)
+            .field("enabled", &self.enabled)
+            .finish()
+    }
+}
+
+/// An account as the API shows it: never the secret, only a hint like `sk-…abcd`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub id: String,
+    pub provider: Provider,
+    pub label: String,
+    /// The effective base URL (the provider default when none was set).
+    pub base_url: String,
+    pub tier: Tier,
+    /// Effective model patterns (the provider default when none were set).
+    pub models: Vec<String>,
+    pub enabled: bool,
+    pub api_key_hint: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// `GET /api/accounts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountList {
+    pub accounts: Vec<AccountView>,
+}
+
+/// `POST /api/keys`.
+#[derive(Debug, Clone, Deserialize, Serialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub name: String,
+}
+
+/// `201` answer to `POST /api/keys`: the only time the key itself is shown.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyCreated {
+    pub id: String,
+    pub name: String,
+    pub key: String,
+    pub key_hint: String,
+    pub created_at: i64,
+}
+
+impl fmt::Debug for KeyCreated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyCreated")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("key", &"<redacted>")
+            .field("key_hint", &self.key_hint)
+            .finish()
+    }
+}
+
+/// A client key as listed: never the key itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyView {
+    pub id: String,
+    pub name: String,
+    pub key_hint: String,
+    pub created_at: i64,
+}
+
+/// `GET /api/keys`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyList {
+    pub keys: Vec<KeyView>,
+}
+
+/// A masked hint of a secret: its prefix up to the first `-` (at most 8 characters) and
+/// its last four characters, e.g. `sk-…abcd`. Short secrets show only `…` and the tail.
+pub fn secret_hint(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() < 12 {
+        let tail: String = chars.iter().rev().take(2).rev().collect();
+        return format!("…{tail}");
+    }
+    let prefix: String = match chars.iter().take(8).position(|&c| c == '-') {
+        Some(i) => chars[..=i].iter().collect(),
+        None => String::new(),
+    };
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{prefix}…{tail}")
+}
+
+fn err(code: &'static str, message: &'static str) -> ValidationError {
+    ValidationError::new(code).with_message(Cow::Borrowed(message))
+}
+
+fn validate_secret(secret: &str) -> Result<(), ValidationError> {
+    if secret.is_empty() || secret.len() > 8192 {
+        return Err(err("length", "must be 1 to 8192 characters"));
+    }
+    if secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(err("charset", "must not contain whitespace or control characters"));
+    }
+    Ok(())
+}
+
+fn validate_base_url(url: &str) -> Result<(), ValidationError> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| err("url", "must be an http:// or https:// URL"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || url.len() > 2048 || url.chars().any(char::is_whitespace) {
+        return Err(err("url", "must be an http:// or https:// URL with a host"));
+    }
+    if url.contains(['?', '#']) {
+        return Err(err("url", "must not carry a query or fragment"));
+    }
+    Ok(())
+}
+
+fn validate_base_url_or_empty(url: &str) -> Result<(), ValidationError> {
+    if url.is_empty() { Ok(()) } else { validate_base_url(url) }
+}
+
+fn validate_models(models: &[String]) -> Result<(), ValidationError> {
+    if models.len() > MAX_MODEL_PATTERNS {
+        return Err(err("length", "at most 256 patterns"));
+    }
+    if models.iter().any(|m| !glob::is_valid_pattern(m)) {
+        return Err(err(
+            "pattern",
+            "each pattern must be 1 to 200 printable characters without spaces",
+        ));
+    }
+    Ok(())
+}
+
+/// The first violation in a validator report, as `(field, message)`, with a stable
+/// order (fields sorted by name) so the API names the same field for the same input.
+pub fn first_violation(errors: &ValidationErrors) -> (String, String) {
+    let mut fields: Vec<_> = errors.errors().iter().collect();
+    fields.sort_by(|a, b| a.0.cmp(b.0));
+    for (field, kind) in fields {
+        if let ValidationErrorsKind::Field(list) = kind
+            && let Some(e) = list.first()
+        {
+            let message = e
+                .message
+                .as_ref()
+                .map_or_else(|| format!("is invalid ({})", e.code), ToString::to_string);
+            return (field.to_string(), message);
+        }
+    }
+    (String::new(), "invalid request".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(json: serde_json::Value) -> CreateAccount {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn hint_masks_all_but_prefix_and_tail() {
+        assert_eq!(secret_hint("sk-abcdefghijklmnop1234"), "sk-…1234");
+        assert_eq!(secret_hint("AIzaSyABCDEFGHIJKLMNOP"), "…MNOP");
+        assert_eq!(secret_hint("short"), "…rt");
+        assert!(!secret_hint("sk-ant-api03-secretsecret-wxyz").contains("secret"));
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let a = account(serde_json::json!({
+            "provider": "openai", "label": "a", "api_key": "sk-supersecretvalue"
+        }));
+        assert!(!format!("{a:?}").contains("supersecret"));
+        let u = UpdateAccount { api_key: Some("sk-supersecretvalue".into()), ..Default::default() };
+        assert!(!format!("{u:?}").contains("supersecret"));
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let a = account(serde_json::json!({
+            "provider": "openai", "label": "", "api_key": "k"
+        }));
+        let (field, _) = first_violation(&a.validate().unwrap_err());
+        assert_eq!(field, "label");
+
+        let a = account(serde_json::json!({
+            "provider": "openai", "label": "x", "api_key": "k", "base_url": "ftp://x"
+        }));
+        let (field, msg) = first_violation(&a.validate().unwrap_err());
+        assert_eq!(field, "base_url");
+        assert!(msg.contains("http"));
+
+        let a = account(serde_json::json!({
+            "provider": "openai", "label": "x", "api_key": "k", "models": ["ok", "has space"]
+        }));
+        assert_eq!(first_violation(&a.validate().unwrap_err()).0, "models");
+
+        let a = account(serde_json::json!({
+            "provider": "openai", "label": "x", "api_key": "k k"
+        }));
+        assert_eq!(first_violation(&a.validate().unwrap_err()).0, "api_key");
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let r: Result<CreateAccount, _> = serde_json::from_value(serde_json::json!({
+            "provider": "openai", "label": "x", "api_key": "k", "modles": []
+        }));
+        assert!(r.unwrap_err().to_string().contains("modles"));
+    }
+}

@@ -1,0 +1,21 @@
+//! Wire and domain types shared by every Switchyard crate and by the dashboard.
+//!
+//! No I/O lives here and nothing depends on tokio or reqwest: this crate compiles to
+//! `wasm32-unknown-unknown` so the Leptos dashboard can use the very same DTOs as the
+//! server (one definition, no drift).
+//!
+//! # Layout
+//! - [`provider`]: upstream [`Provider`]s, the client-facing [`Protocol`]s they speak,
+//!   and account [`Tier`]s.
+//! - [`admin`]: request/response bodies of the management API (`/api/accounts`,
+//!   `/api/keys`), with their validation rules.
+//! - [`error`]: the management API's error body ([`ApiError`]), mirrored by clients.
+//! - [`glob`]: the tiny glob matcher used for account `models` patterns.
+
+pub mod admin;
+pub mod error;
+pub mod glob;
+pub mod provider;
+
+pub use error::{ApiError, ApiErrorBody};
+pub use provider::{Protocol, Provider, Tier};
