@@ -1,2 +1,66 @@
-//! placeholder
-fn main() {}
+//! The `switchyard` binary: an LLM API gateway serving OpenAI-, Anthropic- and
+//! Gemini-compatible endpoints over a pool of upstream accounts.
+//!
+//! # Layout
+//! - `main.rs` / [`cli`]: command line; the only place that decides the exit code.
+//! - [`serve`]: start-up (data dir, keys, store, state), listener, graceful drain.
+//! - [`app`]: the router and the map of its layers.
+//! - [`state`]: shared state handed to handlers.
+//! - [`auth`]: client keys on proxy routes, the admin key on `/api/*`.
+//! - [`proxy`]: the protocol endpoints, body probing, the attempt loop and relay.
+//! - [`api`]: the management REST API and its OpenAPI document.
+//! - [`error`]: every error → HTTP, in the client protocol's shape.
+//! - [`metrics`]: Prometheus counters.
+
+mod api;
+mod app;
+mod auth;
+mod cli;
+mod error;
+mod metrics;
+mod proxy;
+mod serve;
+mod state;
+
+use clap::Parser;
+use std::process::ExitCode;
+use switchyard_core::config::Config;
+use switchyard_core::env::OsEnv;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cli.command {
+        cli::Command::Serve(args) => {
+            let config = match Config::load(&args.overrides(), &OsEnv) {
+                Ok(c) => c,
+                Err(e) => return fail(&e),
+            };
+            init_tracing(&config.log);
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(r) => r,
+                Err(e) => return fail(&e),
+            };
+            match runtime.block_on(serve::run(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            }
+        }
+    }
+}
+
+#[expect(clippy::print_stderr, reason = "the CLI reports fatal errors on stderr")]
+fn fail(error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("switchyard: error: {error}");
+    ExitCode::FAILURE
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,1 +1,165 @@
-//! placeholder
+//! Fake upstream LLM providers for tests: one HTTP server on `127.0.0.1:0` that speaks the real
+//! OpenAI Chat Completions, Anthropic Messages and Gemini `generateContent` wire formats (JSON,
+//! SSE streams, tool calls, usage, errors), with scripted behaviour.
+//!
+//! # Layout
+//!
+//! - `lib.rs` — [`FakeProvider`] (start, base URLs, key overrides, recorded calls, shutdown)
+//!   and the public types [`RecordedCall`] and [`Protocol`].
+//! - `script.rs` — [`Behaviour`], [`ErrorKind`], the built-in key conventions and the
+//!   `#fake:` prompt directives, folded into one plan per request.
+//! - `reply.rs` — the protocol-neutral conversation read from a request and the deterministic
+//!   reply built from it (text, tool calls from the schema, thinking, usage).
+//! - `server.rs` — the axum app, shared state, the `Dialect` trait and the executor (latency,
+//!   hang, errors, paced and cut streams).
+//! - `openai.rs`, `anthropic.rs`, `gemini.rs` — one wire protocol each: routes, request
+//!   reading and checks, JSON reply, stream events, error body, headers.
+//! - `main.rs` — the `switchyard-fake` binary for suites that cannot use the Rust API.
+//!
+//! # Scripting
+//!
+//! Keys (`set_key_behaviour` overrides, else conventions): `fake-429` (429, `retry-after: 1`),
+//! `fake-quota` (hard quota), `fake-500`, `fake-529` (overloaded; 503 for OpenAI and Gemini),
+//! `fake-401` and any key starting with `bad` (401), `fake-slow` (50 ms between chunks),
+//! `fake-hang` (never answers), `fake-disconnect` (stream cut after 2 events); anything else is
+//! normal.
+//!
+//! Directives in the last user message: `#fake:status=N` (429, 500, 503, 529, 400, 401, …),
+//! `#fake:quota`, `#fake:latency=MS`, `#fake:chunk_delay=MS`, `#fake:disconnect_after=N`,
+//! `#fake:hang`, `#fake:tool`, `#fake:parallel`, `#fake:thinking`, `#fake:max_tokens`,
+//! `#fake:echo`.
+
+mod anthropic;
+mod gemini;
+mod openai;
+mod reply;
+mod script;
+mod server;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use script::{Behaviour, ErrorKind};
+
+/// Which wire protocol a request spoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    OpenAi,
+    Anthropic,
+    Gemini,
+}
+
+/// One request as the fake upstream received it.
+#[derive(Debug, Clone)]
+pub struct RecordedCall {
+    pub protocol: Protocol,
+    /// The request target: path plus `?query` when there is one
+    /// (e.g. `/v1beta/models/gemini-fake:streamGenerateContent?alt=sse`).
+    pub path: String,
+    /// The API key used ("" when none was sent).
+    pub api_key: String,
+    /// The requested model ("" when none: model lists, unparsable bodies).
+    pub model: String,
+    /// Whether a stream was asked for (`"stream": true`, or Gemini `streamGenerateContent`).
+    pub stream: bool,
+    /// The JSON body (`Null` when absent or not JSON).
+    pub body: serde_json::Value,
+    /// Every request header, names lowercase, in arrival order.
+    pub headers: Vec<(String, String)>,
+}
+
+/// A running fake upstream serving all three protocols. Dropping it shuts the server down:
+/// the listener closes, hung requests and streams end.
+#[derive(Debug)]
+pub struct FakeProvider {
+    addr: SocketAddr,
+    shared: Arc<server::Shared>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl FakeProvider {
+    /// Binds `127.0.0.1:0` and spawns the server task.
+    pub async fn start() -> std::io::Result<FakeProvider> {
+        FakeProvider::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
+    }
+
+    /// Binds `addr` (port 0 for any free port) and spawns the server task.
+    pub async fn start_on(addr: SocketAddr) -> std::io::Result<FakeProvider> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let shared = Arc::new(server::Shared::new(shutdown_rx.clone()));
+        let app = server::app(Arc::clone(&shared));
+        let mut signal = shutdown_rx;
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                // An error means the sender is gone: shut down as well.
+                let _gone = signal.wait_for(|down| *down).await;
+            });
+            // Serving only fails if accepting fails for good; nothing to report it to.
+            let _result = serve.await;
+        });
+        Ok(FakeProvider {
+            addr,
+            shared,
+            shutdown,
+            task,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` (no path).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/v1`; a client appends `/chat/completions`.
+    pub fn openai_base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT`; a client appends `/v1/messages`.
+    pub fn anthropic_base_url(&self) -> String {
+        self.base_url()
+    }
+
+    /// `http://127.0.0.1:PORT`; a client appends `/v1beta/models/...`.
+    pub fn gemini_base_url(&self) -> String {
+        self.base_url()
+    }
+
+    /// Scripts every request made with `api_key` (replaces the key conventions for that key;
+    /// prompt directives still override it).
+    pub fn set_key_behaviour(&self, api_key: &str, behaviour: Behaviour) {
+        self.shared.set_key_behaviour(api_key, behaviour);
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn calls(&self) -> Vec<RecordedCall> {
+        self.shared.calls()
+    }
+
+    pub fn clear_calls(&self) {
+        self.shared.clear_calls();
+    }
+}
+
+impl Drop for FakeProvider {
+    fn drop(&mut self) {
+        // Wakes hung requests and paced streams, starts the graceful shutdown of open
+        // connections; aborting the accept loop closes the listener right away.
+        self.shutdown.send_replace(true);
+        self.task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests;

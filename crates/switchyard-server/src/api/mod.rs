@@ -1,0 +1,45 @@
+//! The management REST API under `/api`, behind the admin key
+//! ([`crate::auth::require_admin`]). Errors are [`crate::error::ApiFailure`]s.
+
+pub mod accounts;
+pub mod json;
+pub mod keys;
+pub mod openapi;
+pub mod ops;
+
+use crate::auth::require_admin;
+use crate::error::ApiFailure;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::StatusCode;
+
+/// `/api/*` routes; unknown paths get a JSON 404 (never the dashboard's index page).
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/accounts", get(accounts::list).post(accounts::create))
+        .route("/accounts/{id}", get(accounts::get).patch(accounts::update).delete(accounts::delete))
+        .route("/keys", get(keys::list).post(keys::create))
+        .route("/keys/{id}", axum::routing::delete(keys::delete))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), require_admin))
+}
+
+async fn not_found(request: Request) -> Response {
+    ApiFailure::new(StatusCode::NOT_FOUND, "not_found", format!("no API route {}", request.uri().path())).into_response()
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    ApiFailure::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("method {} is not allowed on {}", request.method(), request.uri().path()),
+    )
+    .into_response()
+}

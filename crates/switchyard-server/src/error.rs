@@ -1,0 +1,263 @@
+//! The one place errors become HTTP.
+//!
+//! Proxy routes answer in the client protocol's own error shape ([`ProxyError::render`]);
+//! management routes answer `{"error": {"code", "message", "field"?}}` ([`ApiFailure`]).
+//! Both map every variant explicitly — no catch-all arm — so a new variant forces a
+//! decision about its status. Blame is visible in the status: 4xx is the client's doing,
+//! 502/503/504 the upstream's, 500 ours.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde_json::json;
+use std::time::Duration;
+use switchyard_core::admin::AdminError;
+use switchyard_types::{ApiError, ApiErrorBody, Protocol};
+
+/// A proxied request failed before an upstream answer could be relayed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("missing API key: send it as `Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`")]
+    MissingKey,
+    #[error("invalid API key")]
+    InvalidKey,
+    #[error("invalid JSON body: {0}")]
+    InvalidJson(String),
+    #[error("{field}: {message}")]
+    InvalidField { field: String, message: String },
+    #[error("request body exceeds the limit of {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("cannot read the request body: {0}")]
+    BodyRead(String),
+    #[error("model {0:?} is not served by any enabled account")]
+    ModelNotFound(String),
+    #[error("unknown route {method} {path}")]
+    RouteNotFound { method: String, path: String },
+    #[error("method {method} is not allowed on {path}")]
+    MethodNotAllowed { method: String, path: String },
+    #[error("every account serving {model:?} is rate limited; retry after {}s", retry_after.as_secs().max(1))]
+    RateLimited { model: String, retry_after: Duration },
+    #[error("every account serving {model:?} is overloaded or unavailable")]
+    Overloaded { model: String },
+    #[error("no upstream account could serve {model:?}: {detail}")]
+    UpstreamFailed { model: String, detail: String },
+    #[error("the upstream did not answer in time for {model:?}")]
+    UpstreamTimeout { model: String },
+}
+
+impl ProxyError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MissingKey | Self::InvalidKey => StatusCode::UNAUTHORIZED,
+            Self::InvalidJson(_) | Self::InvalidField { .. } | Self::BodyRead(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::ModelNotFound(_) | Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::UpstreamFailed { .. } => StatusCode::BAD_GATEWAY,
+            Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    /// The offending request field, for OpenAI's `param`.
+    fn param(&self) -> Option<&str> {
+        match self {
+            Self::InvalidField { field, .. } => Some(field),
+            Self::ModelNotFound(_) => Some("model"),
+            Self::MissingKey
+            | Self::InvalidKey
+            | Self::InvalidJson(_)
+            | Self::BodyTooLarge { .. }
+            | Self::BodyRead(_)
+            | Self::RouteNotFound { .. }
+            | Self::MethodNotAllowed { .. }
+            | Self::RateLimited { .. }
+            | Self::Overloaded { .. }
+            | Self::UpstreamFailed { .. }
+            | Self::UpstreamTimeout { .. } => None,
+        }
+    }
+
+    /// OpenAI's `code` field.
+    fn openai_code(&self) -> Option<&'static str> {
+        match self {
+            Self::MissingKey => Some("missing_api_key"),
+            Self::InvalidKey => Some("invalid_api_key"),
+            Self::ModelNotFound(_) => Some("model_not_found"),
+            Self::RateLimited { .. } => Some("rate_limit_exceeded"),
+            Self::InvalidJson(_)
+            | Self::InvalidField { .. }
+            | Self::BodyTooLarge { .. }
+            | Self::BodyRead(_)
+            | Self::RouteNotFound { .. }
+            | Self::MethodNotAllowed { .. }
+            | Self::Overloaded { .. }
+            | Self::UpstreamFailed { .. }
+            | Self::UpstreamTimeout { .. } => None,
+        }
+    }
+
+    /// Render in `protocol`'s error shape, with `Retry-After` when rate limited.
+    pub fn render(&self, protocol: Protocol) -> Response {
+        let status = self.status();
+        let message = self.to_string();
+        let body = match protocol {
+            Protocol::OpenAi => json!({"error": {
+                "message": message,
+                "type": openai_type(status),
+                "param": self.param(),
+                "code": self.openai_code(),
+            }}),
+            Protocol::Anthropic => json!({
+                "type": "error",
+                "error": {"type": anthropic_type(status), "message": message},
+                "request_id": null,
+            }),
+            Protocol::Gemini => json!({"error": {
+                "code": status.as_u16(),
+                "message": message,
+                "status": gemini_status(status),
+            }}),
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let Self::RateLimited { retry_after, .. } = self {
+            let secs = retry_after.as_secs_f64().ceil().max(1.0);
+            if let Ok(v) = HeaderValue::from_str(&format!("{secs:.0}")) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}
+
+fn openai_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "authentication_error",
+        404 => "not_found_error",
+        429 => "rate_limit_error",
+        500..=599 => "server_error",
+        _ => "invalid_request_error",
+    }
+}
+
+fn anthropic_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        503 | 529 => "overloaded_error",
+        504 => "timeout_error",
+        500..=599 => "api_error",
+        _ => "invalid_request_error",
+    }
+}
+
+fn gemini_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        405 => "UNIMPLEMENTED",
+        429 => "RESOURCE_EXHAUSTED",
+        502 | 503 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
+        500..=599 => "INTERNAL",
+        _ => "INVALID_ARGUMENT",
+    }
+}
+
+/// A management API failure: `{"error": {"code", "message", "field"?}}`.
+#[derive(Debug)]
+pub struct ApiFailure {
+    pub status: StatusCode,
+    pub error: ApiError,
+}
+
+impl ApiFailure {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self { status, error: ApiError { code: code.to_owned(), message: message.into(), field: None } }
+    }
+
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let field = field.into();
+        let message = message.into();
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            error: ApiError {
+                code: "invalid_field".to_owned(),
+                message: format!("{field}: {message}"),
+                field: Some(field),
+            },
+        }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or invalid admin key")
+    }
+}
+
+impl From<AdminError> for ApiFailure {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            AdminError::Invalid { field, message } => Self::invalid_field(field, message),
+            AdminError::Store(inner) => {
+                tracing::error!(error = %inner, "store failure in management API");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", "storage failure; see server logs")
+            }
+            AdminError::Crypto(inner) => {
+                tracing::error!(error = %inner, "crypto failure in management API");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "crypto_error", "encryption failure; see server logs")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(ApiErrorBody { error: self.error })).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(r: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn each_protocol_gets_its_own_shape() {
+        let e = ProxyError::InvalidKey;
+        let v = body(e.render(Protocol::OpenAi)).await;
+        assert_eq!(v["error"]["code"], "invalid_api_key");
+        let v = body(e.render(Protocol::Anthropic)).await;
+        assert_eq!(v["type"], "error");
+        assert_eq!(v["error"]["type"], "authentication_error");
+        let v = body(e.render(Protocol::Gemini)).await;
+        assert_eq!(v["error"]["status"], "UNAUTHENTICATED");
+        assert_eq!(v["error"]["code"], 401);
+    }
+
+    #[tokio::test]
+    async fn rate_limit_carries_retry_after() {
+        let e = ProxyError::RateLimited { model: "m".into(), retry_after: Duration::from_millis(1200) };
+        let r = e.render(Protocol::Gemini);
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.headers()["retry-after"], "2");
+        assert_eq!(body(r).await["error"]["status"], "RESOURCE_EXHAUSTED");
+    }
+}

@@ -1,0 +1,122 @@
+//! Prometheus counters, kept as plain atomics: recording costs one relaxed add and never
+//! allocates or locks. Labels are small closed sets.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use switchyard_types::Protocol;
+
+const PROTOCOLS: [Protocol; 3] = [Protocol::OpenAi, Protocol::Anthropic, Protocol::Gemini];
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// Why an upstream attempt ended, as far as routing saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptResult {
+    Relayed,
+    RateLimited,
+    Overloaded,
+    ServerError,
+    AuthFailed,
+    ClientError,
+    Unreachable,
+    Timeout,
+}
+
+impl AttemptResult {
+    const ALL: [AttemptResult; 8] = [
+        Self::Relayed,
+        Self::RateLimited,
+        Self::Overloaded,
+        Self::ServerError,
+        Self::AuthFailed,
+        Self::ClientError,
+        Self::Unreachable,
+        Self::Timeout,
+    ];
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Relayed => "relayed",
+            Self::RateLimited => "rate_limited",
+            Self::Overloaded => "overloaded",
+            Self::ServerError => "server_error",
+            Self::AuthFailed => "auth_failed",
+            Self::ClientError => "client_error",
+            Self::Unreachable => "unreachable",
+            Self::Timeout => "timeout",
+        }
+    }
+}
+
+/// The gateway's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: [[AtomicU64; 5]; 3],
+    attempts: [AtomicU64; 8],
+    stream_errors: AtomicU64,
+}
+
+fn protocol_index(p: Protocol) -> usize {
+    match p {
+        Protocol::OpenAi => 0,
+        Protocol::Anthropic => 1,
+        Protocol::Gemini => 2,
+    }
+}
+
+impl Metrics {
+    pub fn request(&self, protocol: Protocol, status: http::StatusCode) {
+        let class = usize::from(status.as_u16() / 100).clamp(1, 5) - 1;
+        self.requests[protocol_index(protocol)][class].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn attempt(&self, result: AttemptResult) {
+        if let Some(i) = AttemptResult::ALL.iter().position(|r| *r == result) {
+            self.attempts[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn stream_error(&self) {
+        self.stream_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Prometheus text exposition. `gauges` are appended as-is (name, help, value).
+    pub fn render(&self, gauges: &[(&str, &str, u64)]) -> String {
+        let mut out = String::with_capacity(2048);
+        out.push_str("# HELP switchyard_requests_total Proxied requests by client protocol and status class.\n");
+        out.push_str("# TYPE switchyard_requests_total counter\n");
+        for (pi, p) in PROTOCOLS.iter().enumerate() {
+            for (ci, c) in CLASSES.iter().enumerate() {
+                let v = self.requests[pi][ci].load(Ordering::Relaxed);
+                let _ = writeln!(out, "switchyard_requests_total{{protocol=\"{p}\",status=\"{c}\"}} {v}");
+            }
+        }
+        out.push_str("# HELP switchyard_upstream_attempts_total Upstream attempts by result.\n");
+        out.push_str("# TYPE switchyard_upstream_attempts_total counter\n");
+        for (i, r) in AttemptResult::ALL.iter().enumerate() {
+            let v = self.attempts[i].load(Ordering::Relaxed);
+            let _ = writeln!(out, "switchyard_upstream_attempts_total{{result=\"{}\"}} {v}", r.as_str());
+        }
+        out.push_str("# HELP switchyard_stream_errors_total Upstream bodies that failed after the response started.\n");
+        out.push_str("# TYPE switchyard_stream_errors_total counter\n");
+        let _ = writeln!(out, "switchyard_stream_errors_total {}", self.stream_errors.load(Ordering::Relaxed));
+        for (name, help, value) in gauges {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counts() {
+        let m = Metrics::default();
+        m.request(Protocol::Anthropic, http::StatusCode::TOO_MANY_REQUESTS);
+        m.attempt(AttemptResult::RateLimited);
+        let text = m.render(&[("switchyard_accounts", "Accounts.", 3)]);
+        assert!(text.contains("switchyard_requests_total{protocol=\"anthropic\",status=\"4xx\"} 1"));
+        assert!(text.contains("switchyard_upstream_attempts_total{result=\"rate_limited\"} 1"));
+        assert!(text.contains("switchyard_accounts 3"));
+    }
+}

@@ -1,0 +1,66 @@
+//! Gemini: `POST /v1beta/models/{model}:{generateContent|streamGenerateContent|countTokens}`,
+//! also served under `/v1/models/…` (current google-genai SDKs call `/v1` by default).
+
+use super::{body, forward, respond};
+use crate::auth::{authenticate_client, query_param};
+use crate::error::ProxyError;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use http::{HeaderMap, Method};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use switchyard_core::upstream::{Endpoint, GeminiMethod};
+use switchyard_types::Protocol;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Probe {
+    #[serde(default)]
+    contents: Option<Vec<IgnoredAny>>,
+    /// `countTokens` may wrap a whole request instead of `contents`.
+    #[serde(default)]
+    generate_content_request: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+pub async fn model_action(
+    State(state): State<AppState>,
+    Path(model_action): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let result = handle(&state, &model_action, query.as_deref(), &headers, body).await;
+    respond(&state, Protocol::Gemini, result)
+}
+
+async fn handle(
+    state: &AppState,
+    model_action: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ProxyError> {
+    authenticate_client(state, headers, query)?;
+    let not_found = || ProxyError::RouteNotFound {
+        method: Method::POST.to_string(),
+        path: format!("/v1beta/models/{model_action}"),
+    };
+    let (model, method) = model_action.rsplit_once(':').ok_or_else(not_found)?;
+    let method = GeminiMethod::parse(method).ok_or_else(not_found)?;
+    body::require_model(model)?;
+    let bytes = body::read(body, state.max_body_bytes).await?;
+    let probe: Probe = body::probe(&bytes)?;
+    let has_contents = probe.contents.as_ref().is_some_and(|c| !c.is_empty());
+    let counting_wrapped = method == GeminiMethod::CountTokens && probe.generate_content_request.is_some();
+    if !has_contents && !counting_wrapped {
+        return Err(ProxyError::InvalidField {
+            field: "contents".into(),
+            message: "is required and must not be empty".into(),
+        });
+    }
+    let sse = query.and_then(|q| query_param(q, "alt")).is_some_and(|alt| alt == "sse");
+    let endpoint = Endpoint::Gemini { model, method, sse: sse && method == GeminiMethod::StreamGenerateContent };
+    forward::forward(state, Protocol::Gemini, model, endpoint, headers, bytes).await
+}

@@ -1,0 +1,200 @@
+//! `switchyard serve`: load the config, prepare the data directory and keys, open the
+//! store, build the state, listen (SO_REUSEPORT) and serve until SIGTERM / Ctrl-C, then
+//! drain in-flight requests for up to [`DRAIN_DEADLINE`].
+
+use crate::app;
+use crate::metrics::Metrics;
+use crate::state::{AppState, Shared};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use switchyard_core::admin::{Admin, AdminError};
+use switchyard_core::config::{Config, ConfigError};
+use switchyard_core::crypto::{CryptoError, KeyDigest, MasterKey, random_token, write_private_file};
+use switchyard_core::keyring::KeyRing;
+use switchyard_core::pool::Pool;
+use switchyard_core::store::{Store, StoreError};
+use switchyard_core::upstream::{Upstream, UpstreamError};
+use tokio::net::TcpListener;
+
+/// How long in-flight requests may run after a shutdown signal.
+pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Start-up failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("admin key file {path}: {source}")]
+    AdminKey { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("loading state: {0}")]
+    Admin(#[from] AdminError),
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Everything needed to serve, built from a config.
+#[derive(Debug)]
+pub struct Prepared {
+    pub state: AppState,
+    pub admin_key_file: Option<PathBuf>,
+}
+
+/// Prepare the data dir, keys, store and state.
+pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
+    create_private_dir(&config.data_dir)?;
+    let (admin_key, admin_key_file) = match &config.admin_key {
+        Some(key) => (key.clone(), None),
+        None => {
+            let path = config.data_dir.join("admin.key");
+            (load_or_create_admin_key(&path)?, Some(path))
+        }
+    };
+    let (master, created) = MasterKey::load_or_create(config.master_key.as_deref(), &config.data_dir)?;
+    if created {
+        tracing::info!(path = %config.data_dir.join("master.key").display(), "generated a master key for secrets at rest; back it up");
+    }
+    let store = Store::open(&config.data_dir.join("switchyard.db")).await?;
+    let pool = Arc::new(Pool::new());
+    let keys = Arc::new(KeyRing::new());
+    let admin = Admin::new(store, Arc::new(master), Arc::clone(&pool), Arc::clone(&keys));
+    admin.reload().await?;
+    let state = AppState(Arc::new(Shared {
+        pool,
+        keys,
+        admin,
+        upstream: Upstream::new(config.upstream)?,
+        admin_key: KeyDigest::of(&admin_key),
+        max_body_bytes: config.max_body_bytes,
+        metrics: Metrics::default(),
+    }));
+    Ok(Prepared { state, admin_key_file })
+}
+
+/// Run the server until a shutdown signal.
+pub async fn run(config: Config) -> Result<(), ServeError> {
+    let prepared = prepare(&config).await?;
+    if let Some(path) = &prepared.admin_key_file {
+        tracing::info!(path = %path.display(), "admin key (Authorization: Bearer <key> on /api/*) is in this file");
+    }
+    let addr = SocketAddr::new(config.host, config.port);
+    let listener = bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
+    let local = listener.local_addr().map_err(|source| ServeError::Bind { addr, source })?;
+    tracing::info!(
+        accounts = prepared.state.pool.accounts().len(),
+        data_dir = %config.data_dir.display(),
+        "switchyard listening on http://{local}"
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let app = app::router(prepared.state);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let mut rx = stop_rx;
+        let _ = rx.wait_for(|stop| *stop).await;
+    });
+    let mut server = tokio::spawn(async move { server.await });
+    tokio::select! {
+        joined = &mut server => return flatten(joined),
+        () = shutdown_signal() => {}
+    }
+    tracing::info!(deadline = ?DRAIN_DEADLINE, "shutting down: draining in-flight requests");
+    let _ = stop_tx.send(true);
+    match tokio::time::timeout(DRAIN_DEADLINE, &mut server).await {
+        Ok(joined) => flatten(joined)?,
+        Err(_) => {
+            tracing::warn!("drain deadline passed; closing the remaining connections");
+            server.abort();
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn flatten(joined: Result<std::io::Result<()>, tokio::task::JoinError>) -> Result<(), ServeError> {
+    match joined {
+        Ok(result) => result.map_err(ServeError::Serve),
+        Err(e) => Err(ServeError::Serve(std::io::Error::other(e.to_string()))),
+    }
+}
+
+/// A listener with SO_REUSEADDR and SO_REUSEPORT, so a new process can bind the same
+/// port while the old one drains (zero-downtime redeploys).
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    #[cfg(unix)]
+    socket.set_reuse_port(true)?;
+    socket.set_nodelay(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+fn create_private_dir(path: &Path) -> Result<(), ServeError> {
+    let err = |source| ServeError::DataDir { path: path.to_owned(), source };
+    if path.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path).map_err(err)
+}
+
+fn load_or_create_admin_key(path: &Path) -> Result<String, ServeError> {
+    let err = |source| ServeError::AdminKey { path: path.to_owned(), source };
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let key = text.trim().to_owned();
+            if key.is_empty() {
+                return Err(err(std::io::Error::other("the file is empty; delete it to generate a new key")));
+            }
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = random_token("sya-");
+            write_private_file(path, &format!("{key}\n")).map_err(err)?;
+            Ok(key)
+        }
+        Err(e) => Err(err(e)),
+    }
+}

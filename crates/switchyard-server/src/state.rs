@@ -1,0 +1,35 @@
+//! Shared application state, cloned into every handler (one `Arc` clone per request).
+
+use crate::metrics::Metrics;
+use std::ops::Deref;
+use std::sync::Arc;
+use switchyard_core::admin::Admin;
+use switchyard_core::crypto::KeyDigest;
+use switchyard_core::keyring::KeyRing;
+use switchyard_core::pool::Pool;
+use switchyard_core::upstream::Upstream;
+
+/// Everything a handler may need. Read-mostly parts (pool, key ring) swap snapshots
+/// internally; nothing here is locked per request.
+#[derive(Debug)]
+pub struct Shared {
+    pub pool: Arc<Pool>,
+    pub keys: Arc<KeyRing>,
+    pub admin: Admin,
+    pub upstream: Upstream,
+    /// SHA-256 of the admin key, compared in constant time.
+    pub admin_key: KeyDigest,
+    pub max_body_bytes: usize,
+    pub metrics: Metrics,
+}
+
+/// Cheap-to-clone handle on [`Shared`].
+#[derive(Debug, Clone)]
+pub struct AppState(pub Arc<Shared>);
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
