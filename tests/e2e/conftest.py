@@ -5,8 +5,8 @@ One fake upstream (``SWITCHYARD_FAKE_BIN --port 0``) and one gateway
 at the fake and one client key are created through the admin API. Tests then drive
 the gateway with the official OpenAI, Anthropic and Google GenAI SDKs.
 
-Both env vars are required: without them every test fails with a clear message
-(never skipped), while ``pytest --collect-only`` still works.
+Both env vars are required: without them the run stops with one usage error naming
+the missing variable (no test is skipped), while ``pytest --collect-only`` still works.
 """
 
 from __future__ import annotations
@@ -67,6 +67,26 @@ def _binary(env_var: str) -> str:
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         pytest.fail(f"{env_var}={path!r} is not an executable file", pytrace=False)
     return path
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Stop the whole run with one clear message when a binary is not configured
+    (instead of the same fixture error on every test). `--collect-only` still works."""
+    if session.config.option.collectonly or not session.items:
+        return
+    problems = []
+    for var in ("SWITCHYARD_BIN", "SWITCHYARD_FAKE_BIN"):
+        path = os.environ.get(var)
+        if not path:
+            problems.append(f"{var} is not set")
+        elif not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            problems.append(f"{var}={path!r} is not an executable file")
+    if problems:
+        raise pytest.UsageError(
+            "e2e suite cannot run: " + "; ".join(problems) + ". Set SWITCHYARD_BIN to the "
+            "`switchyard` binary and SWITCHYARD_FAKE_BIN to the fake upstream binary "
+            "(see tests/e2e/README.md)."
+        )
 
 
 def _free_port() -> int:
@@ -134,11 +154,15 @@ def _fake(_workdir: Path) -> Iterator[_Fake]:
         first = None
     match = re.fullmatch(r"listening on (http://127\.0\.0\.1:(\d+))", (first or "").strip())
     if not match:
+        try:  # stdout closed: give the process a moment to report its exit code
+            exited = proc.wait(timeout=1) if first is None else proc.poll()
+        except subprocess.TimeoutExpired:
+            exited = None
         _stop(proc)
         pytest.fail(
-            f"fake upstream did not print 'listening on http://127.0.0.1:PORT' within "
-            f"{FAKE_START_TIMEOUT_S:.0f}s; first stdout line: {first!r}; "
-            f"exit code: {proc.poll()}; stderr:\n{_tail(stderr_path)}",
+            "fake upstream did not print 'listening on http://127.0.0.1:PORT' "
+            + (f"(it exited with code {exited})" if exited is not None else f"within {FAKE_START_TIMEOUT_S:.0f}s")
+            + f"; first stdout line: {first!r}; stderr:\n{_tail(stderr_path)}",
             pytrace=False,
         )
     try:

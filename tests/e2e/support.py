@@ -10,7 +10,8 @@ ADMIN_KEY = "e2e-admin-key"
 
 # Model names the tests use. Each matches exactly one account's patterns (conftest.py).
 OPENAI_MODEL = "gpt-4o-mini"
-ANTHROPIC_MODEL = "claude-sonnet-4-5"
+# Not a real model id on purpose: the SDK warns about deprecated real ones.
+ANTHROPIC_MODEL = "claude-e2e-model"
 GEMINI_MODEL = "gemini-2.5-flash"
 OPENAI_EXHAUSTED_MODEL = "exhausted-openai-1"
 ANTHROPIC_EXHAUSTED_MODEL = "exhausted-anthropic-1"

@@ -225,7 +225,7 @@ def test_exhausted_account_is_rate_limited(client: anthropic.Anthropic) -> None:
 def test_malformed_json_is_400_in_anthropic_shape(proxy: httpx.Client, client_key: str) -> None:
     r = proxy.post(
         "/v1/messages",
-        content=b'{"model": "claude-sonnet-4-5", "messages": [',
+        content=b'{"model": "claude-e2e-model", "messages": [',
         headers={
             "x-api-key": client_key,
             "anthropic-version": ANTHROPIC_VERSION,

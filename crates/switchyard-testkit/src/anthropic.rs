@@ -12,10 +12,10 @@ use axum::routing::post;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::Protocol;
 use crate::reply::{self, Conversation, Finish, Reply, ToolChoice, ToolDecl, Usage};
 use crate::script::{ErrorKind, Failure};
 use crate::server::{self, Ctx, Dialect, Incoming, Shared};
+use crate::{Protocol, openai};
 
 /// The Anthropic dialect.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +34,12 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/v1/messages", post(messages))
         .route("/v1/messages/count_tokens", post(count_tokens))
+}
+
+/// The key of `x-api-key`, else of `Authorization: Bearer` (OAuth tokens, and what newer
+/// SDKs send).
+pub(crate) fn api_key(headers: &HeaderMap) -> Option<&str> {
+    server::header(headers, "x-api-key").or_else(|| openai::bearer(headers))
 }
 
 /// Which endpoint a POST is for.
@@ -69,7 +75,7 @@ async fn handle(
     body: &[u8],
     endpoint: Endpoint,
 ) -> Response {
-    let key = server::header(headers, "x-api-key");
+    let key = api_key(headers);
     let parsed = server::parse_body(body);
     let value = parsed.as_ref().ok();
     let model = value
@@ -117,7 +123,7 @@ async fn handle(
     }
 }
 
-/// `x-api-key` (401) and `anthropic-version` (400) are both required.
+/// A key (`x-api-key` or bearer; else 401) and `anthropic-version` (else 400) are required.
 fn check_headers(ctx: &Ctx, headers: &HeaderMap, key: Option<&str>) -> Option<Response> {
     if key.is_none() {
         return Some(server::unauthorized(
@@ -144,8 +150,7 @@ fn validate(body: &Value, endpoint: Endpoint) -> Result<(), String> {
     if body.get("model").and_then(Value::as_str).is_none() {
         return Err("model: Field required".to_owned());
     }
-    if endpoint == Endpoint::Messages && body.get("max_tokens").and_then(Value::as_u64).is_none()
-    {
+    if endpoint == Endpoint::Messages && body.get("max_tokens").and_then(Value::as_u64).is_none() {
         return Err("max_tokens: Field required".to_owned());
     }
     let Some(messages) = body.get("messages").and_then(Value::as_array) else {
@@ -165,7 +170,10 @@ fn validate(body: &Value, endpoint: Endpoint) -> Result<(), String> {
             Some(Value::String(s)) => s.is_empty(),
             Some(Value::Array(blocks)) => blocks.iter().any(|b| {
                 b.get("type").and_then(Value::as_str) == Some("text")
-                    && b.get("text").and_then(Value::as_str).unwrap_or_default().is_empty()
+                    && b.get("text")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .is_empty()
             }),
             _ => return Err(format!("messages.{i}.content: Field required")),
         };
@@ -343,7 +351,10 @@ impl Dialect for Anthropic {
             ("request-id", ctx.request_id()),
             ("anthropic-organization-id", "fake-org".to_owned()),
             ("anthropic-ratelimit-requests-limit", "1000".to_owned()),
-            ("anthropic-ratelimit-requests-remaining", remaining.to_string()),
+            (
+                "anthropic-ratelimit-requests-remaining",
+                remaining.to_string(),
+            ),
             ("anthropic-ratelimit-requests-reset", reset.clone()),
             ("anthropic-ratelimit-tokens-limit", "80000".to_owned()),
             (
@@ -485,7 +496,7 @@ pub(crate) async fn models(
     uri: &Uri,
     id: Option<&str>,
 ) -> Response {
-    let key = server::header(headers, "x-api-key");
+    let key = api_key(headers);
     let ctx = shared.record(Incoming {
         protocol: Protocol::Anthropic,
         uri,
@@ -502,9 +513,7 @@ pub(crate) async fn models(
     if let Some(resp) = server::gate(&Anthropic, &ctx, &plan).await {
         return resp;
     }
-    let model = |(id, name): (&str, &str)| {
-        json!({"type": "model", "id": id, "display_name": name, "created_at": "2025-01-01T00:00:00Z"})
-    };
+    let model = |(id, name): (&str, &str)| json!({"type": "model", "id": id, "display_name": name, "created_at": "2025-01-01T00:00:00Z"});
     let body = match id {
         None => json!({
             "data": MODELS.iter().copied().map(model).collect::<Vec<_>>(),

@@ -52,12 +52,7 @@ pub(crate) fn header_key(headers: &HeaderMap) -> Option<&str> {
 
 /// The key from the header, else from `?key=`.
 fn api_key<'a>(headers: &'a HeaderMap, query: &'a HashMap<String, String>) -> Option<&'a str> {
-    header_key(headers).or_else(|| {
-        query
-            .get("key")
-            .map(|k| k.trim())
-            .filter(|k| !k.is_empty())
-    })
+    header_key(headers).or_else(|| query.get("key").map(|k| k.trim()).filter(|k| !k.is_empty()))
 }
 
 const NO_KEY: &str = "Method doesn't allow unregistered callers (callers without established \
@@ -125,8 +120,8 @@ async fn model_method(
     };
     if method == Method::CountTokens {
         // `{"contents":…}` or `{"generateContentRequest":{…}}`.
-        let request = field(body, "generateContentRequest", "generate_content_request")
-            .unwrap_or(body);
+        let request =
+            field(body, "generateContentRequest", "generate_content_request").unwrap_or(body);
         let conv = conversation(request, model);
         let plan = server::plan_for(&shared, &ctx, &conv.last_user_text);
         if let Some(resp) = server::gate(&dialect, &ctx, &plan).await {
@@ -181,7 +176,9 @@ fn validate(body: &Value) -> Result<(), String> {
             let obj = part.as_object();
             let has_data = obj.is_some_and(|o| {
                 o.iter().any(|(k, v)| {
-                    !PART_METADATA.contains(&k.as_str()) && !(k == "text" && v.as_str() == Some(""))
+                    let metadata = PART_METADATA.contains(&k.as_str());
+                    let empty_text = k == "text" && v.as_str() == Some("");
+                    !(metadata || empty_text)
                 })
             });
             let signed = obj.is_some_and(|o| {
@@ -333,14 +330,18 @@ fn usage_json(usage: &Usage) -> Value {
     if usage.reasoning > 0
         && let Some(obj) = u.as_object_mut()
     {
-        obj.insert("thoughtsTokenCount".to_owned(), Value::from(usage.reasoning));
+        obj.insert(
+            "thoughtsTokenCount".to_owned(),
+            Value::from(usage.reasoning),
+        );
     }
     u
 }
 
 /// The reply's parts in order; the thought signature sits on the first function call, else on
-/// the first answer text part. Each inner vector is one stream chunk's parts.
-fn part_groups(reply: &Reply) -> Vec<Vec<Value>> {
+/// the first answer text part. Each inner vector is one stream chunk's parts; `split` cuts the
+/// text into three chunks (streams), else it stays one part (JSON).
+fn part_groups(reply: &Reply, split: bool) -> Vec<Vec<Value>> {
     let mut groups = Vec::new();
     let mut signature_pending = reply.thinking.is_some();
     let mut sign = |mut part: Value| {
@@ -358,7 +359,12 @@ fn part_groups(reply: &Reply) -> Vec<Vec<Value>> {
     }
     if reply.calls.is_empty() {
         if let Some(text) = &reply.text {
-            for piece in reply::pieces(text, 3) {
+            let pieces = if split {
+                reply::pieces(text, 3)
+            } else {
+                vec![text.clone()]
+            };
+            for piece in pieces {
                 groups.push(vec![sign(json!({"text": piece}))]);
             }
         }
@@ -373,7 +379,7 @@ fn part_groups(reply: &Reply) -> Vec<Vec<Value>> {
 }
 
 impl Gemini {
-    fn response(ctx: &Ctx, reply: &Reply, parts: Vec<Value>, last: bool) -> Value {
+    fn response(ctx: &Ctx, reply: &Reply, parts: &[Value], last: bool) -> Value {
         let mut candidate = Map::new();
         candidate.insert(
             "content".to_owned(),
@@ -441,7 +447,10 @@ impl Dialect for Gemini {
                 failure.status,
                 "RESOURCE_EXHAUSTED",
                 "You exceeded your current quota, please check your plan and billing details.",
-                quota("GenerateRequestsPerMinutePerProjectPerModel-FreeTier", &retry),
+                quota(
+                    "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                    &retry,
+                ),
             ),
             ErrorKind::QuotaExhausted => {
                 let daily = format!("{}s", failure.retry_after_secs.unwrap_or(3600));
@@ -454,7 +463,11 @@ impl Dialect for Gemini {
             }
             // 529 is Anthropic's; Gemini says 503.
             ErrorKind::Overloaded => (
-                if failure.status == 529 { 503 } else { failure.status },
+                if failure.status == 529 {
+                    503
+                } else {
+                    failure.status
+                },
                 "UNAVAILABLE",
                 "The model is overloaded. Please try again later.",
                 json!([]),
@@ -477,9 +490,12 @@ impl Dialect for Gemini {
                     "metadata": {"service": "generativelanguage.googleapis.com"},
                 }]),
             ),
-            ErrorKind::BadRequest if failure.status == 404 => {
-                (404, "NOT_FOUND", "Requested entity was not found.", json!([]))
-            }
+            ErrorKind::BadRequest if failure.status == 404 => (
+                404,
+                "NOT_FOUND",
+                "Requested entity was not found.",
+                json!([]),
+            ),
             ErrorKind::BadRequest => (
                 failure.status,
                 "INVALID_ARGUMENT",
@@ -502,20 +518,20 @@ impl Dialect for Gemini {
     }
 
     fn json_body(&self, ctx: &Ctx, reply: &Reply) -> Value {
-        let parts = part_groups(reply).into_iter().flatten().collect();
-        Gemini::response(ctx, reply, parts, true)
+        let parts: Vec<Value> = part_groups(reply, false).into_iter().flatten().collect();
+        Gemini::response(ctx, reply, &parts, true)
     }
 
     fn stream_events(&self, ctx: &Ctx, reply: &Reply) -> Vec<Bytes> {
-        let groups = part_groups(reply);
+        let groups = part_groups(reply, true);
         let count = groups.len().max(1);
         let mut chunks: Vec<Value> = groups
             .into_iter()
             .enumerate()
-            .map(|(i, parts)| Gemini::response(ctx, reply, parts, i + 1 == count))
+            .map(|(i, parts)| Gemini::response(ctx, reply, &parts, i + 1 == count))
             .collect();
         if chunks.is_empty() {
-            chunks.push(Gemini::response(ctx, reply, Vec::new(), true));
+            chunks.push(Gemini::response(ctx, reply, &[], true));
         }
         let last = chunks.len() - 1;
         chunks

@@ -16,7 +16,9 @@ fn parse_port(args: impl Iterator<Item = String>) -> Result<u16, String> {
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
         let value = match arg.as_str() {
-            "--port" | "-p" => args.next().ok_or_else(|| format!("--port needs a value\n{USAGE}"))?,
+            "--port" | "-p" => args
+                .next()
+                .ok_or_else(|| format!("--port needs a value\n{USAGE}"))?,
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => match other.strip_prefix("--port=") {
                 Some(v) => v.to_owned(),

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::post;
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::Protocol;
 use crate::reply::{self, Conversation, Finish, Reply, ToolChoice, ToolDecl, Usage};
@@ -120,7 +120,12 @@ fn conversation(body: &Value, model: &str) -> Conversation {
         .get("messages")
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
-    let role = |m: &Value| m.get("role").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let role = |m: &Value| {
+        m.get("role")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     let text = |m: &Value| m.get("content").map(reply::text_of).unwrap_or_default();
     let prompt_chars = messages.iter().map(|m| text(m).chars().count()).sum();
     let last_user_text = messages
@@ -203,28 +208,33 @@ fn call_id(index: usize) -> String {
 }
 
 impl OpenAi {
-    /// The fields every chunk shares.
+    /// The fields every chunk shares, around `choices`.
     fn chunk(&self, ctx: &Ctx, reply: &Reply, choices: Value, usage: Option<Value>) -> Value {
-        let mut chunk = json!({
-            "id": format!("chatcmpl-fake-{}", ctx.seq),
-            "object": "chat.completion.chunk",
-            "created": ctx.created,
-            "model": reply.model,
-            "system_fingerprint": "fp_fake",
-            "service_tier": "default",
-            "choices": choices,
-        });
-        if self.include_usage
-            && let Some(obj) = chunk.as_object_mut()
-        {
-            obj.insert("usage".to_owned(), usage.unwrap_or(Value::Null));
+        let mut chunk = Map::new();
+        chunk.insert(
+            "id".to_owned(),
+            Value::from(format!("chatcmpl-fake-{}", ctx.seq)),
+        );
+        chunk.insert("object".to_owned(), Value::from("chat.completion.chunk"));
+        chunk.insert("created".to_owned(), Value::from(ctx.created));
+        chunk.insert("model".to_owned(), Value::from(reply.model.as_str()));
+        chunk.insert("system_fingerprint".to_owned(), Value::from("fp_fake"));
+        chunk.insert("service_tier".to_owned(), Value::from("default"));
+        chunk.insert("choices".to_owned(), choices);
+        if self.include_usage {
+            chunk.insert("usage".to_owned(), usage.unwrap_or(Value::Null));
         }
-        chunk
+        Value::Object(chunk)
     }
 
+    /// A chunk carrying one delta and no finish reason yet.
     fn delta_chunk(&self, ctx: &Ctx, reply: &Reply, delta: Value) -> Bytes {
-        let choices =
-            json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": null}]);
+        let mut choice = Map::new();
+        choice.insert("index".to_owned(), Value::from(0));
+        choice.insert("delta".to_owned(), delta);
+        choice.insert("logprobs".to_owned(), Value::Null);
+        choice.insert("finish_reason".to_owned(), Value::Null);
+        let choices = Value::Array(vec![Value::Object(choice)]);
         server::sse_data(&self.chunk(ctx, reply, choices, None))
     }
 }
@@ -254,7 +264,11 @@ impl Dialect for OpenAi {
             ),
             // 529 is Anthropic's; OpenAI says 503.
             ErrorKind::Overloaded => (
-                if failure.status == 529 { 503 } else { failure.status },
+                if failure.status == 529 {
+                    503
+                } else {
+                    failure.status
+                },
                 "server_error",
                 Some("service_unavailable"),
                 "The server is overloaded or not ready yet.",
@@ -298,7 +312,10 @@ impl Dialect for OpenAi {
             ("x-ratelimit-remaining-requests", remaining.to_string()),
             ("x-ratelimit-reset-requests", reset.to_owned()),
             ("x-ratelimit-limit-tokens", "1000000".to_owned()),
-            ("x-ratelimit-remaining-tokens", (remaining * 100).to_string()),
+            (
+                "x-ratelimit-remaining-tokens",
+                (remaining * 100).to_string(),
+            ),
             ("x-ratelimit-reset-tokens", reset.to_owned()),
         ];
         for (name, value) in pairs {
@@ -317,7 +334,10 @@ impl Dialect for OpenAi {
         });
         if let Some(obj) = message.as_object_mut() {
             if let Some(thinking) = &reply.thinking {
-                obj.insert("reasoning_content".to_owned(), Value::from(thinking.as_str()));
+                obj.insert(
+                    "reasoning_content".to_owned(),
+                    Value::from(thinking.as_str()),
+                );
             }
             if !reply.calls.is_empty() {
                 let calls: Vec<Value> = reply
@@ -442,10 +462,13 @@ pub(crate) async fn models(
     }
     let model = |id: &str| json!({"id": id, "object": "model", "created": 1_686_935_002, "owned_by": "switchyard-fake"});
     let body = match id {
-        None => json!({"object": "list", "data": MODELS.iter().map(|m| model(m)).collect::<Vec<_>>()}),
+        None => {
+            json!({"object": "list", "data": MODELS.iter().map(|m| model(m)).collect::<Vec<_>>()})
+        }
         Some(id) if MODELS.contains(&id) => model(id),
         Some(id) => {
-            let message = format!("The model '{id}' does not exist or you do not have access to it.");
+            let message =
+                format!("The model '{id}' does not exist or you do not have access to it.");
             let failure = Failure::new(404, ErrorKind::BadRequest);
             let (status, mut body) = dialect.error_body(&ctx, &failure, Some(&message));
             if let Some(code) = body.pointer_mut("/error/code") {

@@ -115,7 +115,11 @@ pub(crate) fn protocol_name(protocol: Protocol) -> &'static str {
 /// Builds the deterministic reply to `conv`.
 pub(crate) fn build(protocol: Protocol, conv: &Conversation, shape: Shape) -> Reply {
     let thinking = (shape.thinking || conv.wants_thinking).then(|| THINKING.to_owned());
-    let calls = if shape.max_tokens { Vec::new() } else { tool_calls(conv, shape) };
+    let calls = if shape.max_tokens {
+        Vec::new()
+    } else {
+        tool_calls(conv, shape)
+    };
     let (text, finish) = if !calls.is_empty() {
         (None, Finish::ToolCalls)
     } else {
@@ -132,7 +136,10 @@ pub(crate) fn build(protocol: Protocol, conv: &Conversation, shape: Shape) -> Re
             )
         };
         if shape.max_tokens {
-            (Some(full.chars().take(MAX_TOKENS_CHARS).collect()), Finish::Length)
+            (
+                Some(full.chars().take(MAX_TOKENS_CHARS).collect()),
+                Finish::Length,
+            )
         } else {
             (Some(full), Finish::Stop)
         }
@@ -162,7 +169,10 @@ fn tool_calls(conv: &Conversation, shape: Shape) -> Vec<ToolCall> {
     let Some(first) = conv.tools.first() else {
         return Vec::new();
     };
-    let forced = matches!(conv.tool_choice, ToolChoice::Required | ToolChoice::Named(_));
+    let forced = matches!(
+        conv.tool_choice,
+        ToolChoice::Required | ToolChoice::Named(_)
+    );
     let wanted = match conv.tool_choice {
         ToolChoice::None => false,
         _ => conv.tool_results.is_none() || shape.tool || forced,
@@ -214,7 +224,11 @@ pub(crate) fn sample_args(schema: &Value) -> Value {
 }
 
 fn sample_value(name: &str, prop: &Value) -> Value {
-    if let Some(first) = prop.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
+    if let Some(first) = prop
+        .get("enum")
+        .and_then(Value::as_array)
+        .and_then(|e| e.first())
+    {
         return first.clone();
     }
     let ty = match prop.get("type") {

@@ -276,7 +276,9 @@ impl Plan {
                 });
             }
             Behaviour::Latency { millis } => plan.latency_ms = millis,
-            Behaviour::SlowStream { chunk_delay_millis } => plan.chunk_delay_ms = chunk_delay_millis,
+            Behaviour::SlowStream { chunk_delay_millis } => {
+                plan.chunk_delay_ms = chunk_delay_millis;
+            }
             Behaviour::DisconnectMidStream { after_chunks } => {
                 plan.disconnect_after = Some(after_chunks);
             }
@@ -317,7 +319,10 @@ mod tests {
     fn ignores_unknown_and_bad_values() {
         let d = Directives::parse("#fake:nope=1 #fake:latency=abc #fake: #fake:status=99999");
         assert_eq!(d, Directives::default());
-        assert_eq!(Directives::parse("no directives here"), Directives::default());
+        assert_eq!(
+            Directives::parse("no directives here"),
+            Directives::default()
+        );
     }
 
     #[test]

@@ -107,7 +107,7 @@ impl Shared {
 }
 
 /// What gets recorded about a request.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Incoming<'a> {
     pub protocol: Protocol,
     pub uri: &'a Uri,
@@ -157,8 +157,12 @@ pub(crate) trait Dialect {
 
     /// Final status and body of an error in this protocol's shape. `message` replaces the
     /// default message of `failure.kind` when given.
-    fn error_body(&self, ctx: &Ctx, failure: &Failure, message: Option<&str>)
-    -> (StatusCode, Value);
+    fn error_body(
+        &self,
+        ctx: &Ctx,
+        failure: &Failure,
+        message: Option<&str>,
+    ) -> (StatusCode, Value);
 
     /// Protocol headers on every response (request ids, rate-limit headers). `limited` is set
     /// on 429 answers.
@@ -188,7 +192,12 @@ pub(crate) fn json_response<D: Dialect>(
     *resp.status_mut() = status;
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    finish_headers(dialect, ctx, status == StatusCode::TOO_MANY_REQUESTS, &mut resp);
+    finish_headers(
+        dialect,
+        ctx,
+        status == StatusCode::TOO_MANY_REQUESTS,
+        &mut resp,
+    );
     resp
 }
 
@@ -202,7 +211,8 @@ pub(crate) fn error_response<D: Dialect>(
     let (status, body) = dialect.error_body(ctx, failure, message);
     let mut resp = json_response(dialect, ctx, status, &body);
     if let Some(secs) = failure.retry_after_secs {
-        resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+        resp.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(secs));
     }
     resp
 }
@@ -306,6 +316,10 @@ pub(crate) async fn generate<D: Dialect>(
     resp
 }
 
+/// Pause before a cut: a body error makes hyper drop the connection without flushing, so the
+/// events sent before it must leave first.
+const FLUSH_BEFORE_CUT_MS: u64 = 10;
+
 /// A streamed body: the events with `delay_ms` between them. With `cut`, at most that many
 /// events (never the last one) are sent and then the body fails, which aborts the connection.
 fn paced(events: Vec<Bytes>, ctx: &Ctx, delay_ms: u64, cut: Option<usize>) -> Body {
@@ -317,18 +331,30 @@ fn paced(events: Vec<Bytes>, ctx: &Ctx, delay_ms: u64, cut: Option<usize>) -> Bo
     let mut pending: Vec<Bytes> = events.into_iter().take(limit).collect();
     pending.reverse();
     let state = (pending, 0usize, cut_short, ctx.clone(), false);
-    let stream = stream::unfold(state, move |(mut pending, sent, cut_short, ctx, done)| async move {
-        if done {
-            return None;
-        }
-        let Some(event) = pending.pop() else {
-            return cut_short.then(|| (Err(abort("stream cut by #fake:disconnect")), (pending, sent, cut_short, ctx, true)));
-        };
-        if sent > 0 && delay_ms > 0 && !ctx.sleep(delay_ms).await {
-            return Some((Err(abort("fake upstream shutting down")), (pending, sent, cut_short, ctx, true)));
-        }
-        Some((Ok(event), (pending, sent + 1, cut_short, ctx, false)))
-    });
+    let stream = stream::unfold(
+        state,
+        move |(mut pending, sent, cut_short, ctx, done)| async move {
+            if done {
+                return None;
+            }
+            let Some(event) = pending.pop() else {
+                if !cut_short {
+                    return None;
+                }
+                // Let hyper flush what was sent before the error tears the connection down.
+                tokio::time::sleep(Duration::from_millis(FLUSH_BEFORE_CUT_MS)).await;
+                let err = abort("stream cut by the fake upstream (DisconnectMidStream)");
+                return Some((Err(err), (pending, sent, cut_short, ctx, true)));
+            };
+            if sent > 0 && delay_ms > 0 && !ctx.sleep(delay_ms).await {
+                return Some((
+                    Err(abort("fake upstream shutting down")),
+                    (pending, sent, cut_short, ctx, true),
+                ));
+            }
+            Some((Ok(event), (pending, sent + 1, cut_short, ctx, false)))
+        },
+    );
     Body::from_stream(stream)
 }
 
@@ -401,17 +427,13 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// `/v1/models` is both OpenAI's and Anthropic's: an `x-api-key` header without a bearer token
+/// `/v1/models` is both OpenAI's and Anthropic's: an `anthropic-version` or `x-api-key` header
 /// picks Anthropic.
 fn is_anthropic(headers: &HeaderMap) -> bool {
-    header(headers, "x-api-key").is_some() && header(headers, "authorization").is_none()
+    header(headers, "anthropic-version").is_some() || header(headers, "x-api-key").is_some()
 }
 
-async fn list_models(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
+async fn list_models(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri: Uri) -> Response {
     if is_anthropic(&headers) {
         anthropic::models(&shared, &headers, &uri, None).await
     } else {
@@ -446,13 +468,18 @@ async fn not_found(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri: U
             stream: false,
             body: None,
         });
-        error_response(&gemini::Gemini { sse: false }, &ctx, &failure, Some(&message))
+        error_response(
+            &gemini::Gemini { sse: false },
+            &ctx,
+            &failure,
+            Some(&message),
+        )
     } else if is_anthropic(&headers) {
         let ctx = shared.record(Incoming {
             protocol: Protocol::Anthropic,
             uri: &uri,
             headers: &headers,
-            api_key: header(&headers, "x-api-key"),
+            api_key: anthropic::api_key(&headers),
             model: "",
             stream: false,
             body: None,

@@ -96,8 +96,14 @@ async fn base_urls() {
     let fake = FakeProvider::start().await.unwrap();
     let port = fake.addr().port();
     assert_ne!(port, 0);
-    assert_eq!(fake.openai_base_url(), format!("http://127.0.0.1:{port}/v1"));
-    assert_eq!(fake.anthropic_base_url(), format!("http://127.0.0.1:{port}"));
+    assert_eq!(
+        fake.openai_base_url(),
+        format!("http://127.0.0.1:{port}/v1")
+    );
+    assert_eq!(
+        fake.anthropic_base_url(),
+        format!("http://127.0.0.1:{port}")
+    );
     assert_eq!(fake.gemini_base_url(), format!("http://127.0.0.1:{port}"));
 }
 
@@ -133,7 +139,10 @@ async fn openai_json_reply() {
     assert_eq!(body["usage"]["completion_tokens"], text.len() / 4);
     assert_eq!(body["usage"]["total_tokens"], 6 + text.len() / 4);
     assert_eq!(body["usage"]["prompt_tokens_details"]["cached_tokens"], 0);
-    assert_eq!(body["usage"]["completion_tokens_details"]["reasoning_tokens"], 0);
+    assert_eq!(
+        body["usage"]["completion_tokens_details"]["reasoning_tokens"],
+        0
+    );
 }
 
 #[tokio::test]
@@ -152,7 +161,11 @@ async fn openai_stream_ends_with_done_and_usage() {
     assert!(body.ends_with("data: [DONE]\n\n"));
     let chunks = data_lines(&body);
     assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
-    assert!(chunks.iter().all(|c| c["object"] == "chat.completion.chunk"));
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c["object"] == "chat.completion.chunk")
+    );
     let content: String = chunks
         .iter()
         .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
@@ -160,7 +173,11 @@ async fn openai_stream_ends_with_done_and_usage() {
     assert_eq!(content, "Hello from the fake OpenAI upstream, model gpt-x.");
     let text_chunks = chunks
         .iter()
-        .filter(|c| c["choices"][0]["delta"]["content"].as_str().is_some_and(|t| !t.is_empty()))
+        .filter(|c| {
+            c["choices"][0]["delta"]["content"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty())
+        })
         .count();
     assert_eq!(text_chunks, 3);
     let reasoning: String = chunks
@@ -171,15 +188,25 @@ async fn openai_stream_ends_with_done_and_usage() {
     let n = chunks.len();
     assert_eq!(chunks[n - 2]["choices"][0]["finish_reason"], "stop");
     assert_eq!(chunks[n - 1]["choices"], json!([]));
-    assert!(chunks[n - 1]["usage"]["completion_tokens_details"]["reasoning_tokens"].as_u64().unwrap() > 0);
+    assert!(
+        chunks[n - 1]["usage"]["completion_tokens_details"]["reasoning_tokens"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
     assert!(chunks[..n - 1].iter().all(|c| c["usage"].is_null()));
 }
 
 #[tokio::test]
 async fn openai_tool_call_json_and_stream() {
     let fake = FakeProvider::start().await.unwrap();
-    let request = json!({"model": "gpt-x", "messages": user("weather?"), "tools": weather_tools_openai()});
-    let body: Value = openai(&fake, "sk-1", request.clone()).await.json().await.unwrap();
+    let request =
+        json!({"model": "gpt-x", "messages": user("weather?"), "tools": weather_tools_openai()});
+    let body: Value = openai(&fake, "sk-1", request.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
     let choice = &body["choices"][0];
     assert_eq!(choice["finish_reason"], "tool_calls");
     assert!(choice["message"]["content"].is_null());
@@ -192,12 +219,18 @@ async fn openai_tool_call_json_and_stream() {
     let mut streamed = request.clone();
     streamed["stream"] = json!(true);
     streamed["messages"] = user("weather? #fake:parallel");
-    let body = read_all(openai(&fake, "sk-1", streamed).await).await.unwrap();
+    let body = read_all(openai(&fake, "sk-1", streamed).await)
+        .await
+        .unwrap();
     let chunks = data_lines(&body);
     let mut args = [String::new(), String::new()];
     let mut fragments = [0, 0];
     for chunk in &chunks {
-        for tc in chunk["choices"][0]["delta"]["tool_calls"].as_array().into_iter().flatten() {
+        for tc in chunk["choices"][0]["delta"]["tool_calls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let i = usize::try_from(tc["index"].as_u64().unwrap()).unwrap();
             if tc.get("id").is_some() {
                 assert_eq!(tc["function"]["arguments"], "");
@@ -211,7 +244,10 @@ async fn openai_tool_call_json_and_stream() {
     assert_eq!(args[0], r#"{"city":"Paris"}"#);
     assert_eq!(args[1], r#"{"tz":"sample"}"#);
     assert!(fragments.iter().all(|f| *f >= 2));
-    assert_eq!(chunks.last().unwrap()["choices"][0]["finish_reason"], "tool_calls");
+    assert_eq!(
+        chunks.last().unwrap()["choices"][0]["finish_reason"],
+        "tool_calls"
+    );
 
     // After the tool result: text quoting it. With tool_choice none: text.
     let mut after = request.clone();
@@ -221,7 +257,10 @@ async fn openai_tool_call_json_and_stream() {
         {"role": "tool", "tool_call_id": "call_fake_0", "content": "18C and sunny"}
     ]);
     let body: Value = openai(&fake, "sk-1", after).await.json().await.unwrap();
-    assert_eq!(body["choices"][0]["message"]["content"], "The tool returned: 18C and sunny");
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        "The tool returned: 18C and sunny"
+    );
     let mut none = request;
     none["tool_choice"] = json!("none");
     let body: Value = openai(&fake, "sk-1", none).await.json().await.unwrap();
@@ -231,7 +270,12 @@ async fn openai_tool_call_json_and_stream() {
 #[tokio::test]
 async fn openai_errors() {
     let fake = FakeProvider::start().await.unwrap();
-    let resp = openai(&fake, "fake-429", json!({"model": "m", "messages": user("hi")})).await;
+    let resp = openai(
+        &fake,
+        "fake-429",
+        json!({"model": "m", "messages": user("hi")}),
+    )
+    .await;
     assert_eq!(resp.status(), 429);
     assert_eq!(resp.headers()["retry-after"], "1");
     assert_eq!(resp.headers()["x-fake-key"], "fake-429");
@@ -239,12 +283,22 @@ async fn openai_errors() {
     assert_eq!(body["error"]["code"], "rate_limit_exceeded");
     assert!(body["error"]["param"].is_null());
 
-    let resp = openai(&fake, "fake-quota", json!({"model": "m", "messages": user("hi")})).await;
+    let resp = openai(
+        &fake,
+        "fake-quota",
+        json!({"model": "m", "messages": user("hi")}),
+    )
+    .await;
     assert_eq!(resp.status(), 429);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["type"], "insufficient_quota");
 
-    let resp = openai(&fake, "fake-529", json!({"model": "m", "messages": user("hi")})).await;
+    let resp = openai(
+        &fake,
+        "fake-529",
+        json!({"model": "m", "messages": user("hi")}),
+    )
+    .await;
     assert_eq!(resp.status(), 503);
 
     let resp = client()
@@ -257,7 +311,12 @@ async fn openai_errors() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["type"], "invalid_request_error");
 
-    let resp = openai(&fake, "bad-key", json!({"model": "m", "messages": user("hi")})).await;
+    let resp = openai(
+        &fake,
+        "bad-key",
+        json!({"model": "m", "messages": user("hi")}),
+    )
+    .await;
     assert_eq!(resp.status(), 401);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "invalid_api_key");
@@ -273,7 +332,12 @@ async fn openai_errors() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["type"], "invalid_request_error");
 
-    let resp = openai(&fake, "sk-1", json!({"model": "m", "messages": user("x #fake:status=500")})).await;
+    let resp = openai(
+        &fake,
+        "sk-1",
+        json!({"model": "m", "messages": user("x #fake:status=500")}),
+    )
+    .await;
     assert_eq!(resp.status(), 500);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["type"], "server_error");
@@ -292,7 +356,10 @@ async fn anthropic_json_reply_and_header_checks() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["request-id"], "req_fake_1");
     assert_eq!(resp.headers()["x-fake-key"], "sk-ant-1");
-    assert!(resp.headers().contains_key("anthropic-ratelimit-requests-reset"));
+    assert!(
+        resp.headers()
+            .contains_key("anthropic-ratelimit-requests-reset")
+    );
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["id"], "msg_fake_1");
     assert_eq!(body["type"], "message");
@@ -334,11 +401,19 @@ async fn anthropic_json_reply_and_header_checks() {
     assert_eq!(resp.status(), 401);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["type"], "authentication_error");
-    let resp = anthropic(&fake, "sk-ant-1", json!({"model": "m", "messages": user("hi")})).await;
+    let resp = anthropic(
+        &fake,
+        "sk-ant-1",
+        json!({"model": "m", "messages": user("hi")}),
+    )
+    .await;
     assert_eq!(resp.status(), 400);
 
     let resp = client()
-        .post(format!("{}/v1/messages/count_tokens", fake.anthropic_base_url()))
+        .post(format!(
+            "{}/v1/messages/count_tokens",
+            fake.anthropic_base_url()
+        ))
         .header("x-api-key", "sk-ant-1")
         .header("anthropic-version", "2023-06-01")
         .json(&json!({"model": "m", "messages": user("twelve chars")}))
@@ -346,7 +421,10 @@ async fn anthropic_json_reply_and_header_checks() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(resp.json::<Value>().await.unwrap(), json!({"input_tokens": 3}));
+    assert_eq!(
+        resp.json::<Value>().await.unwrap(),
+        json!({"input_tokens": 3})
+    );
 }
 
 #[tokio::test]
@@ -431,7 +509,10 @@ async fn anthropic_errors() {
     assert_eq!(body["error"]["type"], "rate_limit_error");
     let resp = anthropic(&fake, "fake-quota", req.clone()).await;
     let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["error"]["details"]["error_code"], "enforced_spend_limit_reached");
+    assert_eq!(
+        body["error"]["details"]["error_code"],
+        "enforced_spend_limit_reached"
+    );
     let resp = anthropic(&fake, "fake-529", req.clone()).await;
     assert_eq!(resp.status(), 529);
     let body: Value = resp.json().await.unwrap();
@@ -465,7 +546,8 @@ async fn gemini_json_sse_and_array() {
     assert_eq!(usage["promptTokenCount"], 1);
     assert_eq!(
         usage["totalTokenCount"].as_u64().unwrap(),
-        usage["promptTokenCount"].as_u64().unwrap() + usage["candidatesTokenCount"].as_u64().unwrap()
+        usage["promptTokenCount"].as_u64().unwrap()
+            + usage["candidatesTokenCount"].as_u64().unwrap()
     );
 
     // SSE with thinking: thought part first, signature, finish + usage on the last chunk.
@@ -484,20 +566,35 @@ async fn gemini_json_sse_and_array() {
     assert!(body.ends_with("\r\n\r\n"));
     let chunks = data_lines(&body);
     assert!(chunks.len() >= 4);
-    assert_eq!(chunks[0]["candidates"][0]["content"]["parts"][0]["thought"], true);
+    assert_eq!(
+        chunks[0]["candidates"][0]["content"]["parts"][0]["thought"],
+        true
+    );
     assert_eq!(
         chunks[1]["candidates"][0]["content"]["parts"][0]["thoughtSignature"],
         crate::gemini::THOUGHT_SIGNATURE
     );
     let last = chunks.last().unwrap();
     assert_eq!(last["candidates"][0]["finishReason"], "STOP");
-    assert!(last["usageMetadata"]["thoughtsTokenCount"].as_u64().unwrap() > 0);
-    assert!(chunks[..chunks.len() - 1].iter().all(|c| c["candidates"][0].get("finishReason").is_none()));
+    assert!(
+        last["usageMetadata"]["thoughtsTokenCount"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(
+        chunks[..chunks.len() - 1]
+            .iter()
+            .all(|c| c["candidates"][0].get("finishReason").is_none())
+    );
     let text: String = chunks[1..]
         .iter()
         .filter_map(|c| c["candidates"][0]["content"]["parts"][0]["text"].as_str())
         .collect();
-    assert_eq!(text, "Hello from the fake Gemini upstream, model gemini-fake.");
+    assert_eq!(
+        text,
+        "Hello from the fake Gemini upstream, model gemini-fake."
+    );
 
     // Without alt=sse: one JSON array.
     let resp = gemini(&fake, "AIza-1", "streamGenerateContent", gemini_user("hi")).await;
@@ -536,9 +633,16 @@ async fn gemini_tool_call_and_errors() {
         "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}, "required": ["city"]}}]}]);
     let mut req = gemini_user("weather? #fake:parallel");
     req["tools"] = tools.clone();
-    let body: Value = gemini(&fake, "AIza-1", "generateContent", req).await.json().await.unwrap();
+    let body: Value = gemini(&fake, "AIza-1", "generateContent", req)
+        .await
+        .json()
+        .await
+        .unwrap();
     let parts = &body["candidates"][0]["content"]["parts"];
-    assert_eq!(parts[0]["functionCall"], json!({"name": "get_weather", "args": {"city": "Paris"}}));
+    assert_eq!(
+        parts[0]["functionCall"],
+        json!({"name": "get_weather", "args": {"city": "Paris"}})
+    );
     assert_eq!(parts[1]["functionCall"]["name"], "get_weather");
     assert_eq!(body["candidates"][0]["finishReason"], "STOP");
 
@@ -547,7 +651,11 @@ async fn gemini_tool_call_and_errors() {
         {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}]},
         {"role": "user", "parts": [{"functionResponse": {"name": "get_weather", "response": {"result": "18C"}}}]}
     ]});
-    let body: Value = gemini(&fake, "AIza-1", "generateContent", after).await.json().await.unwrap();
+    let body: Value = gemini(&fake, "AIza-1", "generateContent", after)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(
         body["candidates"][0]["content"]["parts"][0]["text"],
         r#"The tool returned: {"result":"18C"}"#
@@ -561,30 +669,47 @@ async fn gemini_tool_call_and_errors() {
     let details = body["error"]["details"].as_array().unwrap();
     let quota_id = details[0]["violations"][0]["quotaId"].as_str().unwrap();
     assert!(quota_id.contains("PerDay"));
-    assert!(details.iter().any(|d| d["@type"] == "type.googleapis.com/google.rpc.RetryInfo"));
+    assert!(
+        details
+            .iter()
+            .any(|d| d["@type"] == "type.googleapis.com/google.rpc.RetryInfo")
+    );
 
     let resp = gemini(&fake, "fake-429", "generateContent", gemini_user("hi")).await;
     assert_eq!(resp.status(), 429);
     assert_eq!(resp.headers()["retry-after"], "1");
     let resp = gemini(&fake, "fake-529", "generateContent", gemini_user("hi")).await;
     assert_eq!(resp.status(), 503);
-    assert_eq!(resp.json::<Value>().await.unwrap()["error"]["status"], "UNAVAILABLE");
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"]["status"],
+        "UNAVAILABLE"
+    );
     let resp = gemini(&fake, "", "generateContent", gemini_user("hi")).await;
     assert_eq!(resp.status(), 401);
     let resp = gemini(&fake, "AIza-1", "generateContent", json!({"contents": []})).await;
     assert_eq!(resp.status(), 400);
-    assert_eq!(resp.json::<Value>().await.unwrap()["error"]["status"], "INVALID_ARGUMENT");
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"]["status"],
+        "INVALID_ARGUMENT"
+    );
 }
 
 #[tokio::test]
 async fn directives_shape_and_echo() {
     let fake = FakeProvider::start().await.unwrap();
-    let body: Value = openai(&fake, "sk-1", json!({"model": "m", "messages": user("say this #fake:echo")}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(body["choices"][0]["message"]["content"], "say this #fake:echo");
+    let body: Value = openai(
+        &fake,
+        "sk-1",
+        json!({"model": "m", "messages": user("say this #fake:echo")}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        body["choices"][0]["message"]["content"],
+        "say this #fake:echo"
+    );
     let body: Value = anthropic(
         &fake,
         "sk-1",
@@ -595,13 +720,33 @@ async fn directives_shape_and_echo() {
     .await
     .unwrap();
     assert_eq!(body["stop_reason"], "max_tokens");
-    let body: Value = gemini(&fake, "k", "generateContent", gemini_user("#fake:max_tokens")).await.json().await.unwrap();
+    let body: Value = gemini(
+        &fake,
+        "k",
+        "generateContent",
+        gemini_user("#fake:max_tokens"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(body["candidates"][0]["finishReason"], "MAX_TOKENS");
-    let resp = gemini(&fake, "k", "generateContent", gemini_user("#fake:status=401")).await;
+    let resp = gemini(
+        &fake,
+        "k",
+        "generateContent",
+        gemini_user("#fake:status=401"),
+    )
+    .await;
     assert_eq!(resp.status(), 401);
 
     let started = Instant::now();
-    let resp = openai(&fake, "sk-1", json!({"model": "m", "messages": user("#fake:latency=40")})).await;
+    let resp = openai(
+        &fake,
+        "sk-1",
+        json!({"model": "m", "messages": user("#fake:latency=40")}),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     assert!(started.elapsed() >= Duration::from_millis(40));
 }
@@ -637,7 +782,10 @@ async fn slow_stream_and_disconnect() {
             Err(e) => break e,
         }
     };
-    assert!(err.is_body() || err.is_decode() || err.is_request(), "{err:?}");
+    assert!(
+        err.is_body() || err.is_decode() || err.is_request(),
+        "{err:?}"
+    );
     assert_eq!(data_lines(&got).len(), 2);
     assert!(!got.contains("[DONE]"));
 
@@ -678,7 +826,10 @@ async fn hang_times_out_and_ends_on_drop() {
     assert_eq!(fake.calls().len(), 2);
     let addr = fake.addr();
     drop(fake);
-    let outcome = tokio::time::timeout(Duration::from_secs(2), pending).await.unwrap().unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(2), pending)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(outcome.is_err() || outcome.is_ok_and(|s| s == 503));
     // The listener is closed.
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -690,13 +841,26 @@ async fn recorded_calls_and_key_overrides() {
     let fake = FakeProvider::start().await.unwrap();
     fake.set_key_behaviour(
         "sk-limited",
-        Behaviour::Status { status: 429, retry_after_secs: Some(7), kind: ErrorKind::RateLimited },
+        Behaviour::Status {
+            status: 429,
+            retry_after_secs: Some(7),
+            kind: ErrorKind::RateLimited,
+        },
     );
-    let resp = openai(&fake, "sk-limited", json!({"model": "gpt-a", "messages": user("hi")})).await;
+    let resp = openai(
+        &fake,
+        "sk-limited",
+        json!({"model": "gpt-a", "messages": user("hi")}),
+    )
+    .await;
     assert_eq!(resp.status(), 429);
     assert_eq!(resp.headers()["retry-after"], "7");
-    let _ = anthropic(&fake, "sk-ant", json!({"model": "claude-b", "max_tokens": 5, "stream": true, "messages": user("hi")}))
-        .await;
+    let _ = anthropic(
+        &fake,
+        "sk-ant",
+        json!({"model": "claude-b", "max_tokens": 5, "stream": true, "messages": user("hi")}),
+    )
+    .await;
     let calls = fake.calls();
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[0].protocol, Protocol::OpenAi);
@@ -705,11 +869,21 @@ async fn recorded_calls_and_key_overrides() {
     assert_eq!(calls[0].path, "/v1/chat/completions");
     assert!(!calls[0].stream);
     assert_eq!(calls[0].body["messages"][0]["content"], "hi");
-    assert!(calls[0].headers.iter().any(|(k, v)| k == "authorization" && v == "Bearer sk-limited"));
+    assert!(
+        calls[0]
+            .headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v == "Bearer sk-limited")
+    );
     assert_eq!(calls[1].protocol, Protocol::Anthropic);
     assert_eq!(calls[1].api_key, "sk-ant");
     assert!(calls[1].stream);
-    assert!(calls[1].headers.iter().any(|(k, v)| k == "anthropic-version" && v == "2023-06-01"));
+    assert!(
+        calls[1]
+            .headers
+            .iter()
+            .any(|(k, v)| k == "anthropic-version" && v == "2023-06-01")
+    );
     fake.clear_calls();
     assert!(fake.calls().is_empty());
 }

@@ -46,14 +46,13 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiFailure> {
     Ok(value)
 }
 
-/// The field serde complained about: the path, or for a missing/unknown field its name.
+/// The field serde complained about.
 fn field_name(path: &str, message: &str) -> String {
-    for prefix in ["missing field `", "unknown field `"] {
-        if let Some(rest) = message.strip_prefix(prefix)
-            && let Some(name) = rest.split('`').next()
-        {
-            return if path == "." { name.to_owned() } else { format!("{path}.{name}") };
-        }
+    // A missing field is reported at its parent's path; an unknown one at its own.
+    if let Some(rest) = message.strip_prefix("missing field `")
+        && let Some(name) = rest.split('`').next()
+    {
+        return if path == "." { name.to_owned() } else { format!("{path}.{name}") };
     }
     if path == "." { "(body)".to_owned() } else { path.to_owned() }
 }

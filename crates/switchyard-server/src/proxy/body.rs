@@ -29,6 +29,10 @@ pub fn probe<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ProxyError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ProxyError::InvalidJson("the request body is empty".to_owned()));
     }
+    // serde accepts a JSON array for a struct; an API body is always an object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ProxyError::InvalidField { field: "(body)".to_owned(), message: "must be a JSON object".to_owned() });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -95,11 +99,12 @@ mod tests {
         assert_eq!(field_of(r#"{"model": 5, "messages": []}"#), "model");
         assert_eq!(field_of(r#"{"model": "m", "messages": "hi"}"#), "messages");
         assert_eq!(field_of(r#"[1]"#), "(body)");
+        assert_eq!(field_of(r#"  "text""#), "(body)");
     }
 
     #[test]
     fn syntax_errors_are_invalid_json() {
-        for bad in ["", "{", "{\"model\": \"m\",}", "{} trailing", "nul"] {
+        for bad in ["", "{", "{\"model\": \"m\",}", "{\"model\":\"m\",\"messages\":[]} trailing", "{nul"] {
             assert!(matches!(probe::<P>(bad.as_bytes()), Err(ProxyError::InvalidJson(_))), "{bad:?}");
         }
         assert!(probe::<P>(br#"{"model":"m","messages":[{"x":1}],"extra":{"a":[1,2]}}"#).is_ok());

@@ -1,0 +1,152 @@
+//! Harness: spawn the real `switchyard` binary on port 0 with a private data dir, learn
+//! its address from its start-up log line, and talk to it over real HTTP.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const ADMIN_KEY: &str = "test-admin-key-0123";
+pub const MASTER_KEY: &str = "0f0e0d0c0b0a09080706050403020100000102030405060708090a0b0c0d0e0f";
+
+pub struct Gateway {
+    child: Child,
+    pub url: String,
+    pub data_dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    log: Arc<Mutex<String>>,
+}
+
+#[derive(Default)]
+pub struct Options {
+    pub env: Vec<(String, String)>,
+    pub config_toml: Option<String>,
+    pub no_admin_key_env: bool,
+}
+
+impl Gateway {
+    pub async fn start() -> Gateway {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Gateway {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchyard"));
+        cmd.arg("serve").arg("--port").arg("0").arg("--data-dir").arg(data_dir.path());
+        if let Some(toml) = &options.config_toml {
+            let path = data_dir.path().join("config.toml");
+            std::fs::write(&path, toml).unwrap();
+            cmd.arg("--config").arg(path);
+        }
+        for var in ["SWITCHYARD_HOST", "SWITCHYARD_PORT", "SWITCHYARD_CONFIG", "SWITCHYARD_DATA_DIR", "SWITCHYARD_ADMIN_KEY"] {
+            cmd.env_remove(var);
+        }
+        if !options.no_admin_key_env {
+            cmd.env("SWITCHYARD_ADMIN_KEY", ADMIN_KEY);
+        }
+        cmd.env("SWITCHYARD_MASTER_KEY", MASTER_KEY).env("SWITCHYARD_LOG", "info");
+        for (k, v) in &options.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log_writer = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or_default().to_owned();
+                    let _ = tx.send(addr);
+                }
+                log_writer.lock().unwrap().push_str(&line);
+                log_writer.lock().unwrap().push('\n');
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("gateway did not start; log:\n{}", log.lock().unwrap()));
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        Gateway { child, url: format!("http://{addr}"), data_dir, http, log }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}/api{path}", self.url)).bearer_auth(ADMIN_KEY)
+    }
+
+    pub async fn add_account(&self, body: Value) -> String {
+        let r = self.admin(reqwest::Method::POST, "/accounts").json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn create_key(&self) -> String {
+        let r = self.admin(reqwest::Method::POST, "/keys").json(&json!({"name": "test"})).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        r.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_owned()
+    }
+
+    pub fn post(&self, path: &str, key: &str) -> reqwest::RequestBuilder {
+        self.http.post(format!("{}{path}", self.url)).bearer_auth(key)
+    }
+
+    /// Wait until the in-flight gauge reads `want` (the lease is released asynchronously
+    /// when a response body is dropped).
+    pub async fn wait_inflight(&self, want: u64) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let text = self.admin(reqwest::Method::GET, "/metrics").send().await.unwrap().text().await.unwrap();
+            let value = text
+                .lines()
+                .find_map(|l| l.strip_prefix("switchyard_inflight_requests "))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap();
+            if value == want || Instant::now() > deadline {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn openai_chat(model: &str, text: &str) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": text}]})
+}
+
+pub fn anthropic_msg(model: &str, text: &str) -> Value {
+    json!({"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": text}]})
+}
+
+pub fn gemini_body(text: &str) -> Value {
+    json!({"contents": [{"role": "user", "parts": [{"text": text}]}]})
+}
+
+impl Gateway {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Wait for the process to exit on its own; its exit code.
+    pub async fn wait_exit(mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+}
