@@ -1,1 +1,160 @@
-//! placeholder
+//! Rust client for Switchyard's management API.
+//!
+//! # Layout
+//! - [`AdminClient`]: typed calls for `/api/accounts` and `/api/keys`, using the request
+//!   and response types of `switchyard-types` (the same ones the server uses).
+//! - [`ClientError`]: transport failures, or the API's own error body ([`ApiError`]) with
+//!   its HTTP status.
+//!
+//! Proxy traffic needs no client of ours: any OpenAI, Anthropic or Gemini SDK works.
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use switchyard_types::admin::{
+    AccountList, AccountView, CreateAccount, CreateKey, KeyCreated, KeyList, UpdateAccount,
+};
+use switchyard_types::{ApiError, ApiErrorBody};
+
+/// A management API call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with an error body.
+    #[error("{status}: {error}")]
+    Api { status: StatusCode, error: ApiError },
+    /// The request did not complete (connection, timeout).
+    #[error("request failed: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// The server answered something that is not the expected JSON.
+    #[error("unexpected response ({status}): {message}")]
+    Decode { status: StatusCode, message: String },
+}
+
+/// Typed client for `/api/*`.
+#[derive(Clone)]
+pub struct AdminClient {
+    http: reqwest::Client,
+    base: String,
+    admin_key: String,
+}
+
+impl std::fmt::Debug for AdminClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminClient")
+            .field("base", &self.base)
+            .field("admin_key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl AdminClient {
+    /// `base` is the gateway's root URL, e.g. `http://127.0.0.1:8045`.
+    pub fn new(base: impl Into<String>, admin_key: impl Into<String>) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: base.into().trim_end_matches('/').to_owned(),
+            admin_key: admin_key.into(),
+        }
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Option<T>, ClientError> {
+        let mut request = self
+            .http
+            .request(method, format!("{}/api{path}", self.base))
+            .bearer_auth(&self.admin_key);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        if status == StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        let decode = |e: serde_json::Error| ClientError::Decode {
+            status,
+            message: e.to_string(),
+        };
+        if status.is_success() {
+            serde_json::from_slice(&bytes).map(Some).map_err(decode)
+        } else {
+            let body: ApiErrorBody = serde_json::from_slice(&bytes).map_err(decode)?;
+            Err(ClientError::Api {
+                status,
+                error: body.error,
+            })
+        }
+    }
+
+    async fn expect<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        self.call(method, path, body)
+            .await?
+            .ok_or(ClientError::Decode {
+                status: StatusCode::NO_CONTENT,
+                message: "expected a body".to_owned(),
+            })
+    }
+
+    pub async fn list_accounts(&self) -> Result<Vec<AccountView>, ClientError> {
+        let list: AccountList = self.expect(Method::GET, "/accounts", None::<&()>).await?;
+        Ok(list.accounts)
+    }
+
+    pub async fn get_account(&self, id: &str) -> Result<AccountView, ClientError> {
+        self.expect(Method::GET, &format!("/accounts/{id}"), None::<&()>)
+            .await
+    }
+
+    pub async fn create_account(
+        &self,
+        account: &CreateAccount,
+    ) -> Result<AccountView, ClientError> {
+        self.expect(Method::POST, "/accounts", Some(account)).await
+    }
+
+    pub async fn update_account(
+        &self,
+        id: &str,
+        change: &UpdateAccount,
+    ) -> Result<AccountView, ClientError> {
+        self.expect(Method::PATCH, &format!("/accounts/{id}"), Some(change))
+            .await
+    }
+
+    pub async fn delete_account(&self, id: &str) -> Result<(), ClientError> {
+        self.call::<(), serde_json::Value>(Method::DELETE, &format!("/accounts/{id}"), None)
+            .await
+            .map(drop)
+    }
+
+    pub async fn create_key(&self, name: &str) -> Result<KeyCreated, ClientError> {
+        self.expect(
+            Method::POST,
+            "/keys",
+            Some(&CreateKey {
+                name: name.to_owned(),
+            }),
+        )
+        .await
+    }
+
+    pub async fn list_keys(&self) -> Result<KeyList, ClientError> {
+        self.expect(Method::GET, "/keys", None::<&()>).await
+    }
+
+    pub async fn delete_key(&self, id: &str) -> Result<(), ClientError> {
+        self.call::<(), serde_json::Value>(Method::DELETE, &format!("/keys/{id}"), None)
+            .await
+            .map(drop)
+    }
+}

@@ -9,10 +9,10 @@ use crate::keyring::KeyRing;
 use crate::pool::{AccountSpec, Pool};
 use crate::store::{AccountRecord, KeyRecord, Store, StoreError, now_unix};
 use std::sync::Arc;
+use switchyard_types::Provider;
 use switchyard_types::admin::{
     AccountView, CreateAccount, CreateKey, KeyCreated, KeyView, UpdateAccount, secret_hint,
 };
-use switchyard_types::Provider;
 
 /// Prefix of client keys we issue.
 pub const CLIENT_KEY_PREFIX: &str = "sy-";
@@ -23,7 +23,10 @@ pub enum AdminError {
     #[error("{what} {id:?} not found")]
     NotFound { what: &'static str, id: String },
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -72,7 +75,11 @@ fn effective_base_url(provider: Provider, base_url: Option<&str>) -> String {
 fn effective_models(provider: Provider, models: Option<&Vec<String>>) -> Vec<String> {
     match models {
         Some(m) => m.clone(),
-        None => provider.default_models().iter().map(|m| (*m).to_owned()).collect(),
+        None => provider
+            .default_models()
+            .iter()
+            .map(|m| (*m).to_owned())
+            .collect(),
     }
 }
 
@@ -88,7 +95,13 @@ fn require_base_url(provider: Provider, base_url: Option<&str>) -> Result<(), Ad
 
 impl Admin {
     pub fn new(store: Store, master: Arc<MasterKey>, pool: Arc<Pool>, keys: Arc<KeyRing>) -> Self {
-        Self { store, master, pool, keys, reload_lock: Arc::default() }
+        Self {
+            store,
+            master,
+            pool,
+            keys,
+            reload_lock: Arc::default(),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -113,12 +126,15 @@ impl Admin {
                     enabled: rec.enabled,
                     credential,
                 }),
-                Err(e) => tracing::error!(account = %rec.id, error = %e, "account left out of routing"),
+                Err(e) => {
+                    tracing::error!(account = %rec.id, error = %e, "account left out of routing");
+                }
             }
         }
         self.pool.replace(specs);
         let keys = self.store.list_keys().await?;
-        self.keys.replace(keys.into_iter().map(|k| (k.digest, k.id)));
+        self.keys
+            .replace(keys.into_iter().map(|k| (k.digest, k.id)));
         Ok(())
     }
 
@@ -154,11 +170,21 @@ impl Admin {
             .get_account(id)
             .await?
             .map(|r| view(&r))
-            .ok_or_else(|| AdminError::NotFound { what: "account", id: id.to_owned() })
+            .ok_or_else(|| AdminError::NotFound {
+                what: "account",
+                id: id.to_owned(),
+            })
     }
 
-    pub async fn update_account(&self, id: &str, req: UpdateAccount) -> Result<AccountView, AdminError> {
-        let not_found = || AdminError::NotFound { what: "account", id: id.to_owned() };
+    pub async fn update_account(
+        &self,
+        id: &str,
+        req: UpdateAccount,
+    ) -> Result<AccountView, AdminError> {
+        let not_found = || AdminError::NotFound {
+            what: "account",
+            id: id.to_owned(),
+        };
         let mut rec = self.store.get_account(id).await?.ok_or_else(not_found)?;
         if let Some(label) = req.label {
             rec.label = label;
@@ -190,7 +216,10 @@ impl Admin {
 
     pub async fn delete_account(&self, id: &str) -> Result<(), AdminError> {
         if !self.store.delete_account(id).await? {
-            return Err(AdminError::NotFound { what: "account", id: id.to_owned() });
+            return Err(AdminError::NotFound {
+                what: "account",
+                id: id.to_owned(),
+            });
         }
         self.reload().await
     }
@@ -206,7 +235,13 @@ impl Admin {
         };
         self.store.insert_key(rec.clone()).await?;
         self.reload().await?;
-        Ok(KeyCreated { id: rec.id, name: rec.name, key, key_hint: rec.hint, created_at: rec.created_at })
+        Ok(KeyCreated {
+            id: rec.id,
+            name: rec.name,
+            key,
+            key_hint: rec.hint,
+            created_at: rec.created_at,
+        })
     }
 
     pub async fn list_keys(&self) -> Result<Vec<KeyView>, AdminError> {
@@ -215,13 +250,21 @@ impl Admin {
             .list_keys()
             .await?
             .into_iter()
-            .map(|k| KeyView { id: k.id, name: k.name, key_hint: k.hint, created_at: k.created_at })
+            .map(|k| KeyView {
+                id: k.id,
+                name: k.name,
+                key_hint: k.hint,
+                created_at: k.created_at,
+            })
             .collect())
     }
 
     pub async fn delete_key(&self, id: &str) -> Result<(), AdminError> {
         if !self.store.delete_key(id).await? {
-            return Err(AdminError::NotFound { what: "key", id: id.to_owned() });
+            return Err(AdminError::NotFound {
+                what: "key",
+                id: id.to_owned(),
+            });
         }
         self.reload().await
     }
@@ -251,31 +294,55 @@ mod tests {
     #[tokio::test]
     async fn changes_reach_the_pool_and_keyring() {
         let (admin, pool, keys) = admin_on(Store::open_in_memory().await.unwrap()).await;
-        let acc = admin.create_account(create("openai", "sk-test-abcdefgh1234")).await.unwrap();
+        let acc = admin
+            .create_account(create("openai", "sk-test-abcdefgh1234"))
+            .await
+            .unwrap();
         assert_eq!(acc.api_key_hint, "sk-…1234");
         assert_eq!(acc.base_url, "https://api.openai.com/v1");
-        assert_eq!(pool.accounts()[0].credential.expose(), "sk-test-abcdefgh1234");
+        assert_eq!(
+            pool.accounts()[0].credential.expose(),
+            "sk-test-abcdefgh1234"
+        );
         assert!(pool.accounts()[0].serves(Protocol::OpenAi, "gpt-4o"));
 
-        let upd = UpdateAccount { enabled: Some(false), ..Default::default() };
+        let upd = UpdateAccount {
+            enabled: Some(false),
+            ..Default::default()
+        };
         assert!(!admin.update_account(&acc.id, upd).await.unwrap().enabled);
         assert!(!pool.accounts()[0].enabled);
 
-        let k = admin.create_key(CreateKey { name: "ci".into() }).await.unwrap();
+        let k = admin
+            .create_key(CreateKey { name: "ci".into() })
+            .await
+            .unwrap();
         assert!(keys.authenticate(&k.key).is_some());
         admin.delete_key(&k.id).await.unwrap();
         assert!(keys.authenticate(&k.key).is_none());
 
         admin.delete_account(&acc.id).await.unwrap();
         assert!(pool.accounts().is_empty());
-        assert!(matches!(admin.delete_account(&acc.id).await, Err(AdminError::NotFound { .. })));
+        assert!(matches!(
+            admin.delete_account(&acc.id).await,
+            Err(AdminError::NotFound { .. })
+        ));
     }
 
     #[tokio::test]
     async fn openai_compatible_needs_a_base_url() {
         let (admin, _, _) = admin_on(Store::open_in_memory().await.unwrap()).await;
-        let err = admin.create_account(create("openai_compatible", "k")).await.unwrap_err();
-        assert!(matches!(err, AdminError::Invalid { field: "base_url", .. }));
+        let err = admin
+            .create_account(create("openai_compatible", "k"))
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            AdminError::Invalid {
+                field: "base_url",
+                ..
+            }
+        ));
     }
 
     #[tokio::test]
@@ -285,8 +352,14 @@ mod tests {
         let secret = "sk-PLAINTEXT-must-not-leak-9f8e7d";
         {
             let (admin, _, _) = admin_on(Store::open(&path).await.unwrap()).await;
-            admin.create_account(create("openai", secret)).await.unwrap();
-            let k = admin.create_key(CreateKey { name: "n".into() }).await.unwrap();
+            admin
+                .create_account(create("openai", secret))
+                .await
+                .unwrap();
+            let k = admin
+                .create_key(CreateKey { name: "n".into() })
+                .await
+                .unwrap();
             // Force the WAL into the main file so both are checked in their final state.
             let key = k.key.clone();
             admin.store().schema_version().await.unwrap();

@@ -18,11 +18,22 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path}: field `{field}`: {message}")]
-    Parse { path: PathBuf, field: String, message: String },
+    Parse {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
     #[error("{source_name}: invalid value {value:?}: {message}")]
-    Invalid { source_name: String, value: String, message: String },
+    Invalid {
+        source_name: String,
+        value: String,
+        message: String,
+    },
     #[error("no data directory: set SWITCHYARD_DATA_DIR, --data-dir, or HOME")]
     NoDataDir,
 }
@@ -91,7 +102,10 @@ impl std::fmt::Debug for Config {
             .field("port", &self.port)
             .field("data_dir", &self.data_dir)
             .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
-            .field("master_key", &self.master_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "master_key",
+                &self.master_key.as_ref().map(|_| "<redacted>"),
+            )
             .field("static_dir", &self.static_dir)
             .field("log", &self.log)
             .field("max_body_bytes", &self.max_body_bytes)
@@ -173,7 +187,10 @@ impl Config {
             return Err(invalid("data_dir", "", "must not be empty"));
         }
 
-        let admin_key = env.var("SWITCHYARD_ADMIN_KEY").or(raw.admin_key).filter(|k| !k.is_empty());
+        let admin_key = env
+            .var("SWITCHYARD_ADMIN_KEY")
+            .or(raw.admin_key)
+            .filter(|k| !k.is_empty());
         if let Some(key) = &admin_key
             && (key.len() < 8 || key.chars().any(char::is_whitespace))
         {
@@ -184,7 +201,10 @@ impl Config {
             ));
         }
         let master_key = env.var("SWITCHYARD_MASTER_KEY").filter(|k| !k.is_empty());
-        let static_dir = env.var("SWITCHYARD_STATIC_DIR").filter(|s| !s.is_empty()).map(PathBuf::from);
+        let static_dir = env
+            .var("SWITCHYARD_STATIC_DIR")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from);
         let log = env
             .var("SWITCHYARD_LOG")
             .or(raw.log)
@@ -224,7 +244,11 @@ impl Config {
                 None => d.max_attempts,
                 Some(n @ 1..=20) => n,
                 Some(n) => {
-                    return Err(invalid("upstream.max_attempts", &n.to_string(), "must be 1..=20"));
+                    return Err(invalid(
+                        "upstream.max_attempts",
+                        &n.to_string(),
+                        "must be 1..=20",
+                    ));
                 }
             },
         };
@@ -300,7 +324,14 @@ pub fn parse_str(text: &str) -> Result<RawConfig, (String, String)> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
         let message = e.inner().message().to_owned();
-        (if field == "." { "(root)".to_owned() } else { field }, message)
+        (
+            if field == "." {
+                "(root)".to_owned()
+            } else {
+                field
+            },
+            message,
+        )
     })
 }
 
@@ -334,7 +365,10 @@ mod tests {
         let c = load("", &env, &Overrides::default()).unwrap();
         assert_eq!(c.host.to_string(), "127.0.0.1");
         assert_eq!(c.port, 8045);
-        assert_eq!(c.data_dir, PathBuf::from("/home/op/.local/share/switchyard"));
+        assert_eq!(
+            c.data_dir,
+            PathBuf::from("/home/op/.local/share/switchyard")
+        );
         assert_eq!(c.max_body_bytes, 32 * 1024 * 1024);
         let env = MapEnv::new([("HOME", "/home/op"), ("XDG_DATA_HOME", "/xdg")]);
         let c = load("", &env, &Overrides::default()).unwrap();
@@ -346,10 +380,18 @@ mod tests {
         let env = MapEnv::new([("HOME", "/h"), ("SWITCHYARD_PORT", "9000")]);
         let c = load("port = 7000", &env, &Overrides::default()).unwrap();
         assert_eq!(c.port, 9000);
-        let o = Overrides { port: Some(9100), ..Default::default() };
+        let o = Overrides {
+            port: Some(9100),
+            ..Default::default()
+        };
         assert_eq!(load("port = 7000", &env, &o).unwrap().port, 9100);
         let env = MapEnv::new([("HOME", "/h")]);
-        assert_eq!(load("port = 7000", &env, &Overrides::default()).unwrap().port, 7000);
+        assert_eq!(
+            load("port = 7000", &env, &Overrides::default())
+                .unwrap()
+                .port,
+            7000
+        );
     }
 
     #[test]

@@ -118,7 +118,10 @@ impl MasterKey {
 
     /// The key from `configured` (the env value) or from `<dir>/master.key`, creating the
     /// file with mode 0600 on first start. Returns the key and whether it was generated.
-    pub fn load_or_create(configured: Option<&str>, dir: &Path) -> Result<(Self, bool), CryptoError> {
+    pub fn load_or_create(
+        configured: Option<&str>,
+        dir: &Path,
+    ) -> Result<(Self, bool), CryptoError> {
         if let Some(text) = configured {
             return Ok((Self::parse(text)?, false));
         }
@@ -128,7 +131,10 @@ impl MasterKey {
             message,
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => Ok((Self::parse(&text).map_err(|e| file_err(e.to_string()))?, false)),
+            Ok(text) => Ok((
+                Self::parse(&text).map_err(|e| file_err(e.to_string()))?,
+                false,
+            )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut bytes = [0u8; 32];
                 rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -148,10 +154,16 @@ impl MasterKey {
             .0
             .encrypt(
                 Nonce::from_slice(&nonce),
-                Payload { msg: plaintext.as_bytes(), aad: context.as_bytes() },
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: context.as_bytes(),
+                },
             )
             .map_err(|_| CryptoError::Encrypt)?;
-        Ok(Sealed { nonce: nonce.to_vec(), ciphertext })
+        Ok(Sealed {
+            nonce: nonce.to_vec(),
+            ciphertext,
+        })
     }
 
     /// Decrypt what [`seal`](Self::seal) produced with the same `context`.
@@ -163,10 +175,15 @@ impl MasterKey {
             .0
             .decrypt(
                 Nonce::from_slice(&sealed.nonce),
-                Payload { msg: &sealed.ciphertext, aad: context.as_bytes() },
+                Payload {
+                    msg: &sealed.ciphertext,
+                    aad: context.as_bytes(),
+                },
             )
             .map_err(|_| CryptoError::Decrypt)?;
-        String::from_utf8(plain).map(Secret).map_err(|_| CryptoError::Decrypt)
+        String::from_utf8(plain)
+            .map(Secret)
+            .map_err(|_| CryptoError::Decrypt)
     }
 }
 
@@ -189,7 +206,10 @@ pub fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
 pub fn random_token(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 /// A short random identifier: `prefix` + 16 hex characters.
@@ -208,12 +228,18 @@ mod tests {
         let key = MasterKey::parse(&"11".repeat(32)).unwrap();
         let sealed = key.seal("sk-live-secret", "account:a1").unwrap();
         assert!(!sealed.ciphertext.windows(6).any(|w| w == b"secret"));
-        assert_eq!(key.open(&sealed, "account:a1").unwrap().expose(), "sk-live-secret");
+        assert_eq!(
+            key.open(&sealed, "account:a1").unwrap().expose(),
+            "sk-live-secret"
+        );
         assert!(key.open(&sealed, "account:a2").is_err());
         let other = MasterKey::parse(&"22".repeat(32)).unwrap();
         assert!(other.open(&sealed, "account:a1").is_err());
         // Fresh nonce each time.
-        assert_ne!(key.seal("x", "c").unwrap().nonce, key.seal("x", "c").unwrap().nonce);
+        assert_ne!(
+            key.seal("x", "c").unwrap().nonce,
+            key.seal("x", "c").unwrap().nonce
+        );
     }
 
     #[test]
@@ -232,7 +258,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("master.key")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("master.key"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let (k2, created) = MasterKey::load_or_create(None, dir.path()).unwrap();

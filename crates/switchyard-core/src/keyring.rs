@@ -25,7 +25,10 @@ impl KeyRing {
 
     /// Replace the whole set with `(digest, id)` pairs.
     pub fn replace(&self, keys: impl IntoIterator<Item = (KeyDigest, String)>) {
-        let map = keys.into_iter().map(|(d, id)| (d, ClientKeyId(id.into()))).collect();
+        let map = keys
+            .into_iter()
+            .map(|(d, id)| (d, ClientKeyId(id.into())))
+            .collect();
         self.keys.store(Arc::new(map));
     }
 

@@ -19,14 +19,26 @@ pub enum KeySource {
 }
 
 /// The key presented by the client, in the contract's order of precedence.
-pub fn presented_key<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<(std::borrow::Cow<'a, str>, KeySource)> {
-    if let Some(v) = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+pub fn presented_key<'a>(
+    headers: &'a HeaderMap,
+    query: Option<&'a str>,
+) -> Option<(std::borrow::Cow<'a, str>, KeySource)> {
+    if let Some(v) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let v = v.trim();
-        if let Some(token) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
+        if let Some(token) = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+        {
             return Some((token.trim().into(), KeySource::Bearer));
         }
     }
-    for (name, source) in [("x-api-key", KeySource::XApiKey), ("x-goog-api-key", KeySource::XGoogApiKey)] {
+    for (name, source) in [
+        ("x-api-key", KeySource::XApiKey),
+        ("x-goog-api-key", KeySource::XGoogApiKey),
+    ] {
         if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
             return Some((v.trim().into(), source));
         }
@@ -52,7 +64,10 @@ fn percent_decode(s: &str) -> std::borrow::Cow<'_, str> {
     while i < bytes.len() {
         match bytes[i] {
             b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                match std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
                     Some(b) => {
                         out.push(b);
                         i += 3;
@@ -70,7 +85,11 @@ fn percent_decode(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Authenticate a proxy request's client key.
-pub fn authenticate_client(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> Result<ClientKeyId, ProxyError> {
+pub fn authenticate_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<ClientKeyId, ProxyError> {
     let (key, _) = presented_key(headers, query).ok_or(ProxyError::MissingKey)?;
     if key.is_empty() {
         return Err(ProxyError::MissingKey);
@@ -79,7 +98,11 @@ pub fn authenticate_client(state: &AppState, headers: &HeaderMap, query: Option<
 }
 
 /// Middleware for `/api/*`: `Authorization: Bearer <admin key>`, compared in constant time.
-pub async fn require_admin(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn require_admin(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let presented = request
         .headers()
         .get(http::header::AUTHORIZATION)
@@ -101,13 +124,25 @@ mod tests {
     fn key_sources_in_order() {
         let mut h = HeaderMap::new();
         assert!(presented_key(&h, None).is_none());
-        assert_eq!(presented_key(&h, Some("alt=sse&key=abc%2Bd")).unwrap(), ("abc+d".into(), KeySource::Query));
+        assert_eq!(
+            presented_key(&h, Some("alt=sse&key=abc%2Bd")).unwrap(),
+            ("abc+d".into(), KeySource::Query)
+        );
         h.insert("x-goog-api-key", HeaderValue::from_static("g"));
-        assert_eq!(presented_key(&h, Some("key=q")).unwrap().1, KeySource::XGoogApiKey);
+        assert_eq!(
+            presented_key(&h, Some("key=q")).unwrap().1,
+            KeySource::XGoogApiKey
+        );
         h.insert("x-api-key", HeaderValue::from_static("a"));
-        assert_eq!(presented_key(&h, None).unwrap(), ("a".into(), KeySource::XApiKey));
+        assert_eq!(
+            presented_key(&h, None).unwrap(),
+            ("a".into(), KeySource::XApiKey)
+        );
         h.insert("authorization", HeaderValue::from_static("Bearer b"));
-        assert_eq!(presented_key(&h, None).unwrap(), ("b".into(), KeySource::Bearer));
+        assert_eq!(
+            presented_key(&h, None).unwrap(),
+            ("b".into(), KeySource::Bearer)
+        );
     }
 
     #[test]

@@ -17,7 +17,9 @@ use switchyard_types::{ApiError, ApiErrorBody, Protocol};
 /// A proxied request failed before an upstream answer could be relayed.
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
-    #[error("missing API key: send it as `Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`")]
+    #[error(
+        "missing API key: send it as `Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`"
+    )]
     MissingKey,
     #[error("invalid API key")]
     InvalidKey,
@@ -36,7 +38,10 @@ pub enum ProxyError {
     #[error("method {method} is not allowed on {path}")]
     MethodNotAllowed { method: String, path: String },
     #[error("every account serving {model:?} is rate limited; retry after {}s", retry_after.as_secs().max(1))]
-    RateLimited { model: String, retry_after: Duration },
+    RateLimited {
+        model: String,
+        retry_after: Duration,
+    },
     #[error("every account serving {model:?} is overloaded or unavailable")]
     Overloaded { model: String },
     #[error("no upstream account could serve {model:?}: {detail}")]
@@ -180,7 +185,14 @@ pub struct ApiFailure {
 
 impl ApiFailure {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self { status, error: ApiError { code: code.to_owned(), message: message.into(), field: None } }
+        Self {
+            status,
+            error: ApiError {
+                code: code.to_owned(),
+                message: message.into(),
+                field: None,
+            },
+        }
     }
 
     pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -197,22 +209,36 @@ impl ApiFailure {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or invalid admin key")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or invalid admin key",
+        )
     }
 }
 
 impl From<AdminError> for ApiFailure {
     fn from(e: AdminError) -> Self {
         match e {
-            AdminError::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            AdminError::NotFound { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
             AdminError::Invalid { field, message } => Self::invalid_field(field, message),
             AdminError::Store(inner) => {
                 tracing::error!(error = %inner, "store failure in management API");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", "storage failure; see server logs")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage_error",
+                    "storage failure; see server logs",
+                )
             }
             AdminError::Crypto(inner) => {
                 tracing::error!(error = %inner, "crypto failure in management API");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "crypto_error", "encryption failure; see server logs")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "crypto_error",
+                    "encryption failure; see server logs",
+                )
             }
         }
     }
@@ -254,7 +280,10 @@ mod tests {
 
     #[tokio::test]
     async fn rate_limit_carries_retry_after() {
-        let e = ProxyError::RateLimited { model: "m".into(), retry_after: Duration::from_millis(1200) };
+        let e = ProxyError::RateLimited {
+            model: "m".into(),
+            retry_after: Duration::from_millis(1200),
+        };
         let r = e.render(Protocol::Gemini);
         assert_eq!(r.status(), 429);
         assert_eq!(r.headers()["retry-after"], "2");

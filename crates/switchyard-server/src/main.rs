@@ -36,7 +36,10 @@ fn main() -> ExitCode {
                 Err(e) => return fail(&e),
             };
             init_tracing(&config.log);
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(r) => r,
                 Err(e) => return fail(&e),
             };
@@ -48,7 +51,10 @@ fn main() -> ExitCode {
     }
 }
 
-#[expect(clippy::print_stderr, reason = "the CLI reports fatal errors on stderr")]
+#[expect(
+    clippy::print_stderr,
+    reason = "the CLI reports fatal errors on stderr"
+)]
 fn fail(error: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("switchyard: error: {error}");
     ExitCode::FAILURE

@@ -86,20 +86,34 @@ impl Metrics {
         for (pi, p) in PROTOCOLS.iter().enumerate() {
             for (ci, c) in CLASSES.iter().enumerate() {
                 let v = self.requests[pi][ci].load(Ordering::Relaxed);
-                let _ = writeln!(out, "switchyard_requests_total{{protocol=\"{p}\",status=\"{c}\"}} {v}");
+                let _ = writeln!(
+                    out,
+                    "switchyard_requests_total{{protocol=\"{p}\",status=\"{c}\"}} {v}"
+                );
             }
         }
         out.push_str("# HELP switchyard_upstream_attempts_total Upstream attempts by result.\n");
         out.push_str("# TYPE switchyard_upstream_attempts_total counter\n");
         for (i, r) in AttemptResult::ALL.iter().enumerate() {
             let v = self.attempts[i].load(Ordering::Relaxed);
-            let _ = writeln!(out, "switchyard_upstream_attempts_total{{result=\"{}\"}} {v}", r.as_str());
+            let _ = writeln!(
+                out,
+                "switchyard_upstream_attempts_total{{result=\"{}\"}} {v}",
+                r.as_str()
+            );
         }
         out.push_str("# HELP switchyard_stream_errors_total Upstream bodies that failed after the response started.\n");
         out.push_str("# TYPE switchyard_stream_errors_total counter\n");
-        let _ = writeln!(out, "switchyard_stream_errors_total {}", self.stream_errors.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "switchyard_stream_errors_total {}",
+            self.stream_errors.load(Ordering::Relaxed)
+        );
         for (name, help, value) in gauges {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
         }
         out
     }
@@ -115,7 +129,9 @@ mod tests {
         m.request(Protocol::Anthropic, http::StatusCode::TOO_MANY_REQUESTS);
         m.attempt(AttemptResult::RateLimited);
         let text = m.render(&[("switchyard_accounts", "Accounts.", 3)]);
-        assert!(text.contains("switchyard_requests_total{protocol=\"anthropic\",status=\"4xx\"} 1"));
+        assert!(
+            text.contains("switchyard_requests_total{protocol=\"anthropic\",status=\"4xx\"} 1")
+        );
         assert!(text.contains("switchyard_upstream_attempts_total{result=\"rate_limited\"} 1"));
         assert!(text.contains("switchyard_accounts 3"));
     }

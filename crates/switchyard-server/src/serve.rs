@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchyard_core::admin::{Admin, AdminError};
 use switchyard_core::config::{Config, ConfigError};
-use switchyard_core::crypto::{CryptoError, KeyDigest, MasterKey, random_token, write_private_file};
+use switchyard_core::crypto::{
+    CryptoError, KeyDigest, MasterKey, random_token, write_private_file,
+};
 use switchyard_core::keyring::KeyRing;
 use switchyard_core::pool::Pool;
 use switchyard_core::store::{Store, StoreError};
@@ -27,9 +29,15 @@ pub enum ServeError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("data directory {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("admin key file {path}: {source}")]
-    AdminKey { path: PathBuf, source: std::io::Error },
+    AdminKey {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error("database: {0}")]
@@ -39,7 +47,10 @@ pub enum ServeError {
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("server error: {0}")]
     Serve(std::io::Error),
 }
@@ -61,14 +72,20 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
             (load_or_create_admin_key(&path)?, Some(path))
         }
     };
-    let (master, created) = MasterKey::load_or_create(config.master_key.as_deref(), &config.data_dir)?;
+    let (master, created) =
+        MasterKey::load_or_create(config.master_key.as_deref(), &config.data_dir)?;
     if created {
         tracing::info!(path = %config.data_dir.join("master.key").display(), "generated a master key for secrets at rest; back it up");
     }
     let store = Store::open(&config.data_dir.join("switchyard.db")).await?;
     let pool = Arc::new(Pool::new());
     let keys = Arc::new(KeyRing::new());
-    let admin = Admin::new(store, Arc::new(master), Arc::clone(&pool), Arc::clone(&keys));
+    let admin = Admin::new(
+        store,
+        Arc::new(master),
+        Arc::clone(&pool),
+        Arc::clone(&keys),
+    );
     admin.reload().await?;
     let state = AppState(Arc::new(Shared {
         pool,
@@ -79,7 +96,10 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
         max_body_bytes: config.max_body_bytes,
         metrics: Metrics::default(),
     }));
-    Ok(Prepared { state, admin_key_file })
+    Ok(Prepared {
+        state,
+        admin_key_file,
+    })
 }
 
 /// Run the server until a shutdown signal.
@@ -90,7 +110,9 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     }
     let addr = SocketAddr::new(config.host, config.port);
     let listener = bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
-    let local = listener.local_addr().map_err(|source| ServeError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind { addr, source })?;
     tracing::info!(
         accounts = prepared.state.pool.accounts().len(),
         data_dir = %config.data_dir.display(),
@@ -166,7 +188,10 @@ async fn shutdown_signal() {
 }
 
 fn create_private_dir(path: &Path) -> Result<(), ServeError> {
-    let err = |source| ServeError::DataDir { path: path.to_owned(), source };
+    let err = |source| ServeError::DataDir {
+        path: path.to_owned(),
+        source,
+    };
     if path.is_dir() {
         return Ok(());
     }
@@ -181,12 +206,17 @@ fn create_private_dir(path: &Path) -> Result<(), ServeError> {
 }
 
 fn load_or_create_admin_key(path: &Path) -> Result<String, ServeError> {
-    let err = |source| ServeError::AdminKey { path: path.to_owned(), source };
+    let err = |source| ServeError::AdminKey {
+        path: path.to_owned(),
+        source,
+    };
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let key = text.trim().to_owned();
             if key.is_empty() {
-                return Err(err(std::io::Error::other("the file is empty; delete it to generate a new key")));
+                return Err(err(std::io::Error::other(
+                    "the file is empty; delete it to generate a new key",
+                )));
             }
             Ok(key)
         }

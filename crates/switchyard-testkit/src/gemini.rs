@@ -1,6 +1,8 @@
 //! Gemini API v1beta (protocols.md §3): `POST /v1beta/models/{model}:generateContent`,
 //! `:streamGenerateContent` (SSE with `?alt=sse`, else one streamed JSON array),
 //! `:countTokens`, `GET /v1beta/models[/{model}]`, and the `google.rpc.Status` error body.
+//! The same is served under `/v1/models/…` (newer SDKs default to `v1`); `server` routes those
+//! paths here when they carry a Gemini key.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,7 +36,7 @@ const MODELS: [(&str, &str); 2] = [
     ("gemini-fake-flash", "Gemini Fake Flash"),
 ];
 
-type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
+pub(crate) type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -43,6 +45,12 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             "/v1beta/models/{model_and_method}",
             get(get_model).post(model_method),
         )
+}
+
+/// Whether a request carries a Gemini credential (`x-goog-api-key` or `?key=`); picks Gemini on
+/// the `/v1/models` paths that Gemini's `v1` API shares with OpenAI and Anthropic.
+pub(crate) fn has_key(headers: &HeaderMap, query: &QueryMap) -> bool {
+    header_key(headers).is_some() || query.as_ref().is_ok_and(|Query(q)| q.contains_key("key"))
 }
 
 /// The key of `x-goog-api-key`.
@@ -71,7 +79,7 @@ enum Method {
     CountTokens,
 }
 
-async fn model_method(
+pub(crate) async fn model_method(
     State(shared): State<Arc<Shared>>,
     Path(model_and_method): Path<String>,
     query: QueryMap,
@@ -596,7 +604,7 @@ async fn get_model(
     models(&shared, query, &headers, &uri, Some(&model)).await
 }
 
-async fn models(
+pub(crate) async fn models(
     shared: &Shared,
     query: QueryMap,
     headers: &HeaderMap,

@@ -16,6 +16,15 @@
 //!   reading and checks, JSON reply, stream events, error body, headers.
 //! - `main.rs` — the `switchyard-fake` binary for suites that cannot use the Rust API.
 //!
+//! # Routes
+//!
+//! OpenAI `POST /v1/chat/completions`, `GET /v1/models[/{id}]` (Bearer key). Anthropic
+//! `POST /v1/messages`, `POST /v1/messages/count_tokens`, `GET /v1/models[/{id}]` (`x-api-key`,
+//! or a bearer token as newer SDKs send, plus a required `anthropic-version`). Gemini
+//! `POST /v1beta/models/{model}:{generateContent|streamGenerateContent|countTokens}` and
+//! `GET /v1beta/models[/{model}]` (`x-goog-api-key` or `?key=`), also under `/v1/models/…`
+//! (the newer Python SDK's default) when a Gemini key is present.
+//!
 //! # Scripting
 //!
 //! Keys (`set_key_behaviour` overrides, else conventions): `fake-429` (429, `retry-after: 1`),

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
@@ -421,20 +421,28 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
         .merge(anthropic::routes())
         .merge(gemini::routes())
         .route("/v1/models", get(list_models))
-        .route("/v1/models/{id}", get(get_model))
+        // POST here is Gemini's `v1` (`/v1/models/{model}:generateContent`).
+        .route("/v1/models/{id}", get(get_model).post(gemini::model_method))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
 }
 
-/// `/v1/models` is both OpenAI's and Anthropic's: an `anthropic-version` or `x-api-key` header
-/// picks Anthropic.
+/// `/v1/models` is OpenAI's, Anthropic's and Gemini `v1`'s: a Gemini key picks Gemini, else an
+/// `anthropic-version` or `x-api-key` header picks Anthropic, else OpenAI.
 fn is_anthropic(headers: &HeaderMap) -> bool {
     header(headers, "anthropic-version").is_some() || header(headers, "x-api-key").is_some()
 }
 
-async fn list_models(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri: Uri) -> Response {
-    if is_anthropic(&headers) {
+async fn list_models(
+    State(shared): State<Arc<Shared>>,
+    query: gemini::QueryMap,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    if gemini::has_key(&headers, &query) {
+        gemini::models(&shared, query, &headers, &uri, None).await
+    } else if is_anthropic(&headers) {
         anthropic::models(&shared, &headers, &uri, None).await
     } else {
         openai::models(&shared, &headers, &uri, None).await
@@ -443,11 +451,14 @@ async fn list_models(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri:
 
 async fn get_model(
     State(shared): State<Arc<Shared>>,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    Path(id): Path<String>,
+    query: gemini::QueryMap,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    if is_anthropic(&headers) {
+    if gemini::has_key(&headers, &query) {
+        gemini::models(&shared, query, &headers, &uri, Some(&id)).await
+    } else if is_anthropic(&headers) {
         anthropic::models(&shared, &headers, &uri, Some(&id)).await
     } else {
         openai::models(&shared, &headers, &uri, Some(&id)).await
@@ -458,7 +469,7 @@ async fn get_model(
 async fn not_found(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri: Uri) -> Response {
     let message = format!("Unknown request URL: {}", uri.path());
     let failure = Failure::new(404, ErrorKind::BadRequest);
-    if uri.path().starts_with("/v1beta") {
+    if uri.path().starts_with("/v1beta") || gemini::header_key(&headers).is_some() {
         let ctx = shared.record(Incoming {
             protocol: Protocol::Gemini,
             uri: &uri,

@@ -918,3 +918,47 @@ async fn model_lists() {
     assert_eq!(calls[0].protocol, Protocol::OpenAi);
     assert_eq!(calls[1].protocol, Protocol::Anthropic);
 }
+
+#[tokio::test]
+async fn gemini_v1_paths_and_anthropic_bearer() {
+    let fake = FakeProvider::start().await.unwrap();
+    let resp = client()
+        .post(format!(
+            "{}/v1/models/gemini-fake:generateContent",
+            fake.gemini_base_url()
+        ))
+        .header("x-goog-api-key", "AIza-v1")
+        .json(&gemini_user("hi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["candidates"][0]["finishReason"], "STOP");
+    let body: Value = client()
+        .get(format!("{}/v1/models?key=AIza-v1", fake.gemini_base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["models"][0]["name"], "models/gemini-fake");
+
+    // Newer Anthropic SDKs send the key as a bearer token.
+    let resp = client()
+        .post(format!("{}/v1/messages", fake.anthropic_base_url()))
+        .bearer_auth("sk-ant-bearer")
+        .header("anthropic-version", "2023-06-01")
+        .json(&json!({"model": "m", "max_tokens": 5, "messages": user("hi")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-fake-key"], "sk-ant-bearer");
+
+    let calls = fake.calls();
+    assert_eq!(calls[0].protocol, Protocol::Gemini);
+    assert_eq!(calls[1].protocol, Protocol::Gemini);
+    assert_eq!(calls[2].api_key, "sk-ant-bearer");
+}

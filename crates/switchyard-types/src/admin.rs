@@ -180,7 +180,10 @@ fn validate_secret(secret: &str) -> Result<(), ValidationError> {
         return Err(err("length", "must be 1 to 8192 characters"));
     }
     if secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(err("charset", "must not contain whitespace or control characters"));
+        return Err(err(
+            "charset",
+            "must not contain whitespace or control characters",
+        ));
     }
     Ok(())
 }
@@ -201,7 +204,11 @@ fn validate_base_url(url: &str) -> Result<(), ValidationError> {
 }
 
 fn validate_base_url_or_empty(url: &str) -> Result<(), ValidationError> {
-    if url.is_empty() { Ok(()) } else { validate_base_url(url) }
+    if url.is_empty() {
+        Ok(())
+    } else {
+        validate_base_url(url)
+    }
 }
 
 fn validate_models(models: &[String]) -> Result<(), ValidationError> {
@@ -258,7 +265,10 @@ mod tests {
             "provider": "openai", "label": "a", "api_key": "sk-supersecretvalue"
         }));
         assert!(!format!("{a:?}").contains("supersecret"));
-        let u = UpdateAccount { api_key: Some("sk-supersecretvalue".into()), ..Default::default() };
+        let u = UpdateAccount {
+            api_key: Some("sk-supersecretvalue".into()),
+            ..Default::default()
+        };
         assert!(!format!("{u:?}").contains("supersecret"));
     }
 

@@ -107,7 +107,9 @@ impl fmt::Display for Provider {
 
 /// Error for an unknown provider name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown provider {0:?}: expected one of openai, anthropic, gemini, openrouter, openai_compatible")]
+#[error(
+    "unknown provider {0:?}: expected one of openai, anthropic, gemini, openrouter, openai_compatible"
+)]
 pub struct UnknownProvider(pub String);
 
 impl FromStr for Provider {

@@ -191,11 +191,21 @@ mod tests {
         let l2 = leased(pool.select(Protocol::OpenAi, "gpt-4o", &[]));
         assert_eq!(l2.account().id, "b", "a is busy, b is idle");
         drop(l1);
-        assert_eq!(pool.accounts()[0].state.active(), 0, "lease released the count");
+        assert_eq!(
+            pool.accounts()[0].state.active(),
+            0,
+            "lease released the count"
+        );
         let l3 = leased(pool.select(Protocol::OpenAi, "gpt-4o", &[]));
         assert_eq!(l3.account().id, "a");
-        assert!(matches!(pool.select(Protocol::Gemini, "gpt-4o", &[]), Selection::NotServed));
-        assert!(matches!(pool.select(Protocol::OpenAi, "claude-x", &[]), Selection::NotServed));
+        assert!(matches!(
+            pool.select(Protocol::Gemini, "gpt-4o", &[]),
+            Selection::NotServed
+        ));
+        assert!(matches!(
+            pool.select(Protocol::OpenAi, "claude-x", &[]),
+            Selection::NotServed
+        ));
     }
 
     #[test]
@@ -203,7 +213,11 @@ mod tests {
         let pool = Pool::new();
         let mut off = spec("off", Provider::OpenAi, &["*"]);
         off.enabled = false;
-        pool.replace(vec![off, spec("a", Provider::OpenAi, &["*"]), spec("b", Provider::OpenAi, &["*"])]);
+        pool.replace(vec![
+            off,
+            spec("a", Provider::OpenAi, &["*"]),
+            spec("b", Provider::OpenAi, &["*"]),
+        ]);
         let first = leased(pool.select(Protocol::OpenAi, "m", &[]));
         assert_eq!(first.account().id, "a");
         let tried = vec![Arc::clone(first.account())];
@@ -211,7 +225,10 @@ mod tests {
         let second = leased(pool.select(Protocol::OpenAi, "m", &tried));
         assert_eq!(second.account().id, "b");
         let tried = vec![tried[0].clone(), Arc::clone(second.account())];
-        assert!(matches!(pool.select(Protocol::OpenAi, "m", &tried), Selection::Exhausted));
+        assert!(matches!(
+            pool.select(Protocol::OpenAi, "m", &tried),
+            Selection::Exhausted
+        ));
     }
 
     #[test]
@@ -219,7 +236,10 @@ mod tests {
         let pool = Pool::new();
         pool.replace(vec![spec("a", Provider::OpenAi, &["*"])]);
         let lease = leased(pool.select(Protocol::OpenAi, "m", &[]));
-        pool.replace(vec![spec("a", Provider::OpenAi, &["other"]), spec("b", Provider::OpenAi, &["*"])]);
+        pool.replace(vec![
+            spec("a", Provider::OpenAi, &["other"]),
+            spec("b", Provider::OpenAi, &["*"]),
+        ]);
         assert_eq!(pool.accounts()[0].state.active(), 1);
         drop(lease);
         assert_eq!(pool.accounts()[0].state.active(), 0);

@@ -30,7 +30,10 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<AccountRecord, StoreError>
     let provider: String = row.get(1)?;
     let tier: String = row.get(4)?;
     let models: Option<String> = row.get(5)?;
-    let corrupt = |message: String| StoreError::Corrupt { id: id.clone(), message };
+    let corrupt = |message: String| StoreError::Corrupt {
+        id: id.clone(),
+        message,
+    };
     let provider = match provider.parse::<Provider>() {
         Ok(p) => p,
         Err(e) => return Ok(Err(corrupt(e.to_string()))),
@@ -38,7 +41,10 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<AccountRecord, StoreError>
     let Ok(tier) = tier.parse::<Tier>() else {
         return Ok(Err(corrupt(format!("unknown tier {tier:?}"))));
     };
-    let models = match models.map(|m| serde_json::from_str::<Vec<String>>(&m)).transpose() {
+    let models = match models
+        .map(|m| serde_json::from_str::<Vec<String>>(&m))
+        .transpose()
+    {
         Ok(m) => m,
         Err(e) => return Ok(Err(corrupt(format!("models: {e}")))),
     };
@@ -49,7 +55,10 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<AccountRecord, StoreError>
         tier,
         models,
         enabled: row.get(6)?,
-        secret: Sealed { nonce: row.get(7)?, ciphertext: row.get(8)? },
+        secret: Sealed {
+            nonce: row.get(7)?,
+            ciphertext: row.get(8)?,
+        },
         secret_hint: row.get(9)?,
         position: row.get(10)?,
         created_at: row.get(11)?,
@@ -64,7 +73,10 @@ fn models_json(models: Option<&Vec<String>>) -> Option<String> {
 
 impl Store {
     /// Insert a new account at the end of the order (its `position` is assigned here).
-    pub async fn insert_account(&self, mut rec: AccountRecord) -> Result<AccountRecord, StoreError> {
+    pub async fn insert_account(
+        &self,
+        mut rec: AccountRecord,
+    ) -> Result<AccountRecord, StoreError> {
         self.call(move |c| {
             let tx = c.transaction()?;
             rec.position =
@@ -96,7 +108,9 @@ impl Store {
     /// Every account, in routing order.
     pub async fn list_accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
         self.call(|c| {
-            let mut stmt = c.prepare(&format!("SELECT {COLUMNS} FROM accounts ORDER BY position, id"))?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {COLUMNS} FROM accounts ORDER BY position, id"
+            ))?;
             let rows = stmt.query_map([], from_row)?;
             let mut out = Vec::new();
             for row in rows {
@@ -110,9 +124,13 @@ impl Store {
     pub async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
         let id = id.to_owned();
         self.call(move |c| {
-            c.query_row(&format!("SELECT {COLUMNS} FROM accounts WHERE id = ?1"), [id], from_row)
-                .optional()?
-                .transpose()
+            c.query_row(
+                &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?1"),
+                [id],
+                from_row,
+            )
+            .optional()?
+            .transpose()
         })
         .await
     }

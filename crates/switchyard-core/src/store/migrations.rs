@@ -35,9 +35,16 @@ pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let supported = i64::try_from(STEPS.len()).unwrap_or(i64::MAX);
     if current > supported {
-        return Err(StoreError::TooNew { found: current, supported });
+        return Err(StoreError::TooNew {
+            found: current,
+            supported,
+        });
     }
-    for (i, sql) in STEPS.iter().enumerate().skip(usize::try_from(current).unwrap_or(0)) {
+    for (i, sql) in STEPS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i + 1)?;

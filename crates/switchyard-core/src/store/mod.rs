@@ -50,7 +50,9 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))??;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     /// Open a private in-memory database (tests).
@@ -58,7 +60,9 @@ impl Store {
         let mut conn = Connection::open_in_memory()?;
         configure(&conn)?;
         migrations::apply(&mut conn)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     /// Run `f` with the connection on the blocking pool.
@@ -71,7 +75,9 @@ impl Store {
         tokio::task::spawn_blocking(move || {
             // A poisoned lock only means another call panicked mid-way; SQLite's own
             // transactions kept the data consistent, so keep using the connection.
-            let mut guard = conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut guard = conn
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             f(&mut guard)
         })
         .await
@@ -80,7 +86,8 @@ impl Store {
 
     /// The schema version now applied.
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
-        self.call(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?)).await
+        self.call(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+            .await
     }
 }
 

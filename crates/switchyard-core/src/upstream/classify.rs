@@ -25,7 +25,9 @@ impl Outcome {
     pub fn classify(status: StatusCode, headers: &HeaderMap) -> Self {
         match status.as_u16() {
             200..=299 => Self::Ok,
-            429 => Self::RateLimited { retry_after: retry_after(headers) },
+            429 => Self::RateLimited {
+                retry_after: retry_after(headers),
+            },
             503 | 529 => Self::Overloaded,
             401 | 403 => Self::AuthFailed,
             500..=599 => Self::ServerError,
@@ -43,9 +45,18 @@ impl Outcome {
 /// are not honoured (providers send seconds); capped at one day.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let parse = |name: &str| -> Option<f64> {
-        headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
+        headers
+            .get(name)?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
     };
-    let secs = parse("retry-after-ms").map(|ms| ms / 1000.0).or_else(|| parse("retry-after"))?;
+    let secs = parse("retry-after-ms")
+        .map(|ms| ms / 1000.0)
+        .or_else(|| parse("retry-after"))?;
     Some(Duration::from_secs_f64(secs.min(86_400.0)))
 }
 
@@ -76,7 +87,10 @@ mod tests {
         h.insert("retry-after-ms", HeaderValue::from_static("1500"));
         assert_eq!(retry_after(&h), Some(Duration::from_millis(1500)));
         let mut h = HeaderMap::new();
-        h.insert("retry-after", HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        h.insert(
+            "retry-after",
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(retry_after(&h), None);
     }
 }

@@ -31,7 +31,11 @@ pub enum Endpoint<'a> {
     /// Anthropic `POST {base}/v1/messages/count_tokens`.
     CountTokens,
     /// Gemini `POST {base}/v1beta/models/{model}:{method}`, with `?alt=sse` when `sse`.
-    Gemini { model: &'a str, method: GeminiMethod, sse: bool },
+    Gemini {
+        model: &'a str,
+        method: GeminiMethod,
+        sse: bool,
+    },
 }
 
 /// The Gemini model methods we proxy.
@@ -134,12 +138,18 @@ impl Upstream {
     ) -> Result<reqwest::Response, UpstreamError> {
         let url = endpoint.url(&account.base_url);
         let headers = upstream_headers(account, endpoint, client_headers);
-        let request = self.client.request(Method::POST, url).headers(headers).body(body);
+        let request = self
+            .client
+            .request(Method::POST, url)
+            .headers(headers)
+            .body(body);
         match tokio::time::timeout(self.config.header_timeout, request.send()).await {
             Err(_) => Err(UpstreamError::Timeout(self.config.header_timeout)),
             Ok(Ok(response)) => Ok(response),
             Ok(Err(e)) if e.is_connect() => Err(UpstreamError::Connect(error_chain(&e))),
-            Ok(Err(e)) if e.is_timeout() => Err(UpstreamError::Timeout(self.config.connect_timeout)),
+            Ok(Err(e)) if e.is_timeout() => {
+                Err(UpstreamError::Timeout(self.config.connect_timeout))
+            }
             Ok(Err(e)) => Err(UpstreamError::Request(error_chain(&e))),
         }
     }
@@ -159,9 +169,16 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// Headers for the upstream request: content type, the account's credential in the
 /// provider's scheme, and the allow-listed client headers.
-pub fn upstream_headers(account: &PoolAccount, endpoint: Endpoint<'_>, client: &HeaderMap) -> HeaderMap {
+pub fn upstream_headers(
+    account: &PoolAccount,
+    endpoint: Endpoint<'_>,
+    client: &HeaderMap,
+) -> HeaderMap {
     let mut h = HeaderMap::with_capacity(4);
-    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     let secret = account.credential.expose();
     match endpoint.protocol() {
         Protocol::OpenAi => {
@@ -217,20 +234,37 @@ mod tests {
 
     #[test]
     fn urls_follow_each_sdks_base_url_convention() {
-        assert_eq!(Endpoint::ChatCompletions.url("http://h/v1"), "http://h/v1/chat/completions");
+        assert_eq!(
+            Endpoint::ChatCompletions.url("http://h/v1"),
+            "http://h/v1/chat/completions"
+        );
         assert_eq!(Endpoint::Messages.url("http://h"), "http://h/v1/messages");
-        let g = Endpoint::Gemini { model: "gemini-2.5-pro", method: GeminiMethod::StreamGenerateContent, sse: true };
-        assert_eq!(g.url("http://h"), "http://h/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse");
+        let g = Endpoint::Gemini {
+            model: "gemini-2.5-pro",
+            method: GeminiMethod::StreamGenerateContent,
+            sse: true,
+        };
+        assert_eq!(
+            g.url("http://h"),
+            "http://h/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
+        );
     }
 
     #[test]
     fn credentials_are_substituted_per_provider() {
         let mut client = HeaderMap::new();
-        client.insert("authorization", HeaderValue::from_static("Bearer client-key"));
+        client.insert(
+            "authorization",
+            HeaderValue::from_static("Bearer client-key"),
+        );
         client.insert("x-api-key", HeaderValue::from_static("client-key"));
         client.insert("anthropic-beta", HeaderValue::from_static("b1"));
 
-        let h = upstream_headers(&account(Provider::OpenAi), Endpoint::ChatCompletions, &client);
+        let h = upstream_headers(
+            &account(Provider::OpenAi),
+            Endpoint::ChatCompletions,
+            &client,
+        );
         assert_eq!(h["authorization"], "Bearer sk-account");
         assert!(h.get("x-api-key").is_none());
 
@@ -240,7 +274,11 @@ mod tests {
         assert_eq!(h["anthropic-beta"], "b1");
         assert!(h.get("authorization").is_none());
 
-        let g = Endpoint::Gemini { model: "m", method: GeminiMethod::GenerateContent, sse: false };
+        let g = Endpoint::Gemini {
+            model: "m",
+            method: GeminiMethod::GenerateContent,
+            sse: false,
+        };
         let h = upstream_headers(&account(Provider::Gemini), g, &client);
         assert_eq!(h["x-goog-api-key"], "sk-account");
         assert_eq!(h.len(), 2);

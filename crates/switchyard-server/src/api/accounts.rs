@@ -10,7 +10,10 @@ use axum::response::IntoResponse;
 use http::StatusCode;
 use switchyard_types::admin::{AccountList, AccountView, CreateAccount, UpdateAccount};
 
-pub async fn create(State(state): State<AppState>, body: Body) -> Result<impl IntoResponse, ApiFailure> {
+pub async fn create(
+    State(state): State<AppState>,
+    body: Body,
+) -> Result<impl IntoResponse, ApiFailure> {
     let request: CreateAccount = json::read(body).await?;
     let view = state.admin.create_account(request).await?;
     tracing::info!(account = %view.id, provider = %view.provider, "account created");
@@ -18,10 +21,15 @@ pub async fn create(State(state): State<AppState>, body: Body) -> Result<impl In
 }
 
 pub async fn list(State(state): State<AppState>) -> Result<Json<AccountList>, ApiFailure> {
-    Ok(Json(AccountList { accounts: state.admin.list_accounts().await? }))
+    Ok(Json(AccountList {
+        accounts: state.admin.list_accounts().await?,
+    }))
 }
 
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<AccountView>, ApiFailure> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<AccountView>, ApiFailure> {
     Ok(Json(state.admin.get_account(&id).await?))
 }
 
@@ -36,7 +44,10 @@ pub async fn update(
     Ok(Json(view))
 }
 
-pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiFailure> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiFailure> {
     state.admin.delete_account(&id).await?;
     tracing::info!(account = %id, "account deleted");
     Ok(StatusCode::NO_CONTENT)

@@ -10,7 +10,10 @@ use axum::response::IntoResponse;
 use http::StatusCode;
 use switchyard_types::admin::{CreateKey, KeyList};
 
-pub async fn create(State(state): State<AppState>, body: Body) -> Result<impl IntoResponse, ApiFailure> {
+pub async fn create(
+    State(state): State<AppState>,
+    body: Body,
+) -> Result<impl IntoResponse, ApiFailure> {
     let request: CreateKey = json::read(body).await?;
     let created = state.admin.create_key(request).await?;
     tracing::info!(key = %created.id, "client key created");
@@ -18,10 +21,15 @@ pub async fn create(State(state): State<AppState>, body: Body) -> Result<impl In
 }
 
 pub async fn list(State(state): State<AppState>) -> Result<Json<KeyList>, ApiFailure> {
-    Ok(Json(KeyList { keys: state.admin.list_keys().await? }))
+    Ok(Json(KeyList {
+        keys: state.admin.list_keys().await?,
+    }))
 }
 
-pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiFailure> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiFailure> {
     state.admin.delete_key(&id).await?;
     tracing::info!(key = %id, "client key revoked");
     Ok(StatusCode::NO_CONTENT)

@@ -21,7 +21,12 @@ use http::StatusCode;
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/accounts", get(accounts::list).post(accounts::create))
-        .route("/accounts/{id}", get(accounts::get).patch(accounts::update).delete(accounts::delete))
+        .route(
+            "/accounts/{id}",
+            get(accounts::get)
+                .patch(accounts::update)
+                .delete(accounts::delete),
+        )
         .route("/keys", get(keys::list).post(keys::create))
         .route("/keys/{id}", axum::routing::delete(keys::delete))
         .route("/metrics", get(ops::metrics))
@@ -32,14 +37,23 @@ pub fn router(state: &AppState) -> Router<AppState> {
 }
 
 async fn not_found(request: Request) -> Response {
-    ApiFailure::new(StatusCode::NOT_FOUND, "not_found", format!("no API route {}", request.uri().path())).into_response()
+    ApiFailure::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no API route {}", request.uri().path()),
+    )
+    .into_response()
 }
 
 async fn method_not_allowed(request: Request) -> Response {
     ApiFailure::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        format!("method {} is not allowed on {}", request.method(), request.uri().path()),
+        format!(
+            "method {} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
     )
     .into_response()
 }

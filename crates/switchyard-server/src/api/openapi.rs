@@ -18,14 +18,16 @@ fn ok(description: &str, schema: &str) -> Value {
 
 /// The document.
 pub fn spec() -> Value {
-    let id_param = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+    let id_param =
+        json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
     let errors = |mut responses: Value| {
         responses["400"] = error_response("Invalid input; `error.field` names the field.");
         responses["401"] = error_response("Missing or wrong admin key.");
         responses
     };
     let provider = json!({"type": "string", "enum": ["openai", "anthropic", "gemini", "openrouter", "openai_compatible"]});
-    let tier = json!({"type": "string", "enum": ["ultra-business", "ultra", "pro", "free", "unknown"]});
+    let tier =
+        json!({"type": "string", "enum": ["ultra-business", "ultra", "pro", "free", "unknown"]});
     let models = json!({"type": "array", "items": {"type": "string"}, "maxItems": 256, "description": "Glob patterns (`*`, `?`) of the models the account serves."});
     json!({
         "openapi": "3.1.0",
@@ -115,17 +117,34 @@ mod tests {
     fn documents_every_contract_route() {
         let spec = super::spec();
         for path in [
-            "/api/accounts", "/api/accounts/{id}", "/api/keys", "/api/keys/{id}", "/api/metrics",
-            "/api/openapi.json", "/healthz", "/readyz", "/v1/chat/completions", "/v1/models",
-            "/v1/messages", "/v1/messages/count_tokens", "/v1beta/models", "/v1beta/models/{model_action}",
+            "/api/accounts",
+            "/api/accounts/{id}",
+            "/api/keys",
+            "/api/keys/{id}",
+            "/api/metrics",
+            "/api/openapi.json",
+            "/healthz",
+            "/readyz",
+            "/v1/chat/completions",
+            "/v1/models",
+            "/v1/messages",
+            "/v1/messages/count_tokens",
+            "/v1beta/models",
+            "/v1beta/models/{model_action}",
         ] {
-            assert!(spec["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+            assert!(
+                spec["paths"].get(path).is_some(),
+                "{path} missing from the OpenAPI document"
+            );
         }
         // Every $ref resolves.
         let text = spec.to_string();
         for piece in text.split("#/components/schemas/").skip(1) {
             let name = piece.split('"').next().unwrap();
-            assert!(spec["components"]["schemas"].get(name).is_some(), "dangling $ref {name}");
+            assert!(
+                spec["components"]["schemas"].get(name).is_some(),
+                "dangling $ref {name}"
+            );
         }
     }
 }

@@ -20,12 +20,33 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let accounts = state.pool.accounts();
-    let count = |f: &dyn Fn(&switchyard_core::pool::PoolAccount) -> u64| -> u64 { accounts.iter().map(|a| f(a)).sum() };
+    let count = |f: &dyn Fn(&switchyard_core::pool::PoolAccount) -> u64| -> u64 {
+        accounts.iter().map(|a| f(a)).sum()
+    };
     let gauges = [
-        ("switchyard_accounts", "Accounts in the pool.", count(&|_| 1)),
-        ("switchyard_accounts_enabled", "Enabled accounts.", count(&|a| u64::from(a.enabled))),
-        ("switchyard_inflight_requests", "Upstream requests in flight.", count(&|a| u64::from(a.state.active()))),
-        ("switchyard_client_keys", "Client keys.", state.keys.len() as u64),
+        (
+            "switchyard_accounts",
+            "Accounts in the pool.",
+            count(&|_| 1),
+        ),
+        (
+            "switchyard_accounts_enabled",
+            "Enabled accounts.",
+            count(&|a| u64::from(a.enabled)),
+        ),
+        (
+            "switchyard_inflight_requests",
+            "Upstream requests in flight.",
+            count(&|a| u64::from(a.state.active())),
+        ),
+        (
+            "switchyard_client_keys",
+            "Client keys.",
+            state.keys.len() as u64,
+        ),
     ];
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(&gauges))
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(&gauges),
+    )
 }

@@ -44,7 +44,15 @@ pub async fn messages(
         let bytes = body::read(body, state.max_body_bytes).await?;
         let probe: MessagesProbe = body::probe(&bytes)?;
         body::require_model(&probe.model)?;
-        forward::forward(&state, Protocol::Anthropic, &probe.model, Endpoint::Messages, &headers, bytes).await
+        forward::forward(
+            &state,
+            Protocol::Anthropic,
+            &probe.model,
+            Endpoint::Messages,
+            &headers,
+            bytes,
+        )
+        .await
     }
     .await;
     respond(&state, Protocol::Anthropic, result)
@@ -61,7 +69,15 @@ pub async fn count_tokens(
         let bytes = body::read(body, state.max_body_bytes).await?;
         let probe: CountProbe = body::probe(&bytes)?;
         body::require_model(&probe.model)?;
-        forward::forward(&state, Protocol::Anthropic, &probe.model, Endpoint::CountTokens, &headers, bytes).await
+        forward::forward(
+            &state,
+            Protocol::Anthropic,
+            &probe.model,
+            Endpoint::CountTokens,
+            &headers,
+            bytes,
+        )
+        .await
     }
     .await;
     respond(&state, Protocol::Anthropic, result)

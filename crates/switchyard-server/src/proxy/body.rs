@@ -27,11 +27,16 @@ pub async fn read(body: Body, limit: usize) -> Result<Bytes, ProxyError> {
 /// Deserialise the routing probe `T` from `bytes`, naming the field at fault.
 pub fn probe<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ProxyError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ProxyError::InvalidJson("the request body is empty".to_owned()));
+        return Err(ProxyError::InvalidJson(
+            "the request body is empty".to_owned(),
+        ));
     }
     // serde accepts a JSON array for a struct; an API body is always an object.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ProxyError::InvalidField { field: "(body)".to_owned(), message: "must be a JSON object".to_owned() });
+        return Err(ProxyError::InvalidField {
+            field: "(body)".to_owned(),
+            message: "must be a JSON object".to_owned(),
+        });
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -41,10 +46,13 @@ pub fn probe<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ProxyError> {
             serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
                 ProxyError::InvalidJson(inner.to_string())
             }
-            serde_json::error::Category::Io | serde_json::error::Category::Data => field_error(&path, &inner),
+            serde_json::error::Category::Io | serde_json::error::Category::Data => {
+                field_error(&path, &inner)
+            }
         }
     })?;
-    de.end().map_err(|e| ProxyError::InvalidJson(e.to_string()))?;
+    de.end()
+        .map_err(|e| ProxyError::InvalidJson(e.to_string()))?;
     Ok(value)
 }
 
@@ -55,19 +63,35 @@ fn field_error(path: &str, e: &serde_json::Error) -> ProxyError {
     if let Some(rest) = message.strip_prefix("missing field `")
         && let Some(name) = rest.split('`').next()
     {
-        let field = if path == "." { name.to_owned() } else { format!("{path}.{name}") };
-        return ProxyError::InvalidField { field, message: "is required".to_owned() };
+        let field = if path == "." {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        };
+        return ProxyError::InvalidField {
+            field,
+            message: "is required".to_owned(),
+        };
     }
     if path == "." {
-        return ProxyError::InvalidField { field: "(body)".to_owned(), message };
+        return ProxyError::InvalidField {
+            field: "(body)".to_owned(),
+            message,
+        };
     }
-    ProxyError::InvalidField { field: path.to_owned(), message }
+    ProxyError::InvalidField {
+        field: path.to_owned(),
+        message,
+    }
 }
 
 /// A non-empty `model` string.
 pub fn require_model(model: &str) -> Result<(), ProxyError> {
     if model.trim().is_empty() {
-        return Err(ProxyError::InvalidField { field: "model".into(), message: "must not be empty".into() });
+        return Err(ProxyError::InvalidField {
+            field: "model".into(),
+            message: "must not be empty".into(),
+        });
     }
     Ok(())
 }
@@ -104,8 +128,17 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_invalid_json() {
-        for bad in ["", "{", "{\"model\": \"m\",}", "{\"model\":\"m\",\"messages\":[]} trailing", "{nul"] {
-            assert!(matches!(probe::<P>(bad.as_bytes()), Err(ProxyError::InvalidJson(_))), "{bad:?}");
+        for bad in [
+            "",
+            "{",
+            "{\"model\": \"m\",}",
+            "{\"model\":\"m\",\"messages\":[]} trailing",
+            "{nul",
+        ] {
+            assert!(
+                matches!(probe::<P>(bad.as_bytes()), Err(ProxyError::InvalidJson(_))),
+                "{bad:?}"
+            );
         }
         assert!(probe::<P>(br#"{"model":"m","messages":[{"x":1}],"extra":{"a":[1,2]}}"#).is_ok());
     }

@@ -60,7 +60,9 @@ impl Failures {
         } else if self.timeout {
             ProxyError::UpstreamTimeout { model }
         } else {
-            let detail = self.last.unwrap_or_else(|| "no attempt was made".to_owned());
+            let detail = self
+                .last
+                .unwrap_or_else(|| "no attempt was made".to_owned());
             ProxyError::UpstreamFailed { model, detail }
         }
     }
@@ -86,7 +88,11 @@ pub async fn forward(
         };
         let account = Arc::clone(lease.account());
         tried.push(Arc::clone(&account));
-        let response = match state.upstream.send(&account, endpoint, client_headers, body.clone()).await {
+        let response = match state
+            .upstream
+            .send(&account, endpoint, client_headers, body.clone())
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 let result = match e {
@@ -94,9 +100,9 @@ pub async fn forward(
                         failures.timeout = true;
                         AttemptResult::Timeout
                     }
-                    UpstreamError::Connect(_) | UpstreamError::Request(_) | UpstreamError::Client(_) => {
-                        AttemptResult::Unreachable
-                    }
+                    UpstreamError::Connect(_)
+                    | UpstreamError::Request(_)
+                    | UpstreamError::Client(_) => AttemptResult::Unreachable,
                 };
                 state.metrics.attempt(result);
                 tracing::warn!(account = %account.id, %model, error = %e, "upstream attempt failed");
@@ -123,7 +129,11 @@ pub async fn forward(
         state.metrics.attempt(result);
         if outcome.is_retriable() {
             tracing::warn!(account = %account.id, %model, status = %response.status(), "upstream refused; trying another account");
-            failures.last = Some(format!("account {} answered {}", account.id, response.status()));
+            failures.last = Some(format!(
+                "account {} answered {}",
+                account.id,
+                response.status()
+            ));
             continue;
         }
         return Ok(relay(state, protocol, response, lease));
@@ -132,7 +142,12 @@ pub async fn forward(
 }
 
 /// Turn a committed upstream response into the client's response, streaming its body.
-fn relay(state: &AppState, protocol: Protocol, upstream: reqwest::Response, lease: Lease) -> Response {
+fn relay(
+    state: &AppState,
+    protocol: Protocol,
+    upstream: reqwest::Response,
+    lease: Lease,
+) -> Response {
     let status = upstream.status();
     let mut headers = HeaderMap::with_capacity(RELAYED_HEADERS.len());
     for name in &RELAYED_HEADERS {
@@ -146,7 +161,10 @@ fn relay(state: &AppState, protocol: Protocol, upstream: reqwest::Response, leas
         .is_some_and(|v| v.starts_with("text/event-stream"));
     if is_sse {
         // Ask reverse proxies (nginx) not to buffer the stream.
-        headers.insert(HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"));
+        headers.insert(
+            HeaderName::from_static("x-accel-buffering"),
+            HeaderValue::from_static("no"),
+        );
     }
     let stream = RelayStream {
         inner: Box::pin(upstream.bytes_stream()),
@@ -187,7 +205,11 @@ impl Stream for RelayStream {
                 Poll::Ready(None)
             }
             Poll::Ready(Some(Err(e))) => {
-                let account = self.lease.as_ref().map(|l| l.account().id.clone()).unwrap_or_default();
+                let account = self
+                    .lease
+                    .as_ref()
+                    .map(|l| l.account().id.clone())
+                    .unwrap_or_default();
                 tracing::warn!(%account, error = %e, "upstream body failed mid-response");
                 self.state.metrics.stream_error();
                 self.lease = None;
@@ -233,10 +255,25 @@ mod tests {
 
     #[test]
     fn rate_limits_win_and_keep_the_shortest_wait() {
-        let f = Failures { rate_limited: Some(Duration::from_secs(2)), overloaded: true, ..Default::default() };
-        assert!(matches!(f.into_error("m"), ProxyError::RateLimited { retry_after, .. } if retry_after.as_secs() == 2));
-        let f = Failures { timeout: true, ..Default::default() };
-        assert!(matches!(f.into_error("m"), ProxyError::UpstreamTimeout { .. }));
-        assert!(matches!(Failures::default().into_error("m"), ProxyError::UpstreamFailed { .. }));
+        let f = Failures {
+            rate_limited: Some(Duration::from_secs(2)),
+            overloaded: true,
+            ..Default::default()
+        };
+        assert!(
+            matches!(f.into_error("m"), ProxyError::RateLimited { retry_after, .. } if retry_after.as_secs() == 2)
+        );
+        let f = Failures {
+            timeout: true,
+            ..Default::default()
+        };
+        assert!(matches!(
+            f.into_error("m"),
+            ProxyError::UpstreamTimeout { .. }
+        ));
+        assert!(matches!(
+            Failures::default().into_error("m"),
+            ProxyError::UpstreamFailed { .. }
+        ));
     }
 }

@@ -53,14 +53,21 @@ async fn handle(
     let bytes = body::read(body, state.max_body_bytes).await?;
     let probe: Probe = body::probe(&bytes)?;
     let has_contents = probe.contents.as_ref().is_some_and(|c| !c.is_empty());
-    let counting_wrapped = method == GeminiMethod::CountTokens && probe.generate_content_request.is_some();
+    let counting_wrapped =
+        method == GeminiMethod::CountTokens && probe.generate_content_request.is_some();
     if !has_contents && !counting_wrapped {
         return Err(ProxyError::InvalidField {
             field: "contents".into(),
             message: "is required and must not be empty".into(),
         });
     }
-    let sse = query.and_then(|q| query_param(q, "alt")).is_some_and(|alt| alt == "sse");
-    let endpoint = Endpoint::Gemini { model, method, sse: sse && method == GeminiMethod::StreamGenerateContent };
+    let sse = query
+        .and_then(|q| query_param(q, "alt"))
+        .is_some_and(|alt| alt == "sse");
+    let endpoint = Endpoint::Gemini {
+        model,
+        method,
+        sse: sse && method == GeminiMethod::StreamGenerateContent,
+    };
     forward::forward(state, Protocol::Gemini, model, endpoint, headers, bytes).await
 }

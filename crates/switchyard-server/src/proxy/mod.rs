@@ -21,7 +21,11 @@ use axum::response::Response;
 use switchyard_types::Protocol;
 
 /// Render a handler's result in `protocol`'s shape and count it.
-pub fn respond(state: &AppState, protocol: Protocol, result: Result<Response, ProxyError>) -> Response {
+pub fn respond(
+    state: &AppState,
+    protocol: Protocol,
+    result: Result<Response, ProxyError>,
+) -> Response {
     let response = match result {
         Ok(r) => r,
         Err(e) => {

@@ -27,16 +27,29 @@ fn caller_protocol(headers: &HeaderMap, query: Option<&str>) -> Protocol {
     }
 }
 
-pub async fn list_any(State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+pub async fn list_any(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let protocol = caller_protocol(&headers, query.as_deref());
     list(&state, protocol, &headers, query.as_deref())
 }
 
-pub async fn list_gemini(State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+pub async fn list_gemini(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     list(&state, Protocol::Gemini, &headers, query.as_deref())
 }
 
-fn list(state: &AppState, protocol: Protocol, headers: &HeaderMap, query: Option<&str>) -> Response {
+fn list(
+    state: &AppState,
+    protocol: Protocol,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Response {
     let result = authenticate_client(state, headers, query).map(|_| {
         // model id → provider that serves it first (BTreeMap: sorted, deduplicated).
         let mut models = BTreeMap::new();
@@ -99,6 +112,9 @@ mod tests {
         let models = BTreeMap::from([("a".to_owned(), "openai"), ("b".to_owned(), "openai")]);
         assert_eq!(render(Protocol::OpenAi, &models)["data"][1]["id"], "b");
         assert_eq!(render(Protocol::Anthropic, &models)["last_id"], "b");
-        assert_eq!(render(Protocol::Gemini, &models)["models"][0]["name"], "models/a");
+        assert_eq!(
+            render(Protocol::Gemini, &models)["models"][0]["name"],
+            "models/a"
+        );
     }
 }

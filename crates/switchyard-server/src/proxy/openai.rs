@@ -34,10 +34,23 @@ pub async fn chat_completions(
     respond(&state, Protocol::OpenAi, result)
 }
 
-async fn handle(state: &AppState, query: Option<&str>, headers: &HeaderMap, body: Body) -> Result<Response, ProxyError> {
+async fn handle(
+    state: &AppState,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ProxyError> {
     authenticate_client(state, headers, query)?;
     let bytes = body::read(body, state.max_body_bytes).await?;
     let probe: Probe = body::probe(&bytes)?;
     body::require_model(&probe.model)?;
-    forward::forward(state, Protocol::OpenAi, &probe.model, Endpoint::ChatCompletions, headers, bytes).await
+    forward::forward(
+        state,
+        Protocol::OpenAi,
+        &probe.model,
+        Endpoint::ChatCompletions,
+        headers,
+        bytes,
+    )
+    .await
 }

@@ -33,23 +33,38 @@ impl Gateway {
     pub async fn start_with(options: Options) -> Gateway {
         let data_dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchyard"));
-        cmd.arg("serve").arg("--port").arg("0").arg("--data-dir").arg(data_dir.path());
+        cmd.arg("serve")
+            .arg("--port")
+            .arg("0")
+            .arg("--data-dir")
+            .arg(data_dir.path());
         if let Some(toml) = &options.config_toml {
             let path = data_dir.path().join("config.toml");
             std::fs::write(&path, toml).unwrap();
             cmd.arg("--config").arg(path);
         }
-        for var in ["SWITCHYARD_HOST", "SWITCHYARD_PORT", "SWITCHYARD_CONFIG", "SWITCHYARD_DATA_DIR", "SWITCHYARD_ADMIN_KEY"] {
+        for var in [
+            "SWITCHYARD_HOST",
+            "SWITCHYARD_PORT",
+            "SWITCHYARD_CONFIG",
+            "SWITCHYARD_DATA_DIR",
+            "SWITCHYARD_ADMIN_KEY",
+        ] {
             cmd.env_remove(var);
         }
         if !options.no_admin_key_env {
             cmd.env("SWITCHYARD_ADMIN_KEY", ADMIN_KEY);
         }
-        cmd.env("SWITCHYARD_MASTER_KEY", MASTER_KEY).env("SWITCHYARD_LOG", "info");
+        cmd.env("SWITCHYARD_MASTER_KEY", MASTER_KEY)
+            .env("SWITCHYARD_LOG", "info");
         for (k, v) in &options.env {
             cmd.env(k, v);
         }
-        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();
@@ -57,7 +72,11 @@ impl Gateway {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or_default().to_owned();
+                    let addr = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
                     let _ = tx.send(addr);
                 }
                 log_writer.lock().unwrap().push_str(&line);
@@ -67,8 +86,17 @@ impl Gateway {
         let addr = rx
             .recv_timeout(Duration::from_secs(20))
             .unwrap_or_else(|_| panic!("gateway did not start; log:\n{}", log.lock().unwrap()));
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-        Gateway { child, url: format!("http://{addr}"), data_dir, http, log }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Gateway {
+            child,
+            url: format!("http://{addr}"),
+            data_dir,
+            http,
+            log,
+        }
     }
 
     pub fn log(&self) -> String {
@@ -76,23 +104,43 @@ impl Gateway {
     }
 
     pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http.request(method, format!("{}/api{path}", self.url)).bearer_auth(ADMIN_KEY)
+        self.http
+            .request(method, format!("{}/api{path}", self.url))
+            .bearer_auth(ADMIN_KEY)
     }
 
     pub async fn add_account(&self, body: Value) -> String {
-        let r = self.admin(reqwest::Method::POST, "/accounts").json(&body).send().await.unwrap();
+        let r = self
+            .admin(reqwest::Method::POST, "/accounts")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-        r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+        r.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub async fn create_key(&self) -> String {
-        let r = self.admin(reqwest::Method::POST, "/keys").json(&json!({"name": "test"})).send().await.unwrap();
+        let r = self
+            .admin(reqwest::Method::POST, "/keys")
+            .json(&json!({"name": "test"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 201);
-        r.json::<Value>().await.unwrap()["key"].as_str().unwrap().to_owned()
+        r.json::<Value>().await.unwrap()["key"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     pub fn post(&self, path: &str, key: &str) -> reqwest::RequestBuilder {
-        self.http.post(format!("{}{path}", self.url)).bearer_auth(key)
+        self.http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(key)
     }
 
     /// Wait until the in-flight gauge reads `want` (the lease is released asynchronously
@@ -100,7 +148,14 @@ impl Gateway {
     pub async fn wait_inflight(&self, want: u64) -> u64 {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let text = self.admin(reqwest::Method::GET, "/metrics").send().await.unwrap().text().await.unwrap();
+            let text = self
+                .admin(reqwest::Method::GET, "/metrics")
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
             let value = text
                 .lines()
                 .find_map(|l| l.strip_prefix("switchyard_inflight_requests "))

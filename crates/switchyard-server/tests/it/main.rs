@@ -1,6 +1,13 @@
 //! Integration tests: the real `switchyard` binary against the testkit's fake upstreams,
 //! over real HTTP. One test binary (one link step) with a module per area.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    reason = "test harness code: a failed step should abort the test loudly"
+)]
+
 mod admin;
 mod harness;
 mod lifecycle;

@@ -18,14 +18,29 @@ async fn gateway_with(fake: &FakeProvider, key: &str) -> (Gateway, String) {
 #[tokio::test]
 async fn chunks_reach_the_client_before_the_stream_ends() {
     let fake = FakeProvider::start().await.unwrap();
-    fake.set_key_behaviour("slow", Behaviour::SlowStream { chunk_delay_millis: 120 });
+    fake.set_key_behaviour(
+        "slow",
+        Behaviour::SlowStream {
+            chunk_delay_millis: 120,
+        },
+    );
     let (gw, key) = gateway_with(&fake, "slow").await;
     let mut body = openai_chat("gpt-4o", "hi");
     body["stream"] = json!(true);
     let start = Instant::now();
-    let mut r = gw.post("/v1/chat/completions", &key).json(&body).send().await.unwrap();
+    let mut r = gw
+        .post("/v1/chat/completions", &key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
     let first = r.chunk().await.unwrap().unwrap();
     let first_at = start.elapsed();
     let mut text = String::from_utf8_lossy(&first).into_owned();
@@ -37,7 +52,10 @@ async fn chunks_reach_the_client_before_the_stream_ends() {
     let total = start.elapsed();
     assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
     assert!(chunks >= 3, "relayed in {chunks} pieces");
-    assert!(first_at * 2 < total, "first chunk at {first_at:?} of {total:?}: the stream was buffered");
+    assert!(
+        first_at * 2 < total,
+        "first chunk at {first_at:?} of {total:?}: the stream was buffered"
+    );
 }
 
 #[tokio::test]
@@ -48,18 +66,47 @@ async fn a_stream_that_breaks_ends_with_an_error_event_in_the_clients_protocol()
 
     let mut body = openai_chat("gpt-4o", "hi");
     body["stream"] = json!(true);
-    let text = gw.post("/v1/chat/completions", &key).json(&body).send().await.unwrap().text().await.unwrap();
-    assert!(text.contains("\"code\":\"upstream_stream_error\""), "{text}");
+    let text = gw
+        .post("/v1/chat/completions", &key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("\"code\":\"upstream_stream_error\""),
+        "{text}"
+    );
     assert!(!text.contains("[DONE]"));
 
     let mut body = anthropic_msg("claude-x", "hi");
     body["stream"] = json!(true);
-    let text = gw.post("/v1/messages", &key).json(&body).send().await.unwrap().text().await.unwrap();
+    let text = gw
+        .post("/v1/messages", &key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(text.contains("event: error"), "{text}");
     assert!(!text.contains("message_stop"));
 
-    let text = gw.post("/v1beta/models/gemini-x:streamGenerateContent?alt=sse", &key)
-        .json(&gemini_body("hi")).send().await.unwrap().text().await.unwrap();
+    let text = gw
+        .post(
+            "/v1beta/models/gemini-x:streamGenerateContent?alt=sse",
+            &key,
+        )
+        .json(&gemini_body("hi"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(text.contains("\"status\":\"UNAVAILABLE\""), "{text}");
     assert_eq!(gw.wait_inflight(0).await, 0);
 }
@@ -68,40 +115,89 @@ async fn a_stream_that_breaks_ends_with_an_error_event_in_the_clients_protocol()
 async fn gemini_and_anthropic_streams_pass_through() {
     let fake = FakeProvider::start().await.unwrap();
     let (gw, key) = gateway_with(&fake, "ok").await;
-    let text = gw.post("/v1/models/gemini-x:streamGenerateContent?alt=sse", &key)
-        .json(&gemini_body("hi")).send().await.unwrap().text().await.unwrap();
+    let text = gw
+        .post("/v1/models/gemini-x:streamGenerateContent?alt=sse", &key)
+        .json(&gemini_body("hi"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(text.contains("finishReason"), "{text}");
-    assert!(fake.calls()[0].path.ends_with(":streamGenerateContent?alt=sse"));
+    assert!(
+        fake.calls()[0]
+            .path
+            .ends_with(":streamGenerateContent?alt=sse")
+    );
 
     let mut body = anthropic_msg("claude-x", "hi");
     body["stream"] = json!(true);
-    let text = gw.post("/v1/messages", &key).json(&body).send().await.unwrap().text().await.unwrap();
+    let text = gw
+        .post("/v1/messages", &key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(text.contains("event: message_stop"), "{text}");
 
-    let r = gw.post("/v1/messages/count_tokens", &key)
-        .json(&json!({"model": "claude-x", "messages": [{"role": "user", "content": "hello"}]})).send().await.unwrap();
+    let r = gw
+        .post("/v1/messages/count_tokens", &key)
+        .json(&json!({"model": "claude-x", "messages": [{"role": "user", "content": "hello"}]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.json::<serde_json::Value>().await.unwrap()["input_tokens"].as_u64().unwrap() > 0);
+    assert!(
+        r.json::<serde_json::Value>().await.unwrap()["input_tokens"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
 }
 
 #[tokio::test]
 async fn a_client_that_goes_away_releases_the_account() {
     let fake = FakeProvider::start().await.unwrap();
-    fake.set_key_behaviour("slow", Behaviour::SlowStream { chunk_delay_millis: 400 });
+    fake.set_key_behaviour(
+        "slow",
+        Behaviour::SlowStream {
+            chunk_delay_millis: 400,
+        },
+    );
     let (gw, key) = gateway_with(&fake, "slow").await;
     let mut body = openai_chat("gpt-4o", "hi");
     body["stream"] = json!(true);
-    let mut r = gw.post("/v1/chat/completions", &key).json(&body).send().await.unwrap();
+    let mut r = gw
+        .post("/v1/chat/completions", &key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     r.chunk().await.unwrap().unwrap();
     assert_eq!(gw.wait_inflight(1).await, 1, "the stream holds its lease");
     drop(r);
-    assert_eq!(gw.wait_inflight(0).await, 0, "dropping the client released the lease");
+    assert_eq!(
+        gw.wait_inflight(0).await,
+        0,
+        "dropping the client released the lease"
+    );
 
     // A hung upstream: the client gives up, the lease is released too.
     fake.set_key_behaviour("slow", Behaviour::Hang);
-    let short = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
-    let r = short.post(format!("{}/v1/chat/completions", gw.url)).bearer_auth(&key)
-        .json(&openai_chat("gpt-4o", "hi")).send().await;
+    let short = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let r = short
+        .post(format!("{}/v1/chat/completions", gw.url))
+        .bearer_auth(&key)
+        .json(&openai_chat("gpt-4o", "hi"))
+        .send()
+        .await;
     assert!(r.is_err());
     assert_eq!(gw.wait_inflight(0).await, 0);
 }
