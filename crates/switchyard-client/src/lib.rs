@@ -16,6 +16,9 @@ use switchyard_types::admin::{
 };
 use switchyard_types::{ApiError, ApiErrorBody};
 
+/// Largest management response we read.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
 /// A management API call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -70,9 +73,18 @@ impl AdminClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await?;
+        let mut response = request.send().await?;
         let status = response.status();
-        let bytes = response.bytes().await?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(ClientError::Decode {
+                    status,
+                    message: "response over 64 MiB".to_owned(),
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         if status == StatusCode::NO_CONTENT {
             return Ok(None);
         }
