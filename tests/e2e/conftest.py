@@ -25,7 +25,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from support import ADMIN_KEY, TIMEOUT_S
+from support import ADMIN_KEY, TIMEOUT_S, UPSTREAMS
 
 HOST = "127.0.0.1"
 HEALTH_TIMEOUT_S = 15.0
@@ -287,6 +287,12 @@ def accounts(admin: httpx.Client, fake_url: str) -> dict[str, str]:
         ("anthropic", "e2e-anthropic-exhausted", "fake-429", fake_url, ["exhausted-anthropic-*"]),
         ("gemini", "e2e-gemini-exhausted", "fake-429", fake_url, ["exhausted-gemini-*"]),
     ]
+    # Translation matrix: the model name picks the upstream family, whatever the client's
+    # protocol (`via-<family>-*` normal, `rl-<family>-*` always 429); see support.py.
+    for family in UPSTREAMS:
+        base_url = f"{fake_url}/v1" if family == "openai" else fake_url
+        specs.append((family, f"e2e-via-{family}", f"fake-{family}-key", base_url, [f"via-{family}-*"]))
+        specs.append((family, f"e2e-rl-{family}", "fake-429", base_url, [f"rl-{family}-*"]))
     ids = {}
     for provider, label, api_key, base_url, models in specs:
         ids[label] = _create_account(

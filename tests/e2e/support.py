@@ -19,6 +19,22 @@ GEMINI_EXHAUSTED_MODEL = "exhausted-gemini-1"
 # Matches no account's patterns at all.
 UNKNOWN_MODEL = "unknown-model-x"
 
+# Translation matrix (test_translation_matrix.py). Each upstream family (a provider, and
+# the protocol its account speaks) has one account serving `via-<family>-*` and one,
+# keyed `fake-429`, serving `rl-<family>-*`; every pattern is disjoint from all others
+# (note `via-openai-*` would match `via-openai-ratelimited-1`, hence the `rl-` prefix).
+UPSTREAMS = ("openai", "anthropic", "gemini")
+
+
+def via_model(upstream: str) -> str:
+    """A model only the normal `upstream` account serves, e.g. `via-gemini-1`."""
+    return f"via-{upstream}-1"
+
+
+def rate_limited_model(upstream: str) -> str:
+    """A model only the always-429 `upstream` account serves, e.g. `rl-gemini-1`."""
+    return f"rl-{upstream}-1"
+
 # Upstream keys the fake understands. `fake-429` always gets 429 + retry-after: 1.
 UPSTREAM_KEYS = ("fake-openai-key", "fake-anthropic-key", "fake-gemini-key", "fake-429")
 
@@ -44,3 +60,27 @@ def items_of(body: object, key: str) -> list:
         return value
     assert isinstance(body, list), f"expected a list or an object, got {body!r}"[:1000]
     return body
+
+
+def openai_tool_turns(call_id: str, name: str, arguments: str, result: str) -> list[dict]:
+    """Chat Completions messages replaying one tool call: the assistant turn that made it
+    and the `tool` message answering it."""
+    return [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": call_id, "content": result},
+    ]
+
+
+def anthropic_tool_turns(use_id: str, name: str, tool_input: object, result: str) -> list[dict]:
+    """Messages API turns replaying one tool use: the assistant `tool_use` and the user
+    `tool_result` answering it."""
+    return [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": use_id, "name": name, "input": tool_input}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use_id, "content": result}]},
+    ]

@@ -15,6 +15,7 @@ from support import (
     UNKNOWN_MODEL,
     WEATHER_QUESTION,
     WRONG_KEY,
+    anthropic_tool_turns,
 )
 
 WEATHER_TOOL = {
@@ -146,18 +147,7 @@ def test_tool_result_round_trip(client: anthropic.Anthropic) -> None:
         model=ANTHROPIC_MODEL, max_tokens=MAX_TOKENS, messages=messages, tools=[WEATHER_TOOL]
     )
     use = tool_uses(first)[0]
-    messages.append(
-        {
-            "role": "assistant",
-            "content": [{"type": "tool_use", "id": use.id, "name": use.name, "input": use.input}],
-        }
-    )
-    messages.append(
-        {
-            "role": "user",
-            "content": [{"type": "tool_result", "tool_use_id": use.id, "content": TOOL_RESULT_TEXT}],
-        }
-    )
+    messages += anthropic_tool_turns(use.id, use.name, use.input, TOOL_RESULT_TEXT)
     second = client.messages.create(
         model=ANTHROPIC_MODEL, max_tokens=MAX_TOKENS, messages=messages, tools=[WEATHER_TOOL]
     )

@@ -17,6 +17,7 @@ from support import (
     UNKNOWN_MODEL,
     WEATHER_QUESTION,
     WRONG_KEY,
+    openai_tool_turns,
 )
 
 WEATHER_TOOL = {
@@ -161,20 +162,7 @@ def test_tool_result_round_trip(client: openai.OpenAI) -> None:
     messages: list[dict] = [{"role": "user", "content": WEATHER_QUESTION}]
     first = client.chat.completions.create(model=OPENAI_MODEL, messages=messages, tools=[WEATHER_TOOL])
     call = first.choices[0].message.tool_calls[0]
-    messages.append(
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {"name": call.function.name, "arguments": call.function.arguments},
-                }
-            ],
-        }
-    )
-    messages.append({"role": "tool", "tool_call_id": call.id, "content": TOOL_RESULT_TEXT})
+    messages += openai_tool_turns(call.id, call.function.name, call.function.arguments, TOOL_RESULT_TEXT)
     second = client.chat.completions.create(model=OPENAI_MODEL, messages=messages, tools=[WEATHER_TOOL])
     choice = second.choices[0]
     assert choice.finish_reason == "stop"

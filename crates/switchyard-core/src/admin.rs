@@ -59,6 +59,7 @@ fn view(rec: &AccountRecord) -> AccountView {
         models: effective_models(rec.provider, rec.models.as_ref()),
         enabled: rec.enabled,
         api_key_hint: rec.secret_hint.clone(),
+        quota_scope: rec.quota_scope.clone(),
         created_at: rec.created_at,
         updated_at: rec.updated_at,
     }
@@ -125,6 +126,7 @@ impl Admin {
                     tier: rec.tier,
                     enabled: rec.enabled,
                     credential,
+                    quota_scope: rec.quota_scope,
                 }),
                 Err(e) => {
                     tracing::error!(account = %rec.id, error = %e, "account left out of routing");
@@ -153,6 +155,7 @@ impl Admin {
             models: req.models,
             enabled: req.enabled.unwrap_or(true),
             position: 0,
+            quota_scope: req.quota_scope.filter(|s| !s.is_empty()),
             created_at: now,
             updated_at: now,
         };
@@ -201,6 +204,9 @@ impl Admin {
         }
         if let Some(enabled) = req.enabled {
             rec.enabled = enabled;
+        }
+        if let Some(scope) = req.quota_scope {
+            rec.quota_scope = Some(scope).filter(|s| !s.is_empty());
         }
         if let Some(key) = req.api_key {
             rec.secret = self.master.seal(&key, &context(&rec.id))?;
@@ -273,7 +279,6 @@ impl Admin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchyard_types::Protocol;
 
     async fn admin_on(store: Store) -> (Admin, Arc<Pool>, Arc<KeyRing>) {
         let master = Arc::new(MasterKey::parse(&"42".repeat(32)).unwrap());
@@ -304,7 +309,7 @@ mod tests {
             pool.accounts()[0].credential.expose(),
             "sk-test-abcdefgh1234"
         );
-        assert!(pool.accounts()[0].serves(Protocol::OpenAi, "gpt-4o"));
+        assert!(pool.accounts()[0].serves("gpt-4o"));
 
         let upd = UpdateAccount {
             enabled: Some(false),

@@ -34,6 +34,8 @@ pub enum ConfigError {
         value: String,
         message: String,
     },
+    #[error("config field `{field}`: {message}")]
+    Field { field: String, message: String },
     #[error("no data directory: set SWITCHYARD_DATA_DIR, --data-dir, or HOME")]
     NoDataDir,
 }
@@ -51,6 +53,15 @@ pub struct RawConfig {
     pub max_body_bytes: Option<usize>,
     #[serde(default)]
     pub upstream: RawUpstream,
+    /// `[routing]`, `[aimd]`, `[breaker]`, `[retry]`: see [`crate::pool::RoutingSettings`].
+    #[serde(default)]
+    pub routing: crate::pool::RoutingConfig,
+    #[serde(default)]
+    pub aimd: crate::resilience::aimd::AimdConfig,
+    #[serde(default)]
+    pub breaker: crate::resilience::breaker::BreakerConfig,
+    #[serde(default)]
+    pub retry: crate::resilience::backoff::RetryConfig,
 }
 
 /// `[upstream]` table.
@@ -64,8 +75,6 @@ pub struct RawUpstream {
     /// Longest silence allowed between two chunks of a response body, seconds
     /// (1..=3600, default 300).
     pub idle_timeout_secs: Option<u64>,
-    /// Accounts tried per request before giving up (1..=20, default 3).
-    pub max_attempts: Option<u32>,
 }
 
 /// Overrides from the command line (highest precedence).
@@ -91,6 +100,8 @@ pub struct Config {
     pub log: String,
     pub max_body_bytes: usize,
     pub upstream: UpstreamConfig,
+    /// Routing and resilience tuning (hot-reloadable).
+    pub routing: crate::pool::RoutingSettings,
     /// The file the config came from, if any.
     pub source_file: Option<PathBuf>,
 }
@@ -110,6 +121,7 @@ impl std::fmt::Debug for Config {
             .field("log", &self.log)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("upstream", &self.upstream)
+            .field("routing", &self.routing)
             .field("source_file", &self.source_file)
             .finish()
     }
@@ -121,7 +133,6 @@ pub struct UpstreamConfig {
     pub connect_timeout: Duration,
     pub header_timeout: Duration,
     pub idle_timeout: Duration,
-    pub max_attempts: u32,
 }
 
 impl Default for UpstreamConfig {
@@ -130,7 +141,6 @@ impl Default for UpstreamConfig {
             connect_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(300),
             idle_timeout: Duration::from_secs(300),
-            max_attempts: 3,
         }
     }
 }
@@ -240,20 +250,23 @@ impl Config {
                 1..=3600,
                 d.idle_timeout,
             )?,
-            max_attempts: match u.max_attempts {
-                None => d.max_attempts,
-                Some(n @ 1..=20) => n,
-                Some(n) => {
-                    return Err(invalid(
-                        "upstream.max_attempts",
-                        &n.to_string(),
-                        "must be 1..=20",
-                    ));
-                }
-            },
         };
 
+        let routing = crate::pool::RoutingSettings {
+            routing: raw.routing,
+            aimd: raw.aimd,
+            breaker: raw.breaker,
+            retry: raw.retry,
+        };
+        routing
+            .validate()
+            .map_err(|(field, message)| ConfigError::Field {
+                field: field.to_owned(),
+                message,
+            })?;
+
         Ok(Self {
+            routing,
             host,
             port,
             data_dir,
@@ -401,8 +414,24 @@ mod tests {
         assert!(e.to_string().contains("`port`"), "{e}");
         let e = load("[upstream]\nmax_atempts = 3", &env, &Overrides::default()).unwrap_err();
         assert!(e.to_string().contains("max_atempts"), "{e}");
-        let e = load("[upstream]\nmax_attempts = 0", &env, &Overrides::default()).unwrap_err();
-        assert!(e.to_string().contains("upstream.max_attempts"), "{e}");
+        let e = load("[retry]\nmax_attempts = 0", &env, &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("retry.max_attempts"), "{e}");
+        let e = load(
+            "[aimd]\nmax_limit = 5\ninitial_limit = 9",
+            &env,
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("aimd.initial_limit"), "{e}");
+        let e = load(
+            "[routing]\ntier_order = [\"pro\"]",
+            &env,
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("routing.tier_order"), "{e}");
+        let e = load("[breaker]\ncool_down = 3", &env, &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("cool_down"), "{e}");
         let env = MapEnv::new([("HOME", "/h"), ("SWITCHYARD_PORT", "http")]);
         let e = load("", &env, &Overrides::default()).unwrap_err();
         assert!(e.to_string().contains("SWITCHYARD_PORT"), "{e}");

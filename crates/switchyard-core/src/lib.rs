@@ -10,6 +10,9 @@
 //! - [`pool`]: the account snapshot and selection, returning an RAII [`pool::Lease`].
 //! - [`keyring`]: client-key authentication against in-memory digests.
 //! - [`admin`]: management operations; every change rebuilds pool and key ring.
+//! - [`resilience`]: AIMD, circuit breaker, health, lockouts, session affinity, backoff.
+//! - [`translate`]: protocol ↔ IR codecs (request, response, stream, error) per
+//!   protocol, SSE framing, tool-id sanitising, Gemini schema cleaning.
 //! - [`upstream`]: the shared HTTP client, per-provider URL + credential, outcome
 //!   classification.
 
@@ -19,5 +22,7 @@ pub mod crypto;
 pub mod env;
 pub mod keyring;
 pub mod pool;
+pub mod resilience;
 pub mod store;
+pub mod translate;
 pub mod upstream;

@@ -12,6 +12,7 @@ use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 use std::time::Duration;
 use switchyard_core::admin::AdminError;
+use switchyard_core::translate::TranslateError;
 use switchyard_types::{ApiError, ApiErrorBody, Protocol};
 
 /// A proxied request failed before an upstream answer could be relayed.
@@ -27,6 +28,10 @@ pub enum ProxyError {
     InvalidJson(String),
     #[error("{field}: {message}")]
     InvalidField { field: String, message: String },
+    #[error("{field}: {message}")]
+    Unsupported { field: String, message: String },
+    #[error("upstream rejected the request: {message}")]
+    Upstream { status: StatusCode, message: String },
     #[error("request body exceeds the limit of {limit} bytes")]
     BodyTooLarge { limit: usize },
     #[error("cannot read the request body: {0}")]
@@ -50,13 +55,31 @@ pub enum ProxyError {
     UpstreamTimeout { model: String },
 }
 
+impl From<TranslateError> for ProxyError {
+    fn from(e: TranslateError) -> Self {
+        match e {
+            TranslateError::InvalidJson(m) => Self::InvalidJson(m),
+            TranslateError::InvalidField { field, message } => {
+                Self::InvalidField { field, message }
+            }
+            TranslateError::Unsupported { field, message } => Self::Unsupported { field, message },
+            TranslateError::UpstreamMalformed(detail) => Self::UpstreamFailed {
+                model: String::new(),
+                detail,
+            },
+        }
+    }
+}
+
 impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::MissingKey | Self::InvalidKey => StatusCode::UNAUTHORIZED,
-            Self::InvalidJson(_) | Self::InvalidField { .. } | Self::BodyRead(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::InvalidJson(_)
+            | Self::InvalidField { .. }
+            | Self::Unsupported { .. }
+            | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
+            Self::Upstream { status, .. } => *status,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ModelNotFound(_) | Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -70,11 +93,12 @@ impl ProxyError {
     /// The offending request field, for OpenAI's `param`.
     fn param(&self) -> Option<&str> {
         match self {
-            Self::InvalidField { field, .. } => Some(field),
+            Self::InvalidField { field, .. } | Self::Unsupported { field, .. } => Some(field),
             Self::ModelNotFound(_) => Some("model"),
             Self::MissingKey
             | Self::InvalidKey
             | Self::InvalidJson(_)
+            | Self::Upstream { .. }
             | Self::BodyTooLarge { .. }
             | Self::BodyRead(_)
             | Self::RouteNotFound { .. }
@@ -93,8 +117,10 @@ impl ProxyError {
             Self::InvalidKey => Some("invalid_api_key"),
             Self::ModelNotFound(_) => Some("model_not_found"),
             Self::RateLimited { .. } => Some("rate_limit_exceeded"),
+            Self::Unsupported { .. } => Some("unsupported_parameter"),
             Self::InvalidJson(_)
             | Self::InvalidField { .. }
+            | Self::Upstream { .. }
             | Self::BodyTooLarge { .. }
             | Self::BodyRead(_)
             | Self::RouteNotFound { .. }

@@ -31,7 +31,8 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Serve(args) => {
-            let config = match Config::load(&args.overrides(), &OsEnv) {
+            let overrides = args.overrides();
+            let config = match Config::load(&overrides, &OsEnv) {
                 Ok(c) => c,
                 Err(e) => return fail(&e),
             };
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
                 Ok(r) => r,
                 Err(e) => return fail(&e),
             };
-            match runtime.block_on(serve::run(config)) {
+            match runtime.block_on(serve::run(config, overrides)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&e),
             }

@@ -46,12 +46,18 @@ impl AttemptResult {
     }
 }
 
+/// Upper bounds (µs) of the overhead histogram's buckets; the last bucket is +Inf.
+const OVERHEAD_BUCKETS_US: [u64; 10] = [25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000];
+
 /// The gateway's counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
     requests: [[AtomicU64; 5]; 3],
     attempts: [AtomicU64; 8],
     stream_errors: AtomicU64,
+    /// Per bucket (non-cumulative), plus +Inf at the end.
+    overhead: [AtomicU64; 11],
+    overhead_sum_us: AtomicU64,
 }
 
 fn protocol_index(p: Protocol) -> usize {
@@ -72,6 +78,16 @@ impl Metrics {
         if let Some(i) = AttemptResult::ALL.iter().position(|r| *r == result) {
             self.attempts[i].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Time spent in the gateway for one request, upstream waiting excluded.
+    pub fn overhead(&self, us: u64) {
+        let i = OVERHEAD_BUCKETS_US
+            .iter()
+            .position(|b| us <= *b)
+            .unwrap_or(OVERHEAD_BUCKETS_US.len());
+        self.overhead[i].fetch_add(1, Ordering::Relaxed);
+        self.overhead_sum_us.fetch_add(us, Ordering::Relaxed);
     }
 
     pub fn stream_error(&self) {
@@ -109,6 +125,27 @@ impl Metrics {
             "switchyard_stream_errors_total {}",
             self.stream_errors.load(Ordering::Relaxed)
         );
+        out.push_str("# HELP switchyard_overhead_seconds Time a request spends in the gateway, upstream waiting excluded.\n");
+        out.push_str("# TYPE switchyard_overhead_seconds histogram\n");
+        let mut cumulative = 0;
+        for (i, bound) in OVERHEAD_BUCKETS_US.iter().enumerate() {
+            cumulative += self.overhead[i].load(Ordering::Relaxed);
+            let le = *bound as f64 / 1e6;
+            let _ = writeln!(
+                out,
+                "switchyard_overhead_seconds_bucket{{le=\"{le}\"}} {cumulative}"
+            );
+        }
+        cumulative += self.overhead[OVERHEAD_BUCKETS_US.len()].load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "switchyard_overhead_seconds_bucket{{le=\"+Inf\"}} {cumulative}"
+        );
+        let sum = self.overhead_sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(
+            out,
+            "switchyard_overhead_seconds_sum {sum}\nswitchyard_overhead_seconds_count {cumulative}"
+        );
         for (name, help, value) in gauges {
             let _ = writeln!(
                 out,
@@ -128,7 +165,15 @@ mod tests {
         let m = Metrics::default();
         m.request(Protocol::Anthropic, http::StatusCode::TOO_MANY_REQUESTS);
         m.attempt(AttemptResult::RateLimited);
+        m.overhead(40);
+        m.overhead(1_000_000);
         let text = m.render(&[("switchyard_accounts", "Accounts.", 3)]);
+        assert!(
+            text.contains("switchyard_overhead_seconds_bucket{le=\"0.00005\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("switchyard_overhead_seconds_bucket{le=\"+Inf\"} 2"));
+        assert!(text.contains("switchyard_overhead_seconds_count 2"));
         assert!(
             text.contains("switchyard_requests_total{protocol=\"anthropic\",status=\"4xx\"} 1")
         );

@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use switchyard_core::admin::{Admin, AdminError};
-use switchyard_core::config::{Config, ConfigError};
+use switchyard_core::config::{Config, ConfigError, Overrides};
 use switchyard_core::crypto::{
     CryptoError, KeyDigest, MasterKey, random_token, write_private_file,
 };
+use switchyard_core::env::OsEnv;
 use switchyard_core::keyring::KeyRing;
 use switchyard_core::pool::Pool;
 use switchyard_core::store::{Store, StoreError};
@@ -78,7 +79,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
         tracing::info!(path = %config.data_dir.join("master.key").display(), "generated a master key for secrets at rest; back it up");
     }
     let store = Store::open(&config.data_dir.join("switchyard.db")).await?;
-    let pool = Arc::new(Pool::new());
+    let pool = Arc::new(Pool::with_settings(config.routing.clone()));
     let keys = Arc::new(KeyRing::new());
     let admin = Admin::new(
         store,
@@ -102,9 +103,11 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
     })
 }
 
-/// Run the server until a shutdown signal.
-pub async fn run(config: Config) -> Result<(), ServeError> {
+/// Run the server until a shutdown signal. `overrides` are kept to re-read the
+/// configuration on SIGHUP (routing and resilience settings apply without a restart).
+pub async fn run(config: Config, overrides: Overrides) -> Result<(), ServeError> {
     let prepared = prepare(&config).await?;
+    spawn_reloader(prepared.state.clone(), overrides);
     if let Some(path) = &prepared.admin_key_file {
         tracing::info!(path = %path.display(), "admin key (Authorization: Bearer <key> on /api/*) is in this file");
     }
@@ -140,6 +143,31 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// On SIGHUP, re-read the configuration and apply its routing and resilience settings.
+/// An invalid file is reported and ignored: the running settings stay.
+fn spawn_reloader(state: AppState, overrides: Overrides) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match Config::load(&overrides, &OsEnv) {
+                Ok(config) => {
+                    state.pool.reconfigure(config.routing);
+                    tracing::info!("configuration reloaded (routing, AIMD, breaker, retry)");
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "configuration reload failed; keeping the running settings")
+                }
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (state, overrides);
 }
 
 fn flatten(joined: Result<std::io::Result<()>, tokio::task::JoinError>) -> Result<(), ServeError> {

@@ -34,6 +34,11 @@ pub struct CreateAccount {
     pub models: Option<Vec<String>>,
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// Accounts naming the same scope share a quota (one cloud project, one org): a
+    /// lockout on one applies to all of them.
+    #[serde(default)]
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub quota_scope: Option<String>,
 }
 
 impl fmt::Debug for CreateAccount {
@@ -46,6 +51,7 @@ impl fmt::Debug for CreateAccount {
             .field("tier", &self.tier)
             .field("models", &self.models)
             .field("enabled", &self.enabled)
+            .field("quota_scope", &self.quota_scope)
             .finish()
     }
 }
@@ -71,6 +77,10 @@ pub struct UpdateAccount {
     pub models: Option<Vec<String>>,
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// An empty string removes the scope.
+    #[serde(default)]
+    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    pub quota_scope: Option<String>,
 }
 
 impl fmt::Debug for UpdateAccount {
@@ -82,6 +92,7 @@ impl fmt::Debug for UpdateAccount {
             .field("tier", &self.tier)
             .field("models", &self.models)
             .field("enabled", &self.enabled)
+            .field("quota_scope", &self.quota_scope)
             .finish()
     }
 }
@@ -99,6 +110,8 @@ pub struct AccountView {
     pub models: Vec<String>,
     pub enabled: bool,
     pub api_key_hint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_scope: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds.

@@ -11,11 +11,16 @@
 //!   `/api/keys`), with their validation rules.
 //! - [`error`]: the management API's error body ([`ApiError`]), mirrored by clients.
 //! - [`glob`]: the tiny glob matcher used for account `models` patterns.
+//! - [`resilience`]: bodies of the resilience state API (health, circuits, AIMD,
+//!   lockouts, sessions).
+//! - [`ir`]: the canonical chat IR every protocol translates to and from.
 
 pub mod admin;
 pub mod error;
 pub mod glob;
+pub mod ir;
 pub mod provider;
+pub mod resilience;
 
 pub use error::{ApiError, ApiErrorBody};
 pub use provider::{Protocol, Provider, Tier};

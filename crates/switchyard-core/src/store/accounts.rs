@@ -18,12 +18,14 @@ pub struct AccountRecord {
     pub secret: Sealed,
     pub secret_hint: String,
     pub position: i64,
+    /// Accounts with the same scope share lockouts; `None`: the account alone.
+    pub quota_scope: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 const COLUMNS: &str = "id, provider, label, base_url, tier, models, enabled, secret_nonce, \
-                       secret_ct, secret_hint, position, created_at, updated_at";
+                       secret_ct, secret_hint, position, created_at, updated_at, quota_scope";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<AccountRecord, StoreError>> {
     let id: String = row.get(0)?;
@@ -63,6 +65,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<AccountRecord, StoreError>
         position: row.get(10)?,
         created_at: row.get(11)?,
         updated_at: row.get(12)?,
+        quota_scope: row.get(13)?,
         id,
     }))
 }
@@ -82,7 +85,7 @@ impl Store {
             rec.position =
                 tx.query_row("SELECT COALESCE(MAX(position), 0) + 1 FROM accounts", [], |r| r.get(0))?;
             tx.execute(
-                &format!("INSERT INTO accounts ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"),
+                &format!("INSERT INTO accounts ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"),
                 params![
                     rec.id,
                     rec.provider.as_str(),
@@ -97,6 +100,7 @@ impl Store {
                     rec.position,
                     rec.created_at,
                     rec.updated_at,
+                    rec.quota_scope,
                 ],
             )?;
             tx.commit()?;
@@ -140,7 +144,7 @@ impl Store {
         self.call(move |c| {
             let n = c.execute(
                 "UPDATE accounts SET label = ?2, base_url = ?3, tier = ?4, models = ?5, enabled = ?6,
-                 secret_nonce = ?7, secret_ct = ?8, secret_hint = ?9, updated_at = ?10 WHERE id = ?1",
+                 secret_nonce = ?7, secret_ct = ?8, secret_hint = ?9, updated_at = ?10, quota_scope = ?11 WHERE id = ?1",
                 params![
                     rec.id,
                     rec.label,
@@ -152,6 +156,7 @@ impl Store {
                     rec.secret.ciphertext,
                     rec.secret_hint,
                     rec.updated_at,
+                    rec.quota_scope,
                 ],
             )?;
             Ok(n == 1)

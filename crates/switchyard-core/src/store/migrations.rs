@@ -28,6 +28,8 @@ const STEPS: &[&str] = &[
         key_hint    TEXT NOT NULL,
         created_at  INTEGER NOT NULL
     ) STRICT;",
+    // 2: quota scopes (accounts sharing one quota share lockouts).
+    "ALTER TABLE accounts ADD COLUMN quota_scope TEXT;",
 ];
 
 /// Apply every step newer than the database's version, each in its own transaction.

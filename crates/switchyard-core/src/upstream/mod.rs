@@ -6,7 +6,7 @@
 
 mod classify;
 
-pub use classify::{Outcome, retry_after};
+pub use classify::{Outcome, go_duration, rate_limit_hint, retry_after};
 
 use crate::config::UpstreamConfig;
 use crate::pool::PoolAccount;
@@ -99,6 +99,8 @@ pub enum UpstreamError {
     Request(String),
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+    #[error("the upstream body exceeds {0} bytes")]
+    TooLarge(usize),
 }
 
 /// The shared upstream HTTP client.
@@ -152,6 +154,56 @@ impl Upstream {
             }
             Ok(Err(e)) => Err(UpstreamError::Request(error_chain(&e))),
         }
+    }
+}
+
+/// Read a whole response body, failing once it exceeds `limit` bytes.
+pub async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Bytes, UpstreamError> {
+    let mut out = bytes::BytesMut::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| UpstreamError::Request(error_chain(&e)))?
+    {
+        if out.len() + chunk.len() > limit {
+            return Err(UpstreamError::TooLarge(limit));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out.freeze())
+}
+
+impl Upstream {
+    /// GET a resource (an image to inline), at most `limit` bytes; its bytes and
+    /// content type. Only `https` URLs are fetched.
+    pub async fn fetch(&self, url: &str, limit: usize) -> Result<(Bytes, String), UpstreamError> {
+        if !url.starts_with("https://") {
+            return Err(UpstreamError::Request(
+                "only https URLs are fetched".to_owned(),
+            ));
+        }
+        let request = self.client.get(url).send();
+        let response = match tokio::time::timeout(self.config.header_timeout, request).await {
+            Err(_) => return Err(UpstreamError::Timeout(self.config.header_timeout)),
+            Ok(Err(e)) => return Err(UpstreamError::Request(error_chain(&e))),
+            Ok(Ok(r)) => r,
+        };
+        if !response.status().is_success() {
+            return Err(UpstreamError::Request(format!(
+                "{url} answered {}",
+                response.status()
+            )));
+        }
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned())
+            .unwrap_or_default();
+        Ok((read_bounded(response, limit).await?, content_type))
     }
 }
 
@@ -214,7 +266,7 @@ pub fn upstream_headers(
 mod tests {
     use super::*;
     use crate::crypto::Secret;
-    use crate::pool::AccountState;
+    use crate::pool::{AccountState, RoutingSettings};
     use std::sync::Arc;
     use switchyard_types::{Provider, Tier};
 
@@ -228,7 +280,9 @@ mod tests {
             models: vec!["*".into()],
             enabled: true,
             credential: Secret::new("sk-account"),
-            state: Arc::new(AccountState::default()),
+            scope: "a".into(),
+            state: Arc::new(AccountState::new(&RoutingSettings::default())),
+            lockouts: Arc::default(),
         }
     }
 

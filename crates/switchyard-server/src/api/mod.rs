@@ -6,6 +6,7 @@ pub mod json;
 pub mod keys;
 pub mod openapi;
 pub mod ops;
+pub mod resilience;
 
 use crate::auth::require_admin;
 use crate::error::ApiFailure;
@@ -29,6 +30,21 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/keys", get(keys::list).post(keys::create))
         .route("/keys/{id}", axum::routing::delete(keys::delete))
+        .route("/resilience/health", get(resilience::health))
+        .route("/resilience/circuits", get(resilience::circuits))
+        .route("/resilience/aimd", get(resilience::aimd))
+        .route(
+            "/resilience/lockouts",
+            get(resilience::lockouts).delete(resilience::clear_lockouts),
+        )
+        .route(
+            "/resilience/lockouts/{account_id}",
+            axum::routing::delete(resilience::clear_account_lockouts),
+        )
+        .route(
+            "/resilience/sessions",
+            get(resilience::sessions).delete(resilience::clear_sessions),
+        )
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi::document))
         .fallback(not_found)

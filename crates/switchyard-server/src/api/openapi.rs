@@ -44,12 +44,14 @@ pub fn spec() -> Value {
                     "properties": {"provider": provider, "label": {"type": "string", "minLength": 1, "maxLength": 200},
                         "api_key": {"type": "string", "writeOnly": true, "minLength": 1, "maxLength": 8192},
                         "base_url": {"type": "string", "format": "uri", "description": "OpenAI-style `…/v1`; Anthropic and Gemini without a path. Required for openai_compatible."},
-                        "tier": tier, "models": models, "enabled": {"type": "boolean", "default": true}}},
+                        "tier": tier, "models": models, "enabled": {"type": "boolean", "default": true},
+                        "quota_scope": {"type": "string", "maxLength": 200, "description": "Accounts naming the same scope share lockouts (one cloud project, one org)."}}},
                 "UpdateAccount": {"type": "object", "additionalProperties": false,
                     "properties": {"label": {"type": "string", "minLength": 1, "maxLength": 200},
                         "api_key": {"type": "string", "writeOnly": true},
                         "base_url": {"type": "string", "description": "Empty string resets to the provider default."},
-                        "tier": tier, "models": models, "enabled": {"type": "boolean"}}},
+                        "tier": tier, "models": models, "enabled": {"type": "boolean"},
+                        "quota_scope": {"type": "string", "description": "Empty string removes the scope."}}},
                 "Account": {"type": "object",
                     "required": ["id", "provider", "label", "base_url", "tier", "models", "enabled", "api_key_hint", "created_at", "updated_at"],
                     "properties": {"id": {"type": "string"}, "provider": provider, "label": {"type": "string"},
@@ -89,6 +91,21 @@ pub fn spec() -> Value {
             "/api/keys/{id}": {
                 "parameters": id_param,
                 "delete": {"summary": "Revoke a client key", "responses": errors(json!({"204": {"description": "Revoked."}, "404": error_response("No such key.")}))}
+            },
+            "/api/resilience/health": {"get": {"summary": "Health score per account (EWMA of success and latency)", "responses": errors(json!({"200": {"description": "`{accounts: [{id, label, success_rate, latency_ms, samples, score}]}`"}}))}},
+            "/api/resilience/circuits": {"get": {"summary": "Circuit breaker state per account", "responses": errors(json!({"200": {"description": "`{accounts: [{id, label, state, consecutive_failures, open_until?}]}`"}}))}},
+            "/api/resilience/aimd": {"get": {"summary": "Adaptive concurrency limit and in-flight count per account", "responses": errors(json!({"200": {"description": "`{accounts: [{id, label, limit, active}]}`"}}))}},
+            "/api/resilience/lockouts": {
+                "get": {"summary": "Lockouts in force, per quota scope", "responses": errors(json!({"200": {"description": "`{lockouts: [{scope, accounts, model, reason, until, remaining_secs}]}`"}}))},
+                "delete": {"summary": "Clear every lockout", "responses": errors(json!({"200": {"description": "`{cleared}`"}}))}
+            },
+            "/api/resilience/lockouts/{account_id}": {
+                "parameters": [{"name": "account_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "delete": {"summary": "Clear the lockouts of an account's quota scope", "responses": errors(json!({"200": {"description": "`{cleared}`"}, "404": error_response("No such account.")}))}
+            },
+            "/api/resilience/sessions": {
+                "get": {"summary": "Session → account bindings", "responses": errors(json!({"200": {"description": "`{sessions: [{session, account, idle_secs, failures}]}`"}}))},
+                "delete": {"summary": "Drop every binding", "responses": errors(json!({"200": {"description": "`{cleared}`"}}))}
             },
             "/api/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text exposition format.", "content": {"text/plain": {}}}}}},
             "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1 JSON."}}}},

@@ -1,5 +1,6 @@
 //! Anthropic Messages: `POST /v1/messages` and `POST /v1/messages/count_tokens`.
 
+use super::session::{self, raw};
 use super::{body, forward, respond};
 use crate::auth::authenticate_client;
 use crate::error::ProxyError;
@@ -10,19 +11,24 @@ use axum::response::Response;
 use http::HeaderMap;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
+use switchyard_core::pool::Reach;
 use switchyard_core::upstream::Endpoint;
 use switchyard_types::Protocol;
+use tokio::time::Instant;
 
 #[derive(Debug, Deserialize)]
-struct MessagesProbe {
+struct MessagesProbe<'a> {
     model: String,
-    #[expect(dead_code, reason = "deserialised to check it is an array")]
-    messages: Vec<IgnoredAny>,
+    /// Raw, borrowed: only the first is read (the session anchor).
+    #[serde(borrow)]
+    messages: Vec<&'a RawValue>,
+    #[serde(default, borrow)]
+    system: Option<&'a RawValue>,
     /// Required by the Messages API.
     #[expect(dead_code, reason = "deserialised to check it is present and a number")]
     max_tokens: u64,
     #[serde(default)]
-    #[expect(dead_code, reason = "deserialised to check it is a boolean")]
     stream: Option<bool>,
 }
 
@@ -40,19 +46,30 @@ pub async fn messages(
     body: Body,
 ) -> Response {
     let result = async {
-        authenticate_client(&state, &headers, query.as_deref())?;
+        let started = Instant::now();
+        let client = authenticate_client(&state, &headers, query.as_deref())?;
         let bytes = body::read(body, state.max_body_bytes).await?;
         let probe: MessagesProbe = body::probe(&bytes)?;
         body::require_model(&probe.model)?;
-        forward::forward(
-            &state,
-            Protocol::Anthropic,
-            &probe.model,
-            Endpoint::Messages,
-            &headers,
-            bytes,
-        )
-        .await
+        let inbound = forward::Inbound {
+            protocol: Protocol::Anthropic,
+            model: &probe.model,
+            stream: probe.stream.unwrap_or(false),
+            gemini_sse: false,
+            endpoint: Endpoint::Messages,
+            reach: Reach::Any {
+                prefer: Protocol::Anthropic,
+            },
+            session: session::key(
+                &headers,
+                &client,
+                &[raw(probe.system), raw(probe.messages.first().copied())],
+            ),
+            headers: &headers,
+            body: bytes.clone(),
+            started,
+        };
+        forward::forward(&state, inbound).await
     }
     .await;
     respond(&state, Protocol::Anthropic, result)
@@ -65,19 +82,25 @@ pub async fn count_tokens(
     body: Body,
 ) -> Response {
     let result: Result<Response, ProxyError> = async {
+        let started = Instant::now();
         authenticate_client(&state, &headers, query.as_deref())?;
         let bytes = body::read(body, state.max_body_bytes).await?;
         let probe: CountProbe = body::probe(&bytes)?;
         body::require_model(&probe.model)?;
-        forward::forward(
-            &state,
-            Protocol::Anthropic,
-            &probe.model,
-            Endpoint::CountTokens,
-            &headers,
-            bytes,
-        )
-        .await
+        // Token counting is not translated: only Anthropic accounts count for Anthropic.
+        let inbound = forward::Inbound {
+            protocol: Protocol::Anthropic,
+            model: &probe.model,
+            stream: false,
+            gemini_sse: false,
+            endpoint: Endpoint::CountTokens,
+            reach: Reach::Only(Protocol::Anthropic),
+            session: None,
+            headers: &headers,
+            body: bytes.clone(),
+            started,
+        };
+        forward::forward(&state, inbound).await
     }
     .await;
     respond(&state, Protocol::Anthropic, result)

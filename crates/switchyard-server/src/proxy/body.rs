@@ -8,7 +8,7 @@
 use crate::error::ProxyError;
 use axum::body::Body;
 use bytes::Bytes;
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 /// Read at most `limit` bytes, or fail with 413.
 pub async fn read(body: Body, limit: usize) -> Result<Bytes, ProxyError> {
@@ -25,7 +25,7 @@ pub async fn read(body: Body, limit: usize) -> Result<Bytes, ProxyError> {
 }
 
 /// Deserialise the routing probe `T` from `bytes`, naming the field at fault.
-pub fn probe<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ProxyError> {
+pub fn probe<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ProxyError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ProxyError::InvalidJson(
             "the request body is empty".to_owned(),

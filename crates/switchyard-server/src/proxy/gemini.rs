@@ -1,6 +1,7 @@
 //! Gemini: `POST /v1beta/models/{model}:{generateContent|streamGenerateContent|countTokens}`,
 //! also served under `/v1/models/…` (current google-genai SDKs call `/v1` by default).
 
+use super::session::{self, raw};
 use super::{body, forward, respond};
 use crate::auth::{authenticate_client, query_param};
 use crate::error::ProxyError;
@@ -10,18 +11,23 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use http::{HeaderMap, Method};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
+use switchyard_core::pool::Reach;
 use switchyard_core::upstream::{Endpoint, GeminiMethod};
 use switchyard_types::Protocol;
+use tokio::time::Instant;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Probe {
-    #[serde(default)]
-    contents: Option<Vec<IgnoredAny>>,
+struct Probe<'a> {
+    /// Raw, borrowed: only the first is read (the session anchor).
+    #[serde(default, borrow)]
+    contents: Option<Vec<&'a RawValue>>,
+    #[serde(default, borrow)]
+    system_instruction: Option<&'a RawValue>,
     /// `countTokens` may wrap a whole request instead of `contents`.
-    #[serde(default)]
-    generate_content_request: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, borrow)]
+    generate_content_request: Option<&'a RawValue>,
 }
 
 pub async fn model_action(
@@ -42,7 +48,8 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ProxyError> {
-    authenticate_client(state, headers, query)?;
+    let started = Instant::now();
+    let client = authenticate_client(state, headers, query)?;
     let not_found = || ProxyError::RouteNotFound {
         method: Method::POST.to_string(),
         path: format!("/v1beta/models/{model_action}"),
@@ -64,10 +71,36 @@ async fn handle(
     let sse = query
         .and_then(|q| query_param(q, "alt"))
         .is_some_and(|alt| alt == "sse");
-    let endpoint = Endpoint::Gemini {
+    let stream = method == GeminiMethod::StreamGenerateContent;
+    let inbound = forward::Inbound {
+        protocol: Protocol::Gemini,
         model,
-        method,
-        sse: sse && method == GeminiMethod::StreamGenerateContent,
+        stream,
+        gemini_sse: sse,
+        endpoint: Endpoint::Gemini {
+            model,
+            method,
+            sse: sse && stream,
+        },
+        // Token counting is not translated.
+        reach: if method == GeminiMethod::CountTokens {
+            Reach::Only(Protocol::Gemini)
+        } else {
+            Reach::Any {
+                prefer: Protocol::Gemini,
+            }
+        },
+        session: session::key(
+            headers,
+            &client,
+            &[
+                raw(probe.system_instruction),
+                raw(probe.contents.as_ref().and_then(|c| c.first().copied())),
+            ],
+        ),
+        headers,
+        body: bytes.clone(),
+        started,
     };
-    forward::forward(state, Protocol::Gemini, model, endpoint, headers, bytes).await
+    forward::forward(state, inbound).await
 }

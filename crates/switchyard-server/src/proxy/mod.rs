@@ -1,19 +1,24 @@
 //! Proxy endpoints, one file per client protocol, sharing the body reader
-//! ([`body`]), the attempt loop ([`forward`]), model listing ([`models`]) and the
-//! fallbacks for unknown routes ([`fallback`]).
+//! ([`body`]), the attempt loop and passthrough relay ([`forward`]), the translating
+//! attempt ([`translated`], with [`images`] inlining for Gemini), model listing
+//! ([`models`]) and the fallbacks for unknown routes ([`fallback`]).
 //!
 //! Each handler: authenticate the client key → read the body (bounded) → probe only the
 //! fields routing needs (`model`, `stream`) while checking the JSON is well formed →
-//! [`forward::forward`] the original bytes to an account of the same protocol. Errors are
-//! rendered in the handler's protocol shape by [`respond`].
+//! [`forward::forward`] an [`forward::Inbound`] to the pool. Errors are rendered in the
+//! handler's protocol shape by [`respond`].
 
 pub mod anthropic;
 pub mod body;
 pub mod fallback;
 pub mod forward;
 pub mod gemini;
+pub mod images;
 pub mod models;
 pub mod openai;
+pub mod relay;
+pub mod session;
+pub mod translated;
 
 use crate::error::ProxyError;
 use crate::state::AppState;

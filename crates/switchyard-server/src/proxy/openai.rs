@@ -1,5 +1,6 @@
 //! OpenAI Chat Completions: `POST /v1/chat/completions`.
 
+use super::session::{self, raw};
 use super::{body, forward, respond};
 use crate::auth::authenticate_client;
 use crate::error::ProxyError;
@@ -9,18 +10,20 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use http::HeaderMap;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
+use switchyard_core::pool::Reach;
 use switchyard_core::upstream::Endpoint;
 use switchyard_types::Protocol;
+use tokio::time::Instant;
 
 /// The fields routing reads; the types of the others are checked upstream.
 #[derive(Debug, Deserialize)]
-struct Probe {
+struct Probe<'a> {
     model: String,
-    #[expect(dead_code, reason = "deserialised to check it is an array")]
-    messages: Vec<IgnoredAny>,
+    /// Raw, borrowed: only the first two are read (the session anchor).
+    #[serde(borrow)]
+    messages: Vec<&'a RawValue>,
     #[serde(default)]
-    #[expect(dead_code, reason = "deserialised to check it is a boolean")]
     stream: Option<bool>,
 }
 
@@ -40,17 +43,31 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ProxyError> {
-    authenticate_client(state, headers, query)?;
+    let started = Instant::now();
+    let client = authenticate_client(state, headers, query)?;
     let bytes = body::read(body, state.max_body_bytes).await?;
     let probe: Probe = body::probe(&bytes)?;
     body::require_model(&probe.model)?;
-    forward::forward(
-        state,
-        Protocol::OpenAi,
-        &probe.model,
-        Endpoint::ChatCompletions,
+    let inbound = forward::Inbound {
+        protocol: Protocol::OpenAi,
+        model: &probe.model,
+        stream: probe.stream.unwrap_or(false),
+        gemini_sse: false,
+        endpoint: Endpoint::ChatCompletions,
+        reach: Reach::Any {
+            prefer: Protocol::OpenAi,
+        },
+        session: session::key(
+            headers,
+            &client,
+            &[
+                raw(probe.messages.first().copied()),
+                raw(probe.messages.get(1).copied()),
+            ],
+        ),
         headers,
-        bytes,
-    )
-    .await
+        body: bytes.clone(),
+        started,
+    };
+    forward::forward(state, inbound).await
 }

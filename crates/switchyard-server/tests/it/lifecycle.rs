@@ -82,8 +82,7 @@ fn bad_configuration_exits_non_zero_naming_the_field() {
     assert!(serve_fails(&[], &[("SWITCHYARD_PORT", "99999")], None).contains("SWITCHYARD_PORT"));
     assert!(serve_fails(&[], &[], Some("port = \"x\"")).contains("`port`"));
     assert!(
-        serve_fails(&[], &[], Some("[upstream]\nmax_attempts = 99"))
-            .contains("upstream.max_attempts")
+        serve_fails(&[], &[], Some("[retry]\nmax_attempts = 99")).contains("retry.max_attempts")
     );
     assert!(serve_fails(&[], &[], Some("colour = 1")).contains("colour"));
     assert!(

@@ -5,6 +5,7 @@
     clippy::unwrap_used,
     clippy::panic,
     clippy::disallowed_methods,
+    clippy::print_stdout,
     reason = "test harness code: a failed step should abort the test loudly"
 )]
 
@@ -12,4 +13,5 @@ mod admin;
 mod harness;
 mod lifecycle;
 mod proxy;
+mod resilience;
 mod streaming;

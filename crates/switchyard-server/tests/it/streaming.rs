@@ -61,8 +61,17 @@ async fn chunks_reach_the_client_before_the_stream_ends() {
 #[tokio::test]
 async fn a_stream_that_breaks_ends_with_an_error_event_in_the_clients_protocol() {
     let fake = FakeProvider::start().await.unwrap();
+    // Cut after content has started (earlier cuts fail over instead: see resilience.rs).
     fake.set_key_behaviour("cut", Behaviour::DisconnectMidStream { after_chunks: 2 });
-    let (gw, key) = gateway_with(&fake, "cut").await;
+    fake.set_key_behaviour(
+        "cut-late",
+        Behaviour::DisconnectMidStream { after_chunks: 4 },
+    );
+    let gw = Gateway::start().await;
+    gw.add_account(json!({"provider": "openai", "label": "o", "api_key": "cut", "base_url": fake.openai_base_url()})).await;
+    gw.add_account(json!({"provider": "anthropic", "label": "a", "api_key": "cut-late", "base_url": fake.anthropic_base_url()})).await;
+    gw.add_account(json!({"provider": "gemini", "label": "g", "api_key": "cut", "base_url": fake.gemini_base_url()})).await;
+    let key = gw.create_key().await;
 
     let mut body = openai_chat("gpt-4o", "hi");
     body["stream"] = json!(true);

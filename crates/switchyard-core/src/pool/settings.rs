@@ -1,0 +1,112 @@
+//! Routing settings: validated, swapped atomically on hot reload.
+
+use crate::resilience::aimd::AimdConfig;
+use crate::resilience::backoff::RetryConfig;
+use crate::resilience::breaker::BreakerConfig;
+use serde::{Deserialize, Serialize};
+use switchyard_types::Tier;
+
+/// `[routing]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingConfig {
+    /// Tiers from most to least preferred; every tier must appear once.
+    /// Default `["ultra-business", "ultra", "pro", "free", "unknown"]`.
+    pub tier_order: Vec<Tier>,
+    /// Idle time after which a session's account binding lapses, seconds. Range
+    /// 1..=86400. Default 600.
+    pub session_ttl_secs: u64,
+    /// Pre-emptive throttling: when an upstream's rate-limit headers say less than this
+    /// fraction of the window's requests remain, the account rests until the window
+    /// resets. Range 0.0..=0.5 (0 disables). Default 0.05.
+    pub throttle_ratio: f64,
+    /// Lockout after a 429 that gave no `Retry-After`, seconds. Range 1..=3600. Default 5.
+    pub rate_limit_lock_secs: u64,
+    /// Lockout after an exhausted quota with no reset hint, seconds. Range 1..=86400.
+    /// Default 600.
+    pub quota_lock_secs: u64,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        Self {
+            tier_order: Tier::ALL.to_vec(),
+            session_ttl_secs: 600,
+            throttle_ratio: 0.05,
+            rate_limit_lock_secs: 5,
+            quota_lock_secs: 600,
+        }
+    }
+}
+
+/// Everything routing can be tuned with, validated together.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoutingSettings {
+    pub routing: RoutingConfig,
+    pub aimd: AimdConfig,
+    pub breaker: BreakerConfig,
+    pub retry: RetryConfig,
+}
+
+impl RoutingSettings {
+    /// `Err((field, message))` for the first invalid field.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        let order = &self.routing.tier_order;
+        if order.len() != Tier::ALL.len() || Tier::ALL.iter().any(|t| !order.contains(t)) {
+            return Err((
+                "routing.tier_order",
+                "must list each of ultra-business, ultra, pro, free, unknown once".into(),
+            ));
+        }
+        if !(1..=86_400).contains(&self.routing.session_ttl_secs) {
+            return Err(("routing.session_ttl_secs", "must be 1..=86400".into()));
+        }
+        if !(0.0..=0.5).contains(&self.routing.throttle_ratio) {
+            return Err(("routing.throttle_ratio", "must be 0.0..=0.5".into()));
+        }
+        if !(1..=3600).contains(&self.routing.rate_limit_lock_secs) {
+            return Err(("routing.rate_limit_lock_secs", "must be 1..=3600".into()));
+        }
+        if !(1..=86_400).contains(&self.routing.quota_lock_secs) {
+            return Err(("routing.quota_lock_secs", "must be 1..=86400".into()));
+        }
+        self.aimd.validate()?;
+        self.breaker.validate()?;
+        self.retry.validate()
+    }
+
+    /// Rank of each tier (lower is preferred), indexed like [`Tier::ALL`].
+    pub fn tier_ranks(&self) -> [u8; 5] {
+        let mut ranks = [u8::MAX; 5];
+        for (rank, tier) in self.routing.tier_order.iter().enumerate() {
+            if let Some(i) = Tier::ALL.iter().position(|t| t == tier) {
+                ranks[i] = u8::try_from(rank).unwrap_or(u8::MAX);
+            }
+        }
+        ranks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_bad_orders_are_named() {
+        let s = RoutingSettings::default();
+        assert!(s.validate().is_ok());
+        assert_eq!(s.tier_ranks(), [0, 1, 2, 3, 4]);
+        let mut bad = RoutingSettings::default();
+        bad.routing.tier_order = vec![Tier::Pro];
+        assert_eq!(bad.validate().unwrap_err().0, "routing.tier_order");
+        let mut custom = RoutingSettings::default();
+        custom.routing.tier_order = vec![
+            Tier::Free,
+            Tier::Pro,
+            Tier::Ultra,
+            Tier::UltraBusiness,
+            Tier::Unknown,
+        ];
+        assert_eq!(custom.tier_ranks(), [3, 2, 1, 0, 4]);
+    }
+}

@@ -1,0 +1,358 @@
+use super::*;
+use crate::resilience::aimd::AimdConfig;
+use crate::resilience::breaker::BreakerConfig;
+
+fn spec(id: &str, provider: Provider, models: &[&str]) -> AccountSpec {
+    AccountSpec {
+        id: id.into(),
+        provider,
+        label: id.into(),
+        base_url: "http://x/".into(),
+        tier: Tier::Unknown,
+        models: models.iter().map(|m| (*m).to_owned()).collect(),
+        enabled: true,
+        credential: Secret::new("k"),
+        quota_scope: None,
+    }
+}
+
+fn tiered(id: &str, tier: Tier) -> AccountSpec {
+    AccountSpec {
+        tier,
+        ..spec(id, Provider::OpenAi, &["*"])
+    }
+}
+
+fn leased(s: Selection) -> Lease {
+    match s {
+        Selection::Lease(l) => l,
+        other => panic!("expected a lease, got {other:?}"),
+    }
+}
+
+const ANY: Reach = Reach::Any {
+    prefer: Protocol::OpenAi,
+};
+const OK: Feedback = Feedback::Success {
+    latency: Duration::from_millis(10),
+    hint: None,
+};
+
+#[tokio::test(start_paused = true)]
+async fn picks_least_loaded_matching_account() {
+    let pool = Pool::new();
+    pool.replace(vec![
+        spec("a", Provider::OpenAi, &["gpt-*"]),
+        spec("b", Provider::OpenAiCompatible, &["gpt-*"]),
+        spec("c", Provider::Anthropic, &["*"]),
+    ]);
+    let l1 = leased(pool.select("gpt-4o", ANY, &[], None));
+    assert_eq!(l1.account().id, "a");
+    let l2 = leased(pool.select("gpt-4o", ANY, &[], None));
+    assert_eq!(l2.account().id, "b", "a is busy, b is idle");
+    drop(l1);
+    assert_eq!(
+        pool.accounts()[0].state.active(),
+        0,
+        "lease released the count"
+    );
+    let l3 = leased(pool.select("gpt-4o", ANY, &[], None));
+    assert_eq!(l3.account().id, "a");
+    let gemini_only = Reach::Only(Protocol::Gemini);
+    assert!(matches!(
+        pool.select("gpt-4o", gemini_only, &[], None),
+        Selection::NotServed
+    ));
+    assert!(matches!(
+        pool.select("llama", Reach::Only(Protocol::OpenAi), &[], None),
+        Selection::NotServed
+    ));
+    // Anthropic's "*" serves claude-x for an OpenAI client (translated).
+    assert_eq!(
+        leased(pool.select("claude-x", ANY, &[], None)).account().id,
+        "c"
+    );
+    let openai_only = Reach::Only(Protocol::OpenAi);
+    assert!(matches!(
+        pool.select("claude-x", openai_only, &[], None),
+        Selection::NotServed
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn ties_prefer_the_clients_own_protocol() {
+    let pool = Pool::new();
+    pool.replace(vec![
+        spec("gem", Provider::Gemini, &["m"]),
+        spec("ant", Provider::Anthropic, &["m"]),
+    ]);
+    let prefer_anthropic = Reach::Any {
+        prefer: Protocol::Anthropic,
+    };
+    let l1 = leased(pool.select("m", prefer_anthropic, &[], None));
+    assert_eq!(l1.account().id, "ant");
+    let l2 = leased(pool.select("m", prefer_anthropic, &[], None));
+    assert_eq!(l2.account().id, "gem", "load still comes first");
+}
+
+#[tokio::test(start_paused = true)]
+async fn skips_tried_and_disabled_accounts() {
+    let pool = Pool::new();
+    let mut off = spec("off", Provider::OpenAi, &["*"]);
+    off.enabled = false;
+    pool.replace(vec![
+        off,
+        spec("a", Provider::OpenAi, &["*"]),
+        spec("b", Provider::OpenAi, &["*"]),
+    ]);
+    let first = leased(pool.select("m", ANY, &[], None));
+    assert_eq!(first.account().id, "a");
+    let tried = vec![Arc::clone(first.account())];
+    drop(first);
+    let second = leased(pool.select("m", ANY, &tried, None));
+    assert_eq!(second.account().id, "b");
+    let tried = vec![tried[0].clone(), Arc::clone(second.account())];
+    assert!(matches!(
+        pool.select("m", ANY, &tried, None),
+        Selection::Exhausted(_)
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn state_and_lockouts_survive_replacement() {
+    let pool = Pool::new();
+    pool.replace(vec![spec("a", Provider::OpenAi, &["*"])]);
+    let mut lease = leased(pool.select("m", ANY, &[], None));
+    lease.report(
+        Feedback::RateLimited {
+            retry_after: Some(Duration::from_secs(30)),
+        },
+        &RoutingConfig::default(),
+    );
+    pool.replace(vec![
+        spec("a", Provider::OpenAi, &["*"]),
+        spec("b", Provider::OpenAi, &["*"]),
+    ]);
+    assert_eq!(pool.accounts()[0].state.active(), 1);
+    drop(lease);
+    assert_eq!(pool.accounts()[0].state.active(), 0);
+    assert_eq!(pool.accounts()[0].base_url, "http://x");
+    assert!(
+        pool.accounts()[0]
+            .lockouts
+            .locked_until("m", Instant::now())
+            .is_some()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_higher_tier_wins_and_lower_tiers_are_fallbacks() {
+    let pool = Pool::new();
+    pool.replace(vec![
+        tiered("free", Tier::Free),
+        tiered("pro", Tier::Pro),
+        tiered("ultra", Tier::Ultra),
+    ]);
+    let l1 = leased(pool.select("m", ANY, &[], None));
+    assert_eq!(l1.account().id, "ultra");
+    let l2 = leased(pool.select("m", ANY, &[], None));
+    assert_eq!(l2.account().id, "ultra", "tier beats load");
+    let mut settings = RoutingSettings::default();
+    settings.routing.tier_order = vec![
+        Tier::Free,
+        Tier::Pro,
+        Tier::Ultra,
+        Tier::UltraBusiness,
+        Tier::Unknown,
+    ];
+    pool.reconfigure(settings);
+    assert_eq!(
+        leased(pool.select("m", ANY, &[], None)).account().id,
+        "free",
+        "order is configurable"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_429_locks_only_that_scope_and_model() {
+    let pool = Pool::new();
+    let mut shared1 = spec("p1", Provider::Gemini, &["*"]);
+    shared1.quota_scope = Some("project".into());
+    let mut shared2 = spec("p2", Provider::Gemini, &["*"]);
+    shared2.quota_scope = Some("project".into());
+    pool.replace(vec![
+        shared1,
+        shared2,
+        spec("solo", Provider::Gemini, &["*"]),
+    ]);
+    let mut l = leased(pool.select("m", ANY, &[], None));
+    assert_eq!(l.account().id, "p1");
+    l.report(
+        Feedback::RateLimited {
+            retry_after: Some(Duration::from_secs(10)),
+        },
+        &RoutingConfig::default(),
+    );
+    drop(l);
+    // p2 shares p1's quota: both are out for "m"; "solo" serves; other models unaffected.
+    assert_eq!(
+        leased(pool.select("m", ANY, &[], None)).account().id,
+        "solo"
+    );
+    assert_eq!(
+        leased(pool.select("other", ANY, &[], None)).account().id,
+        "p1"
+    );
+    let tried: Vec<_> = pool
+        .accounts()
+        .iter()
+        .filter(|a| a.id == "solo")
+        .cloned()
+        .collect();
+    match pool.select("m", ANY, &tried, None) {
+        Selection::Exhausted(e) => {
+            assert_eq!(
+                e.earliest_unlock.map(|u| u - Instant::now()),
+                Some(Duration::from_secs(10))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    tokio::time::advance(Duration::from_secs(10)).await;
+    assert_eq!(
+        leased(pool.select("m", ANY, &tried, None)).account().id,
+        "p1",
+        "lockout expired"
+    );
+    // Manual reset.
+    let mut l = leased(pool.select("m", ANY, &[], None));
+    l.report(
+        Feedback::QuotaExhausted {
+            reset_in: None,
+            all_models: true,
+        },
+        &RoutingConfig::default(),
+    );
+    drop(l);
+    assert_eq!(pool.clear_lockouts(Some("p2")), 1);
+    assert!(
+        pool.accounts()
+            .iter()
+            .all(|a| a.lockouts.active(Instant::now()).is_empty())
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn open_circuits_and_full_accounts_are_skipped() {
+    let settings = RoutingSettings {
+        breaker: BreakerConfig { failure_threshold: 2, cool_down_secs: 5 },
+        aimd: AimdConfig { initial_limit: 1, ..AimdConfig::default() },
+        ..RoutingSettings::default()
+    };
+    let pool = Pool::with_settings(settings);
+    pool.replace(vec![
+        spec("a", Provider::OpenAi, &["*"]),
+        spec("b", Provider::OpenAi, &["*"]),
+    ]);
+    for _ in 0..2 {
+        let mut l = leased(pool.select(
+            "m",
+            Reach::Only(Protocol::OpenAi),
+            &pool.accounts()[1..],
+            None,
+        ));
+        l.report(
+            Feedback::Failure {
+                latency: Duration::ZERO,
+            },
+            &RoutingConfig::default(),
+        );
+    }
+    let held = leased(pool.select("m", ANY, &[], None));
+    assert_eq!(held.account().id, "b", "a's circuit is open");
+    match pool.select("m", ANY, &[], None) {
+        Selection::Exhausted(e) => assert!(e.circuit_open && e.at_capacity),
+        other => panic!("{other:?}"),
+    }
+    tokio::time::advance(Duration::from_secs(5)).await;
+    let mut probe = leased(pool.select("m", ANY, &[], None));
+    assert_eq!(probe.account().id, "a", "half-open: one probe");
+    probe.report(OK, &RoutingConfig::default());
+    drop(probe);
+    drop(held);
+    assert_eq!(
+        leased(pool.select("m", ANY, &[], None)).account().id,
+        "a",
+        "closed again"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_session_keeps_its_account_while_healthy_and_moves_when_it_fails() {
+    let pool = Pool::new();
+    pool.replace(vec![
+        spec("a", Provider::OpenAi, &["*"]),
+        spec("b", Provider::OpenAi, &["*"]),
+    ]);
+    // Make "b" the one the session lands on.
+    let busy = leased(pool.select("m", ANY, &[], None));
+    let mut first = leased(pool.select("m", ANY, &[], Some(7)));
+    assert_eq!(first.account().id, "b");
+    first.report(OK, &RoutingConfig::default());
+    drop(first);
+    drop(busy);
+    for _ in 0..50 {
+        let mut l = leased(pool.select("m", ANY, &[], Some(7)));
+        assert_eq!(l.account().id, "b", "affinity beats the idle tie-break");
+        l.report(OK, &RoutingConfig::default());
+    }
+    let mut l = leased(pool.select("m", ANY, &[], Some(7)));
+    l.report(
+        Feedback::RateLimited {
+            retry_after: Some(Duration::from_secs(60)),
+        },
+        &RoutingConfig::default(),
+    );
+    let tried = vec![Arc::clone(l.account())];
+    drop(l);
+    let moved = leased(pool.select("m", ANY, &tried, Some(7)));
+    assert_eq!(moved.account().id, "a", "moved at once");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_better_tier_beats_affinity() {
+    let pool = Pool::new();
+    pool.replace(vec![tiered("pro", Tier::Pro)]);
+    let mut l = leased(pool.select("m", ANY, &[], Some(1)));
+    l.report(OK, &RoutingConfig::default());
+    drop(l);
+    pool.replace(vec![tiered("pro", Tier::Pro), tiered("ultra", Tier::Ultra)]);
+    assert_eq!(
+        leased(pool.select("m", ANY, &[], Some(1))).account().id,
+        "ultra"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn rate_limit_headers_throttle_pre_emptively() {
+    let pool = Pool::new();
+    pool.replace(vec![
+        spec("a", Provider::OpenAi, &["*"]),
+        spec("b", Provider::OpenAi, &["*"]),
+    ]);
+    let mut l = leased(pool.select("m", ANY, &[], None));
+    let hint = RateLimitHint {
+        remaining: 1,
+        limit: 100,
+        reset_in: Duration::from_secs(20),
+    };
+    l.report(
+        Feedback::Success {
+            latency: Duration::ZERO,
+            hint: Some(hint),
+        },
+        &RoutingConfig::default(),
+    );
+    drop(l);
+    assert_eq!(leased(pool.select("m", ANY, &[], None)).account().id, "b");
+}

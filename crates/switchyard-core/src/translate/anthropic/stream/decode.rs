@@ -1,0 +1,304 @@
+//! Upstream Anthropic SSE → IR events.
+
+use std::collections::HashMap;
+
+use switchyard_types::Protocol;
+use switchyard_types::ir::{FinishReason, Signature, StreamEvent};
+
+use super::super::response::{anthropic_signature, decode_stop_reason, decode_usage};
+use super::super::wire::{DeltaIn, EventIn, StreamBlockIn, UsageIn};
+use crate::translate::sse::{SseEvent, SseParser};
+use crate::translate::{StreamDecode, TranslateError};
+
+/// What an upstream content block is, by its Anthropic index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlockKind {
+    Text,
+    Thinking,
+    /// A `tool_use` block: its IR call index, and whether a non-empty fragment arrived.
+    Tool {
+        call: u32,
+        has_args: bool,
+    },
+    /// Redacted thinking (sent whole at start) or a block with no IR form (server tools):
+    /// its deltas are dropped.
+    Skipped,
+}
+
+/// Upstream Anthropic SSE → IR events.
+#[derive(Debug, Default)]
+pub struct StreamDecoder {
+    sse: SseParser,
+    /// Usage as Anthropic reported it so far; `message_delta` updates only what it carries.
+    usage: UsageIn,
+    blocks: HashMap<u64, BlockKind>,
+    /// IR index of the next tool call (counts tool blocks only, not all blocks).
+    next_call: u32,
+    started: bool,
+    finished: bool,
+    stopped: bool,
+    failed: bool,
+}
+
+impl StreamDecoder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn event(&mut self, sse: &SseEvent, out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
+        if self.failed {
+            return Ok(());
+        }
+        let event: EventIn = match serde_json::from_str(&sse.data) {
+            Ok(e) => e,
+            Err(_) if !KNOWN_EVENTS.contains(&sse.event.as_str()) => return Ok(()),
+            Err(e) => {
+                return Err(TranslateError::UpstreamMalformed(format!(
+                    "`{}` event: {e}",
+                    sse.event
+                )));
+            }
+        };
+        match event {
+            EventIn::Ping | EventIn::Other => {}
+            // Nothing but usage follows Finish in the IR (an error after the stop reason
+            // changes nothing the client needs).
+            EventIn::MessageStart { .. }
+            | EventIn::ContentBlockStart { .. }
+            | EventIn::ContentBlockDelta { .. }
+            | EventIn::Error { .. }
+                if self.finished => {}
+            EventIn::MessageStart { .. } if self.started => {}
+            EventIn::MessageStart { message } => {
+                self.started = true;
+                out.push(StreamEvent::Start {
+                    id: message.id,
+                    model: message.model,
+                });
+                self.usage = message.usage;
+                out.push(StreamEvent::Usage {
+                    usage: decode_usage(&self.usage),
+                });
+            }
+            EventIn::Error { error } => {
+                self.failed = true;
+                let message = error
+                    .message
+                    .or(error.kind)
+                    .unwrap_or_else(|| "upstream stream error".to_owned());
+                out.push(StreamEvent::Error { message });
+            }
+            event => {
+                // `Start` comes first in the IR, even from an upstream that skipped
+                // `message_start`.
+                if !self.started {
+                    self.started = true;
+                    out.push(StreamEvent::Start {
+                        id: String::new(),
+                        model: String::new(),
+                    });
+                }
+                self.content(event, out);
+            }
+        }
+        Ok(())
+    }
+
+    fn content(&mut self, event: EventIn, out: &mut Vec<StreamEvent>) {
+        match event {
+            EventIn::ContentBlockStart {
+                index,
+                content_block,
+            } => {
+                self.block_start(index, content_block, out);
+            }
+            EventIn::ContentBlockDelta { index, delta } => self.block_delta(index, delta, out),
+            EventIn::ContentBlockStop { index } => {
+                if let Some(BlockKind::Tool { call, has_args }) = self.blocks.remove(&index) {
+                    end_call(call, has_args, out);
+                }
+            }
+            EventIn::MessageDelta { delta, usage } => {
+                if let Some(reason) = delta.stop_reason.as_deref()
+                    && !self.finished
+                {
+                    self.close_calls(out);
+                    self.finished = true;
+                    let reason = decode_stop_reason(Some(reason), delta.stop_sequence);
+                    out.push(StreamEvent::Finish { reason });
+                }
+                if let Some(u) = usage {
+                    self.merge_usage(u);
+                    out.push(StreamEvent::Usage {
+                        usage: decode_usage(&self.usage),
+                    });
+                }
+            }
+            EventIn::MessageStop => self.stopped = true,
+            EventIn::MessageStart { .. }
+            | EventIn::Error { .. }
+            | EventIn::Ping
+            | EventIn::Other => {}
+        }
+    }
+
+    fn block_start(&mut self, index: u64, block: StreamBlockIn, out: &mut Vec<StreamEvent>) {
+        let kind = match block {
+            StreamBlockIn::Text { text } => {
+                if !text.is_empty() {
+                    out.push(StreamEvent::TextDelta { text });
+                }
+                BlockKind::Text
+            }
+            StreamBlockIn::Thinking {
+                thinking,
+                signature,
+            } => {
+                if !thinking.is_empty() {
+                    out.push(StreamEvent::ThinkingDelta { text: thinking });
+                }
+                if let Some(signature) = anthropic_signature(signature) {
+                    out.push(StreamEvent::ThinkingSignature { signature });
+                }
+                BlockKind::Thinking
+            }
+            StreamBlockIn::RedactedThinking { data } => {
+                out.push(StreamEvent::RedactedThinking { data });
+                BlockKind::Skipped
+            }
+            // `input` at start is always `{}`: the arguments come as deltas.
+            StreamBlockIn::ToolUse { id, name } => {
+                let call = self.next_call;
+                self.next_call = self.next_call.saturating_add(1);
+                out.push(StreamEvent::ToolCallStart {
+                    index: call,
+                    id,
+                    name,
+                });
+                BlockKind::Tool {
+                    call,
+                    has_args: false,
+                }
+            }
+            StreamBlockIn::Other => BlockKind::Skipped,
+        };
+        self.blocks.insert(index, kind);
+    }
+
+    fn block_delta(&mut self, index: u64, delta: DeltaIn, out: &mut Vec<StreamEvent>) {
+        let kind = self.blocks.get_mut(&index);
+        if matches!(kind, Some(BlockKind::Skipped)) {
+            return;
+        }
+        match delta {
+            DeltaIn::TextDelta { text } if !text.is_empty() => {
+                out.push(StreamEvent::TextDelta { text });
+            }
+            DeltaIn::ThinkingDelta { thinking } if !thinking.is_empty() => {
+                out.push(StreamEvent::ThinkingDelta { text: thinking });
+            }
+            DeltaIn::SignatureDelta { signature } if !signature.is_empty() => {
+                let signature = Signature {
+                    value: signature,
+                    origin: Protocol::Anthropic,
+                };
+                out.push(StreamEvent::ThinkingSignature { signature });
+            }
+            DeltaIn::InputJsonDelta { partial_json } if !partial_json.is_empty() => {
+                if let Some(BlockKind::Tool { call, has_args }) = kind {
+                    *has_args = true;
+                    out.push(StreamEvent::ToolCallDelta {
+                        index: *call,
+                        arguments: partial_json,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn merge_usage(&mut self, u: UsageIn) {
+        let s = &mut self.usage;
+        s.input_tokens = u.input_tokens.or(s.input_tokens);
+        s.output_tokens = u.output_tokens.or(s.output_tokens);
+        s.cache_read_input_tokens = u.cache_read_input_tokens.or(s.cache_read_input_tokens);
+        s.cache_creation_input_tokens = u
+            .cache_creation_input_tokens
+            .or(s.cache_creation_input_tokens);
+        s.output_tokens_details = u.output_tokens_details.or(s.output_tokens_details);
+    }
+
+    /// End tool calls whose block never got its `content_block_stop`, in call order.
+    fn close_calls(&mut self, out: &mut Vec<StreamEvent>) {
+        let mut open: Vec<(u32, bool)> = self
+            .blocks
+            .values()
+            .filter_map(|k| match *k {
+                BlockKind::Tool { call, has_args } => Some((call, has_args)),
+                _ => None,
+            })
+            .collect();
+        open.sort_unstable();
+        self.blocks
+            .retain(|_, k| !matches!(k, BlockKind::Tool { .. }));
+        for (call, has_args) in open {
+            end_call(call, has_args, out);
+        }
+    }
+}
+
+/// Event names whose data must parse; others may be anything and are ignored.
+const KNOWN_EVENTS: [&str; 8] = [
+    "message_start",
+    "content_block_start",
+    "content_block_delta",
+    "content_block_stop",
+    "message_delta",
+    "message_stop",
+    "ping",
+    "error",
+];
+
+/// A call that got no argument fragment (a tool without parameters) gets `{}`, so every
+/// consumer sees valid JSON.
+fn end_call(call: u32, has_args: bool, out: &mut Vec<StreamEvent>) {
+    if !has_args {
+        out.push(StreamEvent::ToolCallDelta {
+            index: call,
+            arguments: "{}".to_owned(),
+        });
+    }
+    out.push(StreamEvent::ToolCallEnd { index: call });
+}
+
+impl StreamDecode for StreamDecoder {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
+        let mut events = Vec::new();
+        self.sse.feed(chunk, &mut events);
+        events.iter().try_for_each(|e| self.event(e, out))
+    }
+
+    fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
+        let mut events = Vec::new();
+        self.sse.finish(&mut events);
+        events.iter().try_for_each(|e| self.event(e, out))?;
+        if self.failed {
+            return Ok(());
+        }
+        self.close_calls(out);
+        if !self.finished {
+            self.finished = true;
+            if self.stopped {
+                out.push(StreamEvent::Finish {
+                    reason: FinishReason::Stop,
+                });
+            } else {
+                self.failed = true;
+                out.push(StreamEvent::Error {
+                    message: "the upstream stream ended before message_stop".to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+}

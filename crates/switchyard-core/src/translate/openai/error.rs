@@ -1,0 +1,65 @@
+//! Upstream error bodies (`{"error":{"message","type","param","code"}}`) → [`UpstreamFault`].
+
+use crate::translate::{FaultKind, UpstreamFault};
+use serde_json::Value;
+
+/// Longest message kept from a body we cannot read.
+const MAX_RAW_CHARS: usize = 500;
+
+/// The kind comes from the status, except that `insufficient_quota` (as `code` or
+/// `type`, whatever the status) is [`FaultKind::QuotaExhausted`]: the 429 of an
+/// exhausted account must not be retried like a rate limit. Beyond the OpenAI table:
+/// 402 (OpenRouter's "insufficient credits") is also an exhausted quota, 408 a timeout,
+/// 413 an invalid request, 502 a server error and 529 an overload.
+pub(super) fn decode_error(status: u16, body: &[u8]) -> UpstreamFault {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let error = parsed.as_ref().and_then(|v| v.get("error").or(Some(v)));
+    let message = match error {
+        Some(Value::String(s)) => s.clone(),
+        Some(e) => match e.get("message") {
+            Some(Value::String(s)) => s.clone(),
+            _ => raw_message(status, body),
+        },
+        None => raw_message(status, body),
+    };
+    let word = |key: &str| {
+        error
+            .and_then(|e| e.get(key))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
+    let quota = word("code") == "insufficient_quota" || word("type") == "insufficient_quota";
+    UpstreamFault {
+        message,
+        kind: if quota {
+            FaultKind::QuotaExhausted
+        } else {
+            kind_of(status)
+        },
+        retry_after_ms: None,
+    }
+}
+
+fn kind_of(status: u16) -> FaultKind {
+    match status {
+        400 | 413 | 422 => FaultKind::InvalidRequest,
+        401 => FaultKind::Authentication,
+        402 => FaultKind::QuotaExhausted,
+        403 => FaultKind::PermissionDenied,
+        404 => FaultKind::NotFound,
+        408 | 504 => FaultKind::Timeout,
+        429 => FaultKind::RateLimited,
+        503 | 529 => FaultKind::Overloaded,
+        500..=599 => FaultKind::Server,
+        _ => FaultKind::Other,
+    }
+}
+
+fn raw_message(status: u16, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return format!("HTTP {status} with an empty body");
+    }
+    text.chars().take(MAX_RAW_CHARS).collect()
+}

@@ -1,0 +1,492 @@
+//! Streaming: upstream `chat.completion.chunk` SSE → IR events ([`OpenAiStreamDecoder`]),
+//! and IR events → chunks for an OpenAI client ([`OpenAiStreamEncoder`]).
+
+use super::response::{decode_finish, decode_usage, encode_finish, encode_usage, error_message};
+use super::wire::{
+    ChunkChoiceOut, ChunkIn, ChunkOut, DeltaIn, DeltaOut, FunctionDeltaOut, StreamErrorBodyOut,
+    StreamErrorOut, ToolCallDeltaIn, ToolCallDeltaOut,
+};
+use crate::translate::sse::{SseEvent, SseParser};
+use crate::translate::{StreamDecode, StreamEncode, TranslateError, ids};
+use bytes::BytesMut;
+use serde::Serialize;
+use switchyard_types::ir::{StreamEvent, Usage};
+
+// ---------------------------------------------------------------- decoder
+
+/// Upstream SSE → IR events.
+///
+/// Tool calls get their IR index from a per-stream counter, in order of first
+/// appearance, so upstreams that omit `index` or put every parallel call on index 0
+/// (§4.4) still yield distinct calls: a fragment with a new `id` starts a new call; a
+/// fragment without one continues the latest call with the same `index` (or the latest
+/// call at all when `index` is missing), unless it names a *different* function. A call
+/// is announced ([`StreamEvent::ToolCallStart`]) once its name is known; argument
+/// fragments that came earlier are sent right after. Arguments are otherwise forwarded
+/// as they arrive.
+#[derive(Debug)]
+pub struct OpenAiStreamDecoder {
+    sse: SseParser,
+    events: Vec<SseEvent>,
+    /// The request's model, for a `Start` when the upstream names none.
+    fallback_model: String,
+    /// The upstream's response id (for synthesizing missing call ids).
+    id: String,
+    started: bool,
+    /// `Finish` was emitted: only usage may follow.
+    finished: bool,
+    /// `[DONE]` or an error was seen: everything after is ignored.
+    done: bool,
+    /// A refusal was streamed (a `stop` then means [`FinishReason::Refusal`]).
+    ///
+    /// [`FinishReason::Refusal`]: switchyard_types::ir::FinishReason::Refusal
+    refused: bool,
+    /// Tool calls by IR index.
+    calls: Vec<Call>,
+}
+
+#[derive(Debug)]
+struct Call {
+    upstream_index: Option<u32>,
+    id: String,
+    name: String,
+    started: bool,
+    closed: bool,
+    /// Arguments received before the name.
+    pending: String,
+}
+
+impl OpenAiStreamDecoder {
+    pub(super) fn new(model: &str) -> Self {
+        Self {
+            sse: SseParser::new(),
+            events: Vec::new(),
+            fallback_model: model.to_owned(),
+            id: String::new(),
+            started: false,
+            finished: false,
+            done: false,
+            refused: false,
+            calls: Vec::new(),
+        }
+    }
+
+    fn drain(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
+        let events = std::mem::take(&mut self.events);
+        let mut result = Ok(());
+        for ev in &events {
+            result = self.handle(&ev.data, out);
+            if result.is_err() {
+                break;
+            }
+        }
+        self.events = events;
+        self.events.clear();
+        result
+    }
+
+    fn handle(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
+        let data = data.trim();
+        if self.done || data.is_empty() {
+            return Ok(());
+        }
+        if data == "[DONE]" {
+            self.done = true;
+            return Ok(());
+        }
+        let chunk: ChunkIn = serde_json::from_str(data)
+            .map_err(|e| TranslateError::UpstreamMalformed(format!("stream chunk: {e}")))?;
+        if let Some(err) = &chunk.error {
+            self.start(None, None, out);
+            out.push(StreamEvent::Error {
+                message: error_message(err),
+            });
+            self.done = true;
+            return Ok(());
+        }
+        if chunk.id.is_none() && chunk.choices.is_none() && chunk.usage.is_none() {
+            return Ok(()); // a keep-alive or something we do not know
+        }
+        self.start(chunk.id, chunk.model, out);
+        for choice in chunk.choices.into_iter().flatten() {
+            // We ask for one choice; ignore any other.
+            if self.finished || choice.index.unwrap_or(0) != 0 {
+                continue;
+            }
+            if let Some(delta) = choice.delta {
+                self.delta(delta, out);
+            }
+            if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
+                self.close_calls(out);
+                let reason = decode_finish(Some(&reason), !self.calls.is_empty(), self.refused);
+                out.push(StreamEvent::Finish { reason });
+                self.finished = true;
+            }
+        }
+        if let Some(usage) = &chunk.usage {
+            out.push(StreamEvent::Usage {
+                usage: decode_usage(usage),
+            });
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, id: Option<String>, model: Option<String>, out: &mut Vec<StreamEvent>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        self.id = id.unwrap_or_default();
+        let model = model
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| self.fallback_model.clone());
+        out.push(StreamEvent::Start {
+            id: self.id.clone(),
+            model,
+        });
+    }
+
+    fn delta(&mut self, delta: DeltaIn, out: &mut Vec<StreamEvent>) {
+        // `reasoning_content` (DeepSeek style) or `reasoning` (OpenRouter): one of them.
+        if let Some(text) = delta
+            .reasoning_content
+            .or(delta.reasoning)
+            .filter(|t| !t.is_empty())
+        {
+            out.push(StreamEvent::ThinkingDelta { text });
+        }
+        if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
+            out.push(StreamEvent::TextDelta { text });
+        }
+        if let Some(text) = delta.refusal.filter(|t| !t.is_empty()) {
+            self.refused = true;
+            out.push(StreamEvent::TextDelta { text });
+        }
+        for fragment in delta.tool_calls.into_iter().flatten() {
+            self.tool_fragment(fragment, out);
+        }
+    }
+
+    fn tool_fragment(&mut self, f: ToolCallDeltaIn, out: &mut Vec<StreamEvent>) {
+        let id = f.id.filter(|i| !i.is_empty());
+        let (name, args) = match f.function {
+            Some(func) => (
+                func.name.filter(|n| !n.is_empty()),
+                func.arguments.unwrap_or_default(),
+            ),
+            None => (None, String::new()),
+        };
+        let k = match self.find_call(f.index, id.as_deref(), name.as_deref()) {
+            Some(k) => k,
+            None => {
+                self.calls.push(Call {
+                    upstream_index: f.index,
+                    id: String::new(),
+                    name: String::new(),
+                    started: false,
+                    closed: false,
+                    pending: String::new(),
+                });
+                self.calls.len() - 1
+            }
+        };
+        let response_id = &self.id;
+        let Some(call) = self.calls.get_mut(k) else {
+            return;
+        };
+        if call.id.is_empty()
+            && let Some(id) = id
+        {
+            call.id = id;
+        }
+        if !call.started
+            && let Some(name) = name
+        {
+            call.name = name;
+        }
+        call.pending.push_str(&args);
+        if !call.started && !call.name.is_empty() {
+            announce(call, k, response_id, out);
+        }
+        if call.started && !call.pending.is_empty() && !call.closed {
+            let arguments = std::mem::take(&mut call.pending);
+            out.push(StreamEvent::ToolCallDelta {
+                index: index_u32(k),
+                arguments,
+            });
+        }
+    }
+
+    /// Which known call a fragment continues, if any (see the type's docs).
+    fn find_call(&self, index: Option<u32>, id: Option<&str>, name: Option<&str>) -> Option<usize> {
+        if let Some(id) = id {
+            return self.calls.iter().position(|c| c.id == id).or_else(|| {
+                // A call that began without an id may get it in a later fragment.
+                self.calls
+                    .iter()
+                    .rposition(|c| c.id.is_empty() && !c.closed && c.upstream_index == index)
+            });
+        }
+        let k = match index {
+            Some(_) => self.calls.iter().rposition(|c| c.upstream_index == index)?,
+            None => self.calls.len().checked_sub(1)?,
+        };
+        let call = self.calls.get(k)?;
+        match name {
+            Some(name) if call.started && call.name != name => None,
+            _ if call.closed => None,
+            _ => Some(k),
+        }
+    }
+
+    /// Announce (if never named) and end every open call, in index order.
+    fn close_calls(&mut self, out: &mut Vec<StreamEvent>) {
+        let response_id = &self.id;
+        for (k, call) in self.calls.iter_mut().enumerate() {
+            if call.closed {
+                continue;
+            }
+            if !call.started {
+                announce(call, k, response_id, out);
+                if !call.pending.is_empty() {
+                    let arguments = std::mem::take(&mut call.pending);
+                    out.push(StreamEvent::ToolCallDelta {
+                        index: index_u32(k),
+                        arguments,
+                    });
+                }
+            }
+            call.closed = true;
+            out.push(StreamEvent::ToolCallEnd {
+                index: index_u32(k),
+            });
+        }
+    }
+}
+
+/// Emit the call's `ToolCallStart`, synthesizing an id when the upstream gave none.
+fn announce(call: &mut Call, k: usize, response_id: &str, out: &mut Vec<StreamEvent>) {
+    if call.id.is_empty() {
+        call.id = ids::synthesize(response_id, k, &call.name);
+    }
+    call.started = true;
+    out.push(StreamEvent::ToolCallStart {
+        index: index_u32(k),
+        id: call.id.clone(),
+        name: call.name.clone(),
+    });
+}
+
+fn index_u32(k: usize) -> u32 {
+    u32::try_from(k).unwrap_or(u32::MAX)
+}
+
+impl StreamDecode for OpenAiStreamDecoder {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
+        self.sse.feed(chunk, &mut self.events);
+        self.drain(out)
+    }
+
+    /// Flush the last event, then end any call still open. No `Finish` is invented: the
+    /// server decides what a stream cut short means.
+    fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
+        self.sse.finish(&mut self.events);
+        self.drain(out)?;
+        if !self.finished {
+            self.close_calls(out);
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------- encoder
+
+/// IR events → `data: {chat.completion.chunk}` events for an OpenAI client.
+///
+/// The first chunk carries `delta.role`; thinking goes out as the non-standard
+/// `delta.reasoning_content`; signatures and redacted thinking are not shown. Usage is
+/// held until [`StreamEncode::finish`], where it goes out as the `choices: []` chunk if
+/// the client asked for `include_usage` (and usage is known), before `data: [DONE]`.
+/// An `Error` event writes the OpenAI error chunk and ends the stream (no `[DONE]`).
+#[derive(Debug)]
+pub struct OpenAiStreamEncoder {
+    id: String,
+    model: String,
+    created: i64,
+    include_usage: bool,
+    started: bool,
+    usage: Option<Usage>,
+    /// Terminated (error written or `finish` done): nothing more is written.
+    ended: bool,
+}
+
+impl OpenAiStreamEncoder {
+    pub(super) fn new(model: &str, include_usage: bool, created: i64) -> Self {
+        Self {
+            id: String::new(),
+            model: model.to_owned(),
+            created,
+            include_usage,
+            started: false,
+            usage: None,
+            ended: false,
+        }
+    }
+
+    fn ensure_started(&mut self, out: &mut BytesMut) {
+        if !self.started {
+            self.started = true;
+            let delta = DeltaOut {
+                role: Some("assistant"),
+                content: Some(""),
+                ..DeltaOut::default()
+            };
+            self.chunk(delta, None, out);
+        }
+    }
+
+    fn chunk(&self, delta: DeltaOut<'_>, finish_reason: Option<&'static str>, out: &mut BytesMut) {
+        let chunk = ChunkOut {
+            id: &self.id,
+            object: "chat.completion.chunk",
+            created: self.created,
+            model: &self.model,
+            choices: vec![ChunkChoiceOut {
+                index: 0,
+                delta,
+                logprobs: None,
+                finish_reason,
+            }],
+            usage: self.include_usage.then_some(None),
+        };
+        write_data(&chunk, out);
+    }
+
+    fn tool_chunk(&mut self, call: ToolCallDeltaOut<'_>, out: &mut BytesMut) {
+        self.ensure_started(out);
+        self.chunk(
+            DeltaOut {
+                tool_calls: Some([call]),
+                ..DeltaOut::default()
+            },
+            None,
+            out,
+        );
+    }
+}
+
+fn write_data<T: Serialize>(value: &T, out: &mut BytesMut) {
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(&serde_json::to_vec(value).unwrap_or_default());
+    out.extend_from_slice(b"\n\n");
+}
+
+impl StreamEncode for OpenAiStreamEncoder {
+    fn encode(&mut self, event: &StreamEvent, out: &mut BytesMut) {
+        if self.ended {
+            return;
+        }
+        match event {
+            StreamEvent::Start { id, model } => {
+                if !self.started {
+                    id.clone_into(&mut self.id);
+                    if !model.is_empty() {
+                        model.clone_into(&mut self.model);
+                    }
+                }
+                self.ensure_started(out);
+            }
+            StreamEvent::TextDelta { text } if !text.is_empty() => {
+                self.ensure_started(out);
+                self.chunk(
+                    DeltaOut {
+                        content: Some(text),
+                        ..DeltaOut::default()
+                    },
+                    None,
+                    out,
+                );
+            }
+            StreamEvent::ThinkingDelta { text } if !text.is_empty() => {
+                self.ensure_started(out);
+                self.chunk(
+                    DeltaOut {
+                        reasoning_content: Some(text),
+                        ..DeltaOut::default()
+                    },
+                    None,
+                    out,
+                );
+            }
+            StreamEvent::ToolCallStart { index, id, name } => {
+                let call = ToolCallDeltaOut {
+                    index: *index,
+                    id: Some(id),
+                    kind: Some("function"),
+                    function: FunctionDeltaOut {
+                        name: Some(name),
+                        arguments: "",
+                    },
+                };
+                self.tool_chunk(call, out);
+            }
+            StreamEvent::ToolCallDelta { index, arguments } if !arguments.is_empty() => {
+                let call = ToolCallDeltaOut {
+                    index: *index,
+                    id: None,
+                    kind: None,
+                    function: FunctionDeltaOut {
+                        name: None,
+                        arguments,
+                    },
+                };
+                self.tool_chunk(call, out);
+            }
+            StreamEvent::Finish { reason } => {
+                self.ensure_started(out);
+                self.chunk(DeltaOut::default(), Some(encode_finish(reason)), out);
+            }
+            StreamEvent::Usage { usage } => self.usage = Some(*usage),
+            StreamEvent::Error { message } => {
+                let body = StreamErrorOut {
+                    error: StreamErrorBodyOut {
+                        message,
+                        kind: "server_error",
+                        param: None,
+                        code: None,
+                    },
+                };
+                write_data(&body, out);
+                self.ended = true;
+            }
+            // Empty deltas carry nothing; the rest has no OpenAI form.
+            StreamEvent::TextDelta { .. }
+            | StreamEvent::ThinkingDelta { .. }
+            | StreamEvent::ToolCallDelta { .. }
+            | StreamEvent::ThinkingSignature { .. }
+            | StreamEvent::RedactedThinking { .. }
+            | StreamEvent::ToolCallEnd { .. } => {}
+        }
+    }
+
+    fn finish(&mut self, out: &mut BytesMut) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        if self.include_usage
+            && let Some(usage) = &self.usage
+        {
+            let chunk = ChunkOut {
+                id: &self.id,
+                object: "chat.completion.chunk",
+                created: self.created,
+                model: &self.model,
+                choices: Vec::new(),
+                usage: Some(Some(encode_usage(usage))),
+            };
+            write_data(&chunk, out);
+        }
+        out.extend_from_slice(b"data: [DONE]\n\n");
+    }
+}

@@ -1,0 +1,260 @@
+//! Attempts on an account whose protocol differs from the client's: the client's body is
+//! decoded to the IR once per request (only when such an account is first tried), encoded
+//! once per upstream protocol, and the answer is decoded and re-encoded — whole for JSON,
+//! event by event for streams ([`TranslatingStream`]: upstream bytes → decoder → IR events
+//! → encoder → client bytes, chunk by chunk, nothing held beyond what the client protocol
+//! itself requires).
+//!
+//! An upstream error is judged like any other ([`super::forward::send_and_judge`]) and,
+//! when it is the request's own fault, reaches the client in the client's error shape.
+
+use super::forward::{Attempt, Failures, Inbound, Verdict, send_and_judge};
+use super::images;
+use crate::error::ProxyError;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::response::Response;
+use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
+use http::{HeaderValue, header};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use switchyard_core::pool::Lease;
+use switchyard_core::translate::{StreamDecode, StreamEncode, dispatch};
+use switchyard_core::upstream::{Endpoint, GeminiMethod, read_bounded};
+use switchyard_types::Protocol;
+use switchyard_types::ir::{ChatRequest, StreamEvent};
+
+/// Largest upstream JSON answer we decode.
+const RESPONSE_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Per-request translation state.
+#[derive(Debug, Default)]
+pub(super) struct Translation {
+    /// The client's request in IR, decoded on first need.
+    ir: Option<ChatRequest>,
+    /// Upstream bodies already encoded, by target protocol.
+    encoded: [Option<Bytes>; 3],
+}
+
+fn slot(protocol: Protocol) -> usize {
+    match protocol {
+        Protocol::OpenAi => 0,
+        Protocol::Anthropic => 1,
+        Protocol::Gemini => 2,
+    }
+}
+
+impl Translation {
+    async fn body_for(
+        &mut self,
+        state: &AppState,
+        inbound: &Inbound<'_>,
+        target: Protocol,
+    ) -> Result<Bytes, ProxyError> {
+        if let Some(body) = &self.encoded[slot(target)] {
+            return Ok(body.clone());
+        }
+        let ir = match &mut self.ir {
+            Some(ir) => ir,
+            None => self.ir.insert(dispatch::decode_request(
+                inbound.protocol,
+                &inbound.body,
+                inbound.model,
+                inbound.stream,
+            )?),
+        };
+        let body = if target == Protocol::Gemini && images::has_remote(ir) {
+            // Gemini takes no image URLs: fetch and inline them (bounded) for this target only.
+            let mut inlined = ir.clone();
+            images::inline_remote(state, &mut inlined).await;
+            dispatch::encode_request(target, &inlined)?
+        } else {
+            dispatch::encode_request(target, ir)?
+        };
+        let body = Bytes::from(body);
+        self.encoded[slot(target)] = Some(body.clone());
+        Ok(body)
+    }
+}
+
+/// One attempt on `lease`'s account, translating both ways.
+pub(super) async fn attempt(
+    state: &AppState,
+    inbound: &Inbound<'_>,
+    mut lease: Lease,
+    translation: &mut Translation,
+    failures: &mut Failures,
+) -> Result<Attempt, ProxyError> {
+    let target = lease.account().protocol();
+    let body = translation.body_for(state, inbound, target).await?;
+    let endpoint = match target {
+        Protocol::OpenAi => Endpoint::ChatCompletions,
+        Protocol::Anthropic => Endpoint::Messages,
+        Protocol::Gemini => Endpoint::Gemini {
+            model: inbound.model,
+            method: if inbound.stream {
+                GeminiMethod::StreamGenerateContent
+            } else {
+                GeminiMethod::GenerateContent
+            },
+            sse: inbound.stream,
+        },
+    };
+    let response = match send_and_judge(state, &mut lease, endpoint, inbound, body, failures).await
+    {
+        Verdict::Relay(response) => response,
+        Verdict::Retry => return Ok(Attempt::Retry),
+        Verdict::ClientError { status, fault, .. } => {
+            return Err(ProxyError::Upstream {
+                status,
+                message: fault.message,
+            });
+        }
+    };
+    let Some(ir) = translation.ir.as_ref() else {
+        return Err(ProxyError::UpstreamFailed {
+            model: inbound.model.to_owned(),
+            detail: "no request".into(),
+        });
+    };
+    let created = now_unix();
+    if inbound.stream {
+        let decoder = dispatch::stream_decoder(target, ir);
+        let encoder = dispatch::stream_encoder(inbound.protocol, ir, created, inbound.gemini_sse);
+        let stream = TranslatingStream {
+            inner: Box::pin(response.bytes_stream()),
+            lease: Some(lease),
+            decoder,
+            encoder,
+            events: Vec::new(),
+            out: BytesMut::new(),
+            saw_finish: false,
+            state: state.clone(),
+        };
+        let content_type = if inbound.protocol == Protocol::Gemini && !inbound.gemini_sse {
+            "application/json"
+        } else {
+            "text/event-stream"
+        };
+        let mut response = Response::new(Body::from_stream(stream));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        return Ok(Attempt::Done(response));
+    }
+    let body =
+        read_bounded(response, RESPONSE_LIMIT)
+            .await
+            .map_err(|e| ProxyError::UpstreamFailed {
+                model: inbound.model.to_owned(),
+                detail: e.to_string(),
+            })?;
+    drop(lease);
+    let mut answer =
+        dispatch::decode_response(target, &body).map_err(|e| ProxyError::UpstreamFailed {
+            model: inbound.model.to_owned(),
+            detail: e.to_string(),
+        })?;
+    if answer.created == 0 {
+        answer.created = created;
+    }
+    if answer.model.is_empty() {
+        inbound.model.clone_into(&mut answer.model);
+    }
+    let mut response = Response::new(Body::from(dispatch::encode_response(
+        inbound.protocol,
+        &answer,
+    )));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(Attempt::Done(response))
+}
+
+fn now_unix() -> i64 {
+    switchyard_core::store::now_unix()
+}
+
+type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+/// Upstream stream → client stream, re-encoded event by event.
+struct TranslatingStream {
+    inner: ByteStream,
+    /// `None` once the stream has ended.
+    lease: Option<Lease>,
+    decoder: Box<dyn StreamDecode>,
+    encoder: Box<dyn StreamEncode>,
+    /// Scratch: events decoded from the current chunk (reused, no per-chunk allocation).
+    events: Vec<StreamEvent>,
+    out: BytesMut,
+    saw_finish: bool,
+    state: AppState,
+}
+
+impl TranslatingStream {
+    fn encode_pending(&mut self) {
+        for event in self.events.drain(..) {
+            if matches!(event, StreamEvent::Finish { .. }) {
+                self.saw_finish = true;
+            }
+            self.encoder.encode(&event, &mut self.out);
+        }
+    }
+
+    /// End the client stream: an error event if the upstream stopped early, then the
+    /// protocol's terminator.
+    fn end(&mut self, error: Option<String>) {
+        if error.is_none()
+            && let Err(e) = self.decoder.finish(&mut self.events)
+        {
+            self.events.push(StreamEvent::Error {
+                message: e.to_string(),
+            });
+        }
+        self.encode_pending();
+        let error = error.or_else(|| {
+            (!self.saw_finish).then(|| "the upstream stream ended before finishing".to_owned())
+        });
+        if let Some(message) = error {
+            self.state.metrics.stream_error();
+            self.encoder
+                .encode(&StreamEvent::Error { message }, &mut self.out);
+        }
+        self.encoder.finish(&mut self.out);
+        self.lease = None;
+    }
+}
+
+impl Stream for TranslatingStream {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if this.lease.is_none() {
+                return Poll::Ready((!this.out.is_empty()).then(|| Ok(this.out.split().freeze())));
+            }
+            match this.inner.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(chunk))) => {
+                    if let Err(e) = this.decoder.feed(&chunk, &mut this.events) {
+                        this.end(Some(e.to_string()));
+                        continue;
+                    }
+                    this.encode_pending();
+                    if !this.out.is_empty() {
+                        return Poll::Ready(Some(Ok(this.out.split().freeze())));
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    tracing::warn!(error = %e, "upstream stream failed mid-response");
+                    this.end(Some("the upstream connection failed mid-stream".to_owned()));
+                }
+                Poll::Ready(None) => this.end(None),
+            }
+        }
+    }
+}
