@@ -2,14 +2,24 @@
 # Install every tool the build and the tests need. Idempotent: each step checks what is
 # already there (and its version) and does nothing when it is right.
 #
-#   scripts/install-tools.sh           # what `serve` needs: the Rust toolchain
-#   scripts/install-tools.sh --test    # plus rustfmt, clippy, the wasm32 target and the
-#                                      # Python venv with the official SDKs (tests/e2e)
+#   scripts/install-tools.sh             # the Rust toolchain
+#   scripts/install-tools.sh --dashboard # plus what building the dashboard needs: the
+#                                        # wasm32 target, trunk, wasm-bindgen-cli and
+#                                        # binaryen's wasm-opt (npm, in src-leptos)
+#   scripts/install-tools.sh --test      # plus rustfmt, clippy, the Python venv with the
+#                                        # official SDKs (tests/e2e), Chromium and
+#                                        # Playwright (tests/browser)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
-[ "${1:-}" = "--test" ] && want_test=1
+want_dashboard=0
+case "${1:-}" in
+  --test) want_test=1; want_dashboard=1 ;;
+  --dashboard) want_dashboard=1 ;;
+  "") ;;
+  *) printf 'install-tools: unknown option %s (use --dashboard or --test)\n' "$1" >&2; exit 2 ;;
+esac
 
 say() { printf 'install-tools: %s\n' "$*" >&2; }
 die() { say "FAILED: $*"; exit 1; }
@@ -22,6 +32,72 @@ if [ "$(printf '%s\n%s\n' "$MIN_RUST" "$rust_version" | sort -V | head -n1)" != 
   die "rustc $rust_version is older than the required $MIN_RUST (rustup update)"
 fi
 
+# --- Dashboard build tools (pinned; see ../shared/docs/toolchain.md) ------------------
+# trunk builds src-leptos; it runs wasm-bindgen and wasm-opt, whose versions Trunk.toml
+# pins (a mismatch would make trunk try a download, which fails offline).
+TRUNK_VERSION=0.21.14
+WASM_BINDGEN_VERSION=0.2.130
+BINARYEN_VERSION=132
+CARGO_BIN=${CARGO_HOME:-$HOME/.cargo}/bin
+
+# `tool --version` → its second word ("trunk 0.21.14" → 0.21.14), empty when missing.
+tool_version() { "$@" --version 2>/dev/null | awk 'NR==1 {print $2}' || true; }
+
+# cargo install into ~/.cargo/bin, in cargo's own temporary target dir (not ours).
+cargo_install() {
+  local name=$1 version=$2; shift 2
+  say "installing $name $version with cargo install (several minutes on 2 cores; once per machine)"
+  env -u CARGO_TARGET_DIR -u CARGO_BUILD_TARGET_DIR cargo install "$name" --version "$version" "$@" \
+    || die "cargo install $name --version $version $* (crates.io must be reachable)"
+  [ "$(tool_version "$CARGO_BIN/${name%-cli}")" = "$version" ] \
+    || die "$name $version was installed but $CARGO_BIN/${name%-cli} does not report that version"
+}
+
+ensure_wasm_target() {
+  if command -v rustup >/dev/null; then
+    if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+      say "adding the wasm32-unknown-unknown target (the dashboard and switchyard-types build for it)"
+      rustup target add wasm32-unknown-unknown || die "rustup target add wasm32-unknown-unknown"
+    fi
+  elif ! rustc --print sysroot >/dev/null 2>&1 || [ ! -d "$(rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown" ]; then
+    die "the wasm32-unknown-unknown target is missing and there is no rustup to add it"
+  fi
+}
+
+if [ "$want_dashboard" = 1 ]; then
+  ensure_wasm_target
+  if [ "$(tool_version trunk)" != "$TRUNK_VERSION" ]; then
+    # Fat LTO (trunk's default) triples the build time for the same binary.
+    CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      cargo_install trunk "$TRUNK_VERSION" --locked
+  fi
+  if [ "$(tool_version wasm-bindgen)" != "$WASM_BINDGEN_VERSION" ]; then
+    # Without --locked: the CLI's lockfile names a crate version the registry lacks.
+    cargo_install wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
+  fi
+  for tool in trunk wasm-bindgen; do
+    command -v "$tool" >/dev/null \
+      || die "$tool is in $CARGO_BIN but that directory is not on PATH (add it: export PATH=\"$CARGO_BIN:\$PATH\")"
+  done
+  [ "$(tool_version trunk)" = "$TRUNK_VERSION" ] || die "trunk on PATH ($(command -v trunk)) is not $TRUNK_VERSION"
+  [ "$(tool_version wasm-bindgen)" = "$WASM_BINDGEN_VERSION" ] \
+    || die "wasm-bindgen on PATH ($(command -v wasm-bindgen)) is not $WASM_BINDGEN_VERSION"
+
+  # binaryen's wasm-opt from npm (Debian's binaryen is too old: its output fails in browsers).
+  command -v npm >/dev/null || die "npm not found: Node.js with npm is needed for binaryen's wasm-opt (Debian: apt-get install nodejs npm)"
+  lock=src-leptos/package-lock.json
+  npm_stamp=src-leptos/node_modules/.switchyard-lock.sha256
+  npm_want=$(sha256sum "$lock" | cut -d' ' -f1)
+  if [ "$(cat "$npm_stamp" 2>/dev/null)" != "$npm_want" ] \
+     || ! src-leptos/node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
+    say "installing binaryen $BINARYEN_VERSION (wasm-opt) with npm ci in src-leptos"
+    (cd src-leptos && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in src-leptos (the npm registry must be reachable)"
+    src-leptos/node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q "version $BINARYEN_VERSION" \
+      || die "src-leptos/node_modules/.bin/wasm-opt is not binaryen version $BINARYEN_VERSION"
+    echo "$npm_want" > "$npm_stamp"
+  fi
+fi
+
 [ "$want_test" = 1 ] || exit 0
 
 if command -v rustup >/dev/null; then
@@ -31,10 +107,6 @@ if command -v rustup >/dev/null; then
       rustup component add "$component" || die "rustup component add $component"
     fi
   done
-  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-    say "adding the wasm32-unknown-unknown target (switchyard-types must compile for the dashboard)"
-    rustup target add wasm32-unknown-unknown || die "rustup target add wasm32-unknown-unknown"
-  fi
 else
   command -v cargo-clippy >/dev/null || die "clippy missing and no rustup to install it"
 fi
@@ -51,4 +123,29 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   [ -x .venv/bin/python ] || "$PY" -m venv .venv || die "python -m venv (on Debian: apt-get install python3-venv)"
   .venv/bin/pip install --quiet --disable-pip-version-check -r "$req" || die "pip install -r $req"
   echo "$want" > "$stamp"
+fi
+
+# --- Browser tests: Chromium (Debian) and Playwright for Python --------------------------
+# Playwright drives the system Chromium (executable_path); it downloads no browser.
+CHROMIUM=/usr/bin/chromium
+if ! "$CHROMIUM" --version >/dev/null 2>&1; then
+  say "installing Chromium from Debian's packages (apt-get install chromium)"
+  apt=(apt-get)
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || die "Chromium is missing and this user cannot run apt-get: install the Debian package chromium"
+    apt=(sudo -n apt-get)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${apt[@]}" install -y chromium >/dev/null \
+    || { "${apt[@]}" update >/dev/null && "${apt[@]}" install -y chromium >/dev/null; } \
+    || die "apt-get install chromium"
+  "$CHROMIUM" --version >/dev/null 2>&1 || die "$CHROMIUM does not run after installing the chromium package"
+fi
+breq=tests/browser/requirements.txt
+bstamp=.venv/.browser-requirements.sha256
+bwant=$(sha256sum "$breq" | cut -d' ' -f1)
+if [ "$(cat "$bstamp" 2>/dev/null)" != "$bwant" ]; then
+  say "installing $(grep -v '^#' "$breq" | tr '\n' ' ')into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check -r "$breq" || die "pip install -r $breq"
+  echo "$bwant" > "$bstamp"
 fi

@@ -1,9 +1,11 @@
 //! The HTTP application: every route and the layers around them.
 //!
 //! # The stack, outermost first
-//! 1. **Router** — `/api/*` (management), proxy routes, `/healthz`, `/readyz`, `/`.
-//!    Unknown paths and wrong methods outside `/api` answer in the caller's protocol
-//!    shape ([`crate::proxy::fallback`]); inside `/api` with a JSON `ApiErrorBody`.
+//! 1. **Router** — `/api/*` (management), proxy routes, `/healthz`, `/readyz`, and the
+//!    dashboard ([`crate::dashboard`]) on `/` and as the fallback for other `GET`s.
+//!    Unknown paths under `/v1`, `/v1beta` and any non-`GET` answer in the caller's
+//!    protocol shape ([`crate::proxy::fallback`]); inside `/api` with a JSON
+//!    `ApiErrorBody`. The dashboard never answers a reserved path with its page.
 //! 2. **Admin auth** (`/api/*` only) — [`crate::auth::require_admin`], constant-time
 //!    compare of the admin key's digest. Nothing is added to request extensions.
 //! 3. **Handlers** — proxy handlers authenticate the client key themselves (the error
@@ -15,14 +17,20 @@
 
 use crate::api;
 use crate::api::ops;
+use crate::dashboard::Dashboard;
 use crate::proxy::{anthropic, fallback, gemini, models, openai};
 use crate::state::AppState;
 use axum::Router;
-use axum::response::Html;
+use axum::extract::Request;
 use axum::routing::{get, post};
+use switchyard_core::env::OsEnv;
 
-/// The application router.
+/// The application router. The dashboard comes from `SWITCHYARD_STATIC_DIR` when set,
+/// else from the files embedded at build time.
 pub fn router(state: AppState) -> Router {
+    let dashboard = Dashboard::from_env(&OsEnv);
+    dashboard.log_source();
+    let index = dashboard.clone();
     Router::new()
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/models", get(models::list_any))
@@ -33,19 +41,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models/{model_action}", post(gemini::model_action))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/", get(index))
+        .route("/", get(move |request: Request| index.clone().fallback(request)))
         .nest("/api", api::router(&state))
-        .fallback(fallback::not_found)
+        .fallback(move |request: Request| dashboard.clone().fallback(request))
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .with_state(state)
-}
-
-/// Until the dashboard is embedded, `/` says where things are.
-async fn index() -> Html<&'static str> {
-    Html(concat!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Switchyard</title></head><body>",
-        "<h1>Switchyard</h1><p>The dashboard is not built into this binary.</p>",
-        "<p>Management API: <code>/api</code> (admin bearer key), described at <code>/api/openapi.json</code>.</p>",
-        "</body></html>"
-    ))
 }

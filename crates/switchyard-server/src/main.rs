@@ -11,11 +11,14 @@
 //! - [`api`]: the management REST API and its OpenAPI document.
 //! - [`error`]: every error → HTTP, in the client protocol's shape.
 //! - [`metrics`]: Prometheus counters.
+//! - [`dashboard`]: the browser dashboard (`src-leptos/`), embedded by `build.rs` or
+//!   served from `SWITCHYARD_STATIC_DIR`, on `/` and non-API paths.
 
 mod api;
 mod app;
 mod auth;
 mod cli;
+mod dashboard;
 mod error;
 mod metrics;
 mod proxy;

@@ -335,6 +335,12 @@ impl Pool {
             {
                 continue;
             }
+            let rank = ranks[tier_index(account.tier)];
+            if best.as_ref().is_some_and(|(_, k)| rank > k.0) {
+                // A lower tier cannot win once a better one has a candidate (and the
+                // exhaustion details only matter when there is none).
+                continue;
+            }
             let state = &account.state;
             if !state.breaker.would_allow(now) {
                 exhaustion.circuit_open = true;
@@ -351,13 +357,16 @@ impl Pool {
                 exhaustion.at_capacity = true;
                 continue;
             }
-            let rank = ranks[tier_index(account.tier)];
             let load = u64::from(active) * 1000 / u64::from(limit.max(1));
-            #[expect(clippy::cast_possible_truncation, reason = "score is in [0, 1]")]
-            let health = (state.health.snapshot().score * 1000.0) as i64;
-            let key = (rank, load, -health, account.protocol() != preferred);
-            if best.as_ref().is_none_or(|(_, k)| key < *k) {
-                best = Some((account, key));
+            // Health only breaks ties: compute it (a lock and some math) only then.
+            let contender = best.as_ref().is_none_or(|(_, k)| (rank, load) <= (k.0, k.1));
+            if contender {
+                #[expect(clippy::cast_possible_truncation, reason = "score is in [0, 1]")]
+                let health = (state.health.snapshot().score * 1000.0) as i64;
+                let key = (rank, load, -health, account.protocol() != preferred);
+                if best.as_ref().is_none_or(|(_, k)| key < *k) {
+                    best = Some((account, key));
+                }
             }
             if bound.as_deref() == Some(account.id.as_str()) {
                 affine = Some((account, rank));

@@ -8,6 +8,7 @@
 //! or a timeout says nothing about concurrency and is left to the circuit breaker.
 
 use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use serde::{Deserialize, Serialize};
 
 /// AIMD tuning. Every field is validated by [`AimdConfig::validate`].
@@ -69,29 +70,29 @@ struct State {
 pub struct Aimd {
     config: Mutex<AimdConfig>,
     state: Mutex<State>,
+    /// The integer limit, mirrored for lock-free reads on every routing decision.
+    current: AtomicU32,
 }
 
 impl Aimd {
     pub fn new(config: AimdConfig) -> Self {
         Self {
-            state: Mutex::new(State {
-                limit: f64::from(config.initial_limit),
-                successes: 0,
-            }),
+            state: Mutex::new(State { limit: f64::from(config.initial_limit), successes: 0 }),
             config: Mutex::new(config),
+            current: AtomicU32::new(config.initial_limit.max(1)),
         }
     }
 
     /// The current limit (at least 1).
     pub fn limit(&self) -> u32 {
+        self.current.load(Ordering::Relaxed)
+    }
+
+    fn publish(&self, state: &State) {
         // The limit is kept within [1, max_limit] ≤ 10000, so the cast is exact.
-        #[expect(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            reason = "bounded to 1..=10000"
-        )]
-        let limit = self.state.lock().limit.floor() as u32;
-        limit.max(1)
+        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "bounded to 1..=10000")]
+        let limit = state.limit.floor() as u32;
+        self.current.store(limit.max(1), Ordering::Relaxed);
     }
 
     /// Apply new tuning (hot reload), clamping the current limit into the new bounds.
@@ -99,6 +100,7 @@ impl Aimd {
         *self.config.lock() = config;
         let mut s = self.state.lock();
         s.limit = s.limit.clamp(1.0, f64::from(config.max_limit));
+        self.publish(&s);
     }
 
     pub fn on_success(&self) {
@@ -108,6 +110,7 @@ impl Aimd {
         if s.successes >= config.increase_after {
             s.successes = 0;
             s.limit = (s.limit + 1.0).min(f64::from(config.max_limit));
+            self.publish(&s);
         }
     }
 
@@ -117,6 +120,7 @@ impl Aimd {
         let mut s = self.state.lock();
         s.successes = 0;
         s.limit = (s.limit * config.decrease_factor).max(1.0);
+        self.publish(&s);
     }
 }
 

@@ -104,8 +104,37 @@
 //!   SAFETY, Refusal → SAFETY, Other keeps a Gemini reason else STOP, everything else
 //!   (ToolCalls, stop sequence, pause) → STOP; function calls keep their `id` (the SDK
 //!   exposes `FunctionCall.id`); usageMetadata with candidates = output − reasoning.
-//! - Streams: see [`stream`]. Errors: see [`error`].
+//!
+//! # Streams ([`stream`])
+//! Upstream SSE chunks → events: the first chunk gives `Start` (`responseId`,
+//! `modelVersion` or the request's model); text → TextDelta, thoughts → ThinkingDelta,
+//! each whole `functionCall` → ToolCallStart + one ToolCallDelta + ToolCallEnd with a
+//! per-stream index (§4.4); `usageMetadata` → Usage when it changed; `finishReason` →
+//! Finish (after Usage; content after it is ignored); an `{"error":…}` chunk, bare or as
+//! data, → Error. A stream that ends without a finishReason gets a Finish (Stop or
+//! ToolCalls); one that ends without any chunk gets an Error. Streamed images are dropped.
+//! Towards a client: a chunk per text/thought delta, a tool call buffered from its start
+//! to its end and sent as one `functionCall`, Usage/Finish held for a final chunk (with
+//! one empty text part: google-genai chats drop a streamed turn whose chunk has no
+//! parts); an Error becomes `{"error":{"code":500,"status":"INTERNAL",…}}` and ends the
+//! stream. SSE, or the JSON-array form with [`StreamEncoder::json_array`].
+//!
+//! # Errors (`error.rs`)
+//! `google.rpc.Status` by its `status` (else the HTTP code): RESOURCE_EXHAUSTED →
+//! RateLimited, or QuotaExhausted when a QuotaFailure `quotaId`/`quotaMetric` (or the
+//! message) names a `PerDay` quota or prepaid credits are depleted; `RetryInfo.retryDelay`
+//! (else "retry in 36.4s" in the message) → `retry_after_ms`; UNAVAILABLE → Overloaded;
+//! UNAUTHENTICATED or ErrorInfo `API_KEY_INVALID` → Authentication; PERMISSION_DENIED →
+//! PermissionDenied; NOT_FOUND → NotFound; INVALID_ARGUMENT/FAILED_PRECONDITION →
+//! InvalidRequest; INTERNAL → Server; DEADLINE_EXCEEDED → Timeout.
+//!
+//! # Files
+//! `wire.rs` (serde types), `request.rs` (contents and the request entry points),
+//! `config.rs` (tools, tool choice, generationConfig), `parts.rs` (signatures, images,
+//! arguments), `response.rs` (+ finish/usage maps), `stream.rs`, `error.rs`; golden
+//! tests in `tests/` with snapshots in `tests/snapshots/`.
 
+mod config;
 mod error;
 mod parts;
 mod request;

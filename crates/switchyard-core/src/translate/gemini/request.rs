@@ -2,17 +2,12 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value, json};
-use switchyard_types::ir::{
-    ChatRequest, Effort, Message, Part, Reasoning, ResponseFormat, Role, Sampling, Tool,
-    ToolChoice, ToolResultContent,
-};
+use serde_json::{Value, json};
+use switchyard_types::ir::{ChatRequest, Message, Part, Role, ToolResultContent};
 
+use super::config;
 use super::parts::{self, PartEncoder};
 use super::wire::{self, GenerateContentRequest};
-use crate::translate::schema::{
-    clean_for_gemini, gemini_to_json_schema, is_valid_function_name, sanitize_function_name,
-};
 use crate::translate::{TranslateError, ids};
 
 /// Seed of ids synthesized for `functionCall`s without one in a client's history: stable
@@ -36,48 +31,15 @@ pub fn decode_request(
     let req: GenerateContentRequest = wire::parse_client(body)?;
     let system = decode_system(req.system_instruction.as_ref())?;
     let messages = decode_contents(&req.contents)?;
-    let tools = decode_tools(&req.tools)?;
-    let tool_choice = decode_tool_choice(req.tool_config.as_ref())?;
-    let config = req.generation_config.unwrap_or_default();
-    if config.candidate_count.is_some_and(|n| n > 1) {
-        return Err(TranslateError::unsupported(
-            "generationConfig.candidateCount",
-            "only one candidate can be generated through this gateway",
-        ));
-    }
-    if let Some(m) = config
-        .response_modalities
-        .iter()
-        .find(|m| !m.eq_ignore_ascii_case("TEXT"))
-    {
-        return Err(TranslateError::unsupported(
-            "generationConfig.responseModalities",
-            format!("only TEXT output can be translated, not {m}"),
-        ));
-    }
-    let top_k = match config.top_k {
-        None => None,
-        Some(k) if k.is_finite() && k >= 0.0 => Some(k.round().min(f64::from(u32::MAX)) as u32),
-        Some(_) => {
-            return Err(TranslateError::field(
-                "generationConfig.topK",
-                "must be a non-negative number",
-            ));
-        }
-    };
-    let sampling = Sampling {
-        temperature: config.temperature,
-        top_p: config.top_p,
-        top_k,
-        seed: config.seed,
-        presence_penalty: config.presence_penalty,
-        frequency_penalty: config.frequency_penalty,
-    };
-    let response_format = decode_response_format(&config)?;
-    let reasoning = config
+    let tools = config::decode_tools(&req.tools)?;
+    let tool_choice = config::decode_tool_choice(req.tool_config.as_ref())?;
+    let generation = req.generation_config.unwrap_or_default();
+    let sampling = config::decode_sampling(&generation)?;
+    let response_format = config::decode_response_format(&generation)?;
+    let reasoning = generation
         .thinking_config
         .as_ref()
-        .map(decode_thinking)
+        .map(config::decode_thinking)
         .transpose()?;
     Ok(ChatRequest {
         model: model.to_owned(),
@@ -87,8 +49,8 @@ pub fn decode_request(
         tool_choice,
         parallel_tool_calls: None,
         sampling,
-        stop: config.stop_sequences,
-        max_output_tokens: config.max_output_tokens,
+        stop: generation.stop_sequences,
+        max_output_tokens: generation.max_output_tokens,
         response_format,
         reasoning,
         stream,
@@ -306,116 +268,6 @@ fn decode_part(
     Ok(())
 }
 
-fn decode_tools(tools: &[wire::Tool]) -> Result<Vec<Tool>, TranslateError> {
-    let mut out = Vec::new();
-    for (i, tool) in tools.iter().enumerate() {
-        if let Some(key) = tool.other.keys().next() {
-            return Err(TranslateError::unsupported(
-                format!("tools[{i}].{key}"),
-                "built-in Gemini tools cannot be translated; only functionDeclarations",
-            ));
-        }
-        for decl in &tool.function_declarations {
-            let parameters = match (&decl.parameters_json_schema, &decl.parameters) {
-                (Some(schema), _) => schema.clone(),
-                (None, Some(schema)) => gemini_to_json_schema(schema),
-                (None, None) => json!({"type": "object"}),
-            };
-            out.push(Tool {
-                name: decl.name.clone(),
-                description: decl.description.clone(),
-                parameters,
-            });
-        }
-    }
-    Ok(out)
-}
-
-fn decode_tool_choice(
-    config: Option<&wire::ToolConfig>,
-) -> Result<Option<ToolChoice>, TranslateError> {
-    let Some(fc) = config.and_then(|c| c.function_calling_config.as_ref()) else {
-        return Ok(None);
-    };
-    let Some(mode) = fc.mode.as_deref() else {
-        return Ok(None);
-    };
-    let choice = match mode.to_ascii_uppercase().as_str() {
-        "MODE_UNSPECIFIED" => return Ok(None),
-        "AUTO" | "VALIDATED" => ToolChoice::Auto,
-        "NONE" => ToolChoice::None,
-        "ANY" => match fc.allowed_function_names.as_slice() {
-            [only] => ToolChoice::Named(only.clone()),
-            _ => ToolChoice::Required,
-        },
-        _ => {
-            return Err(TranslateError::field(
-                "toolConfig.functionCallingConfig.mode",
-                format!("unknown mode `{mode}`; use AUTO, ANY, NONE or VALIDATED"),
-            ));
-        }
-    };
-    Ok(Some(choice))
-}
-
-fn decode_response_format(
-    config: &wire::GenerationConfig,
-) -> Result<Option<ResponseFormat>, TranslateError> {
-    let schema = match (&config.response_json_schema, &config.response_schema) {
-        (Some(schema), _) => Some(schema.clone()),
-        (None, Some(schema)) => Some(gemini_to_json_schema(schema)),
-        (None, None) => None,
-    };
-    let mime = config
-        .response_mime_type
-        .as_deref()
-        .map(|m| m.trim().to_ascii_lowercase());
-    match (mime.as_deref(), schema) {
-        (None, None) => Ok(None),
-        (Some("application/json"), Some(schema)) => Ok(Some(ResponseFormat::JsonSchema {
-            name: "response".to_owned(),
-            schema,
-            strict: false,
-        })),
-        (Some("application/json"), None) => Ok(Some(ResponseFormat::JsonObject)),
-        (Some("text/plain"), None) => Ok(Some(ResponseFormat::Text)),
-        (None | Some("text/plain"), Some(_)) => Err(TranslateError::field(
-            "generationConfig.responseSchema",
-            "needs responseMimeType `application/json`",
-        )),
-        (Some(other), _) => Err(TranslateError::unsupported(
-            "generationConfig.responseMimeType",
-            format!("`{other}` cannot be translated; use application/json or text/plain"),
-        )),
-    }
-}
-
-fn decode_thinking(config: &wire::ThinkingConfig) -> Result<Reasoning, TranslateError> {
-    let effort = match config
-        .thinking_level
-        .as_deref()
-        .map(str::to_ascii_uppercase)
-        .as_deref()
-    {
-        None | Some("THINKING_LEVEL_UNSPECIFIED") => None,
-        Some("MINIMAL") => Some(Effort::Minimal),
-        Some("LOW") => Some(Effort::Low),
-        Some("MEDIUM") => Some(Effort::Medium),
-        Some("HIGH") => Some(Effort::High),
-        Some(_) => {
-            return Err(TranslateError::field(
-                "generationConfig.thinkingConfig.thinkingLevel",
-                "use MINIMAL, LOW, MEDIUM or HIGH",
-            ));
-        }
-    };
-    Ok(Reasoning {
-        effort,
-        budget_tokens: config.thinking_budget,
-        include_thoughts: config.include_thoughts.unwrap_or(false),
-    })
-}
-
 // ---------------------------------------------------------------------------------------
 // Encode: IR → body for a Gemini upstream (the model goes in the URL).
 
@@ -438,29 +290,15 @@ pub fn encode_request(request: &ChatRequest) -> Result<Vec<u8>, TranslateError> 
         }
     }
     body.contents = contents;
-    body.tools = encode_tools(&request.tools)?;
+    body.tools = config::encode_tools(&request.tools)?;
     if let Some(choice) = &request.tool_choice {
-        body.tool_config = Some(encode_tool_choice(choice)?);
+        body.tool_config = Some(config::encode_tool_choice(choice)?);
     }
-    let config = encode_generation_config(request);
-    if config != wire::GenerationConfig::default() {
-        body.generation_config = Some(config);
+    let generation = config::encode_generation_config(request);
+    if generation != wire::GenerationConfig::default() {
+        body.generation_config = Some(generation);
     }
     Ok(wire::to_json(&body))
-}
-
-fn check_name(field: impl Into<String>, name: &str) -> Result<(), TranslateError> {
-    if is_valid_function_name(name) {
-        return Ok(());
-    }
-    Err(TranslateError::unsupported(
-        field,
-        format!(
-            "Gemini rejects the function name `{name}` (a letter or `_` first, then [a-zA-Z0-9_.:-], at most \
-             64 characters); rename it, e.g. `{}`",
-            sanitize_function_name(name)
-        ),
-    ))
 }
 
 fn encode_messages(messages: &[Message]) -> Result<Vec<wire::Content>, TranslateError> {
@@ -492,7 +330,7 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<wire::Content>, Translate
                     name,
                     arguments,
                 } => {
-                    check_name(format!("{at}.name"), name)?;
+                    config::check_name(format!("{at}.name"), name)?;
                     call_names.insert(id, name);
                     let call = wire::FunctionCall {
                         id: None,
@@ -521,7 +359,7 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<wire::Content>, Translate
                             ),
                         ));
                     };
-                    check_name(format!("{at}.name"), name)?;
+                    config::check_name(format!("{at}.name"), name)?;
                     let response = tool_response(content, *is_error);
                     let reply = wire::FunctionResponse {
                         id: None,
@@ -593,93 +431,4 @@ fn tool_response(content: &[ToolResultContent], is_error: bool) -> Value {
         (Some(object), true) => json!({"error": object}),
         (None, true) => json!({"error": text}),
     }
-}
-
-fn encode_tools(tools: &[Tool]) -> Result<Vec<wire::Tool>, TranslateError> {
-    if tools.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut declarations = Vec::new();
-    for (i, tool) in tools.iter().enumerate() {
-        check_name(format!("tools[{i}].name"), &tool.name)?;
-        let cleaned = clean_for_gemini(&tool.parameters);
-        // A function without arguments is declared without `parameters` (older models
-        // reject an OBJECT with no properties).
-        let no_properties = cleaned
-            .get("properties")
-            .and_then(Value::as_object)
-            .is_none_or(Map::is_empty);
-        let object_type = cleaned
-            .get("type")
-            .and_then(Value::as_str)
-            .is_none_or(|t| t.eq_ignore_ascii_case("object"));
-        let parameters = if no_properties && object_type {
-            None
-        } else {
-            Some(cleaned)
-        };
-        declarations.push(wire::FunctionDeclaration {
-            name: tool.name.clone(),
-            description: tool.description.clone(),
-            parameters,
-            parameters_json_schema: None,
-        });
-    }
-    Ok(vec![wire::Tool {
-        function_declarations: declarations,
-        other: Map::new(),
-    }])
-}
-
-fn encode_tool_choice(choice: &ToolChoice) -> Result<wire::ToolConfig, TranslateError> {
-    let (mode, allowed) = match choice {
-        ToolChoice::Auto => ("AUTO", Vec::new()),
-        ToolChoice::None => ("NONE", Vec::new()),
-        ToolChoice::Required => ("ANY", Vec::new()),
-        ToolChoice::Named(name) => {
-            check_name("tool_choice", name)?;
-            ("ANY", vec![name.clone()])
-        }
-    };
-    let config = wire::FunctionCallingConfig {
-        mode: Some(mode.to_owned()),
-        allowed_function_names: allowed,
-    };
-    Ok(wire::ToolConfig {
-        function_calling_config: Some(config),
-    })
-}
-
-fn encode_generation_config(request: &ChatRequest) -> wire::GenerationConfig {
-    let s = &request.sampling;
-    let mut config = wire::GenerationConfig {
-        max_output_tokens: request.max_output_tokens,
-        temperature: s.temperature,
-        top_p: s.top_p,
-        top_k: s.top_k.map(f64::from),
-        seed: s.seed,
-        stop_sequences: request.stop.clone(),
-        presence_penalty: s.presence_penalty,
-        frequency_penalty: s.frequency_penalty,
-        ..wire::GenerationConfig::default()
-    };
-    match &request.response_format {
-        None => {}
-        Some(ResponseFormat::Text) => config.response_mime_type = Some("text/plain".to_owned()),
-        Some(ResponseFormat::JsonObject) => {
-            config.response_mime_type = Some("application/json".to_owned())
-        }
-        Some(ResponseFormat::JsonSchema { schema, .. }) => {
-            config.response_mime_type = Some("application/json".to_owned());
-            config.response_schema = Some(clean_for_gemini(schema));
-        }
-    }
-    if let Some(r) = &request.reasoning {
-        config.thinking_config = Some(wire::ThinkingConfig {
-            include_thoughts: r.include_thoughts.then_some(true),
-            thinking_budget: r.budget_tokens.or_else(|| r.effort.map(Effort::budget)),
-            thinking_level: None,
-        });
-    }
-    config
 }
