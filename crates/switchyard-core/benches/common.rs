@@ -2,13 +2,19 @@
 
 use switchyard_types::Protocol;
 use switchyard_types::ir::{
-    ChatRequest, ChatResponse, FinishReason, Message, Part, Role, Sampling, StreamEvent, Tool, Usage,
+    ChatRequest, ChatResponse, FinishReason, Message, Part, Role, Sampling, StreamEvent, Tool,
+    Usage,
 };
 
 pub const PROTOCOLS: [Protocol; 3] = [Protocol::OpenAi, Protocol::Anthropic, Protocol::Gemini];
 
 fn text(role: Role, text: &str) -> Message {
-    Message { role, parts: vec![Part::Text { text: text.to_owned() }] }
+    Message {
+        role,
+        parts: vec![Part::Text {
+            text: text.to_owned(),
+        }],
+    }
 }
 
 /// System prompt, a four-turn conversation with one tool round trip, two tools: ~2 KB
@@ -19,7 +25,10 @@ pub fn request(stream: bool) -> ChatRequest {
         model: "bench-model".into(),
         system: vec![format!("You are a helpful assistant. {}", para.repeat(3))],
         messages: vec![
-            text(Role::User, &format!("What is the weather in Paris? {}", para.repeat(4))),
+            text(
+                Role::User,
+                &format!("What is the weather in Paris? {}", para.repeat(4)),
+            ),
             Message {
                 role: Role::Assistant,
                 parts: vec![Part::ToolCall {
@@ -39,7 +48,10 @@ pub fn request(stream: bool) -> ChatRequest {
                     is_error: false,
                 }],
             },
-            text(Role::Assistant, &format!("It is 18 degrees and sunny in Paris. {}", para.repeat(2))),
+            text(
+                Role::Assistant,
+                &format!("It is 18 degrees and sunny in Paris. {}", para.repeat(2)),
+            ),
             text(Role::User, &format!("And tomorrow? {}", para.repeat(3))),
         ],
         tools: vec![
@@ -58,7 +70,10 @@ pub fn request(stream: bool) -> ChatRequest {
                     "required": ["city", "days"]}),
             },
         ],
-        sampling: Sampling { temperature: Some(0.7), ..Sampling::default() },
+        sampling: Sampling {
+            temperature: Some(0.7),
+            ..Sampling::default()
+        },
         max_output_tokens: Some(1024),
         stream,
         ..ChatRequest::default()
@@ -71,26 +86,57 @@ pub fn response() -> ChatResponse {
         model: "bench-model".into(),
         created: 1_700_000_000,
         parts: vec![
-            Part::Text { text: "Tomorrow will be cloudy with light rain in the afternoon. ".repeat(6) },
-            Part::ToolCall { id: "call_x".into(), name: "get_forecast".into(), arguments: "{\"city\":\"Paris\",\"days\":2}".into() },
+            Part::Text {
+                text: "Tomorrow will be cloudy with light rain in the afternoon. ".repeat(6),
+            },
+            Part::ToolCall {
+                id: "call_x".into(),
+                name: "get_forecast".into(),
+                arguments: "{\"city\":\"Paris\",\"days\":2}".into(),
+            },
         ],
         finish: FinishReason::ToolCalls,
-        usage: Usage { input_tokens: 512, output_tokens: 128, cached_input_tokens: 256, ..Usage::default() },
+        usage: Usage {
+            input_tokens: 512,
+            output_tokens: 128,
+            cached_input_tokens: 256,
+            ..Usage::default()
+        },
     }
 }
 
 /// A typical streamed answer: start, 40 text deltas, a tool call in 4 fragments, finish, usage.
 pub fn events() -> Vec<StreamEvent> {
-    let mut events = vec![StreamEvent::Start { id: "resp_bench".into(), model: "bench-model".into() }];
+    let mut events = vec![StreamEvent::Start {
+        id: "resp_bench".into(),
+        model: "bench-model".into(),
+    }];
     for i in 0..40 {
-        events.push(StreamEvent::TextDelta { text: format!("token{i} ") });
+        events.push(StreamEvent::TextDelta {
+            text: format!("token{i} "),
+        });
     }
-    events.push(StreamEvent::ToolCallStart { index: 0, id: "call_x".into(), name: "get_forecast".into() });
+    events.push(StreamEvent::ToolCallStart {
+        index: 0,
+        id: "call_x".into(),
+        name: "get_forecast".into(),
+    });
     for piece in ["{\"city\"", ":\"Paris\"", ",\"days\"", ":2}"] {
-        events.push(StreamEvent::ToolCallDelta { index: 0, arguments: piece.into() });
+        events.push(StreamEvent::ToolCallDelta {
+            index: 0,
+            arguments: piece.into(),
+        });
     }
     events.push(StreamEvent::ToolCallEnd { index: 0 });
-    events.push(StreamEvent::Finish { reason: FinishReason::ToolCalls });
-    events.push(StreamEvent::Usage { usage: Usage { input_tokens: 512, output_tokens: 128, ..Usage::default() } });
+    events.push(StreamEvent::Finish {
+        reason: FinishReason::ToolCalls,
+    });
+    events.push(StreamEvent::Usage {
+        usage: Usage {
+            input_tokens: 512,
+            output_tokens: 128,
+            ..Usage::default()
+        },
+    });
     events
 }

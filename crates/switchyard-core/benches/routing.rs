@@ -1,7 +1,12 @@
 //! Routing cost: account selection with 10 / 1,000 / 10,000 accounts, and client-key
 //! lookup among 10,000 keys.
 
-#![expect(clippy::expect_used, clippy::panic, missing_docs, reason = "benchmark harness: a broken fixture should abort loudly")]
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "benchmark harness: a broken fixture should abort loudly"
+)]
 
 use criterion::{BenchmarkId, Criterion, black_box, criterion_group, criterion_main};
 use switchyard_core::crypto::{KeyDigest, Secret};
@@ -20,7 +25,11 @@ fn pool_of(n: usize) -> Pool {
                 base_url: "http://127.0.0.1:1".into(),
                 tier: Tier::ALL[i % 5],
                 // Half the accounts serve the benched model, the rest other families.
-                models: if i % 2 == 0 { vec!["bench-*".into()] } else { vec!["other-*".into(), "gpt-*".into()] },
+                models: if i % 2 == 0 {
+                    vec!["bench-*".into()]
+                } else {
+                    vec!["other-*".into(), "gpt-*".into()]
+                },
                 enabled: true,
                 credential: Secret::new("k"),
                 quota_scope: None,
@@ -31,15 +40,27 @@ fn pool_of(n: usize) -> Pool {
 }
 
 fn selection(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
     let _guard = rt.enter();
     let mut group = c.benchmark_group("select");
     for n in [10usize, 1_000, 10_000] {
         let pool = pool_of(n);
         group.bench_with_input(BenchmarkId::from_parameter(n), &pool, |b, pool| {
-            b.iter(|| match pool.select(black_box("bench-model"), Reach::Any { prefer: Protocol::OpenAi }, &[], Some(42)) {
-                Selection::Lease(lease) => drop(black_box(lease)),
-                other => panic!("{other:?}"),
+            b.iter(|| {
+                match pool.select(
+                    black_box("bench-model"),
+                    Reach::Any {
+                        prefer: Protocol::OpenAi,
+                    },
+                    &[],
+                    Some(42),
+                ) {
+                    Selection::Lease(lease) => drop(black_box(lease)),
+                    other => panic!("{other:?}"),
+                }
             });
         });
     }

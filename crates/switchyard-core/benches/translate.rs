@@ -1,7 +1,12 @@
 //! Translation cost per direction: request decode, request translation (client protocol
 //! → IR → upstream protocol), response translation, and stream re-encoding per event.
 
-#![expect(clippy::expect_used, clippy::panic, missing_docs, reason = "benchmark harness: a broken fixture should abort loudly")]
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "benchmark harness: a broken fixture should abort loudly"
+)]
 
 mod common;
 
@@ -17,12 +22,16 @@ fn requests(c: &mut Criterion) {
         let body = dispatch::encode_request(from, &ir).expect("encode");
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_function(format!("decode/{from}"), |b| {
-            b.iter(|| dispatch::decode_request(from, black_box(&body), "bench-model", false).expect("decode"));
+            b.iter(|| {
+                dispatch::decode_request(from, black_box(&body), "bench-model", false)
+                    .expect("decode")
+            });
         });
         for to in PROTOCOLS.into_iter().filter(|t| *t != from) {
             group.bench_function(format!("translate/{from}->{to}"), |b| {
                 b.iter(|| {
-                    let ir = dispatch::decode_request(from, black_box(&body), "bench-model", false).expect("decode");
+                    let ir = dispatch::decode_request(from, black_box(&body), "bench-model", false)
+                        .expect("decode");
                     dispatch::encode_request(to, &ir).expect("encode")
                 });
             });
@@ -62,7 +71,10 @@ fn streams(c: &mut Criterion) {
         }
         encoder.finish(&mut wire);
         // Fed line by line, as a network would deliver small chunks.
-        let chunks: Vec<Vec<u8>> = wire[..].split(|b| *b == b'\n').map(|l| [l, &b"\n"[..]].concat()).collect();
+        let chunks: Vec<Vec<u8>> = wire[..]
+            .split(|b| *b == b'\n')
+            .map(|l| [l, &b"\n"[..]].concat())
+            .collect();
         for client in PROTOCOLS.into_iter().filter(|c| *c != upstream) {
             group.bench_function(format!("reencode/{upstream}->{client}"), |b| {
                 let mut decoded = Vec::with_capacity(8);

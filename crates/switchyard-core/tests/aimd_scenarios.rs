@@ -5,7 +5,13 @@
 //! upstream accepts up to its current capacity and refuses the rest with a 429. Every
 //! accepted request is a success for AIMD, every refusal an overload signal.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout, reason = "test harness")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    reason = "test harness"
+)]
 
 use serde::Deserialize;
 use switchyard_core::resilience::aimd::{Aimd, AimdConfig};
@@ -28,19 +34,28 @@ struct Expect {
 }
 
 fn capacity_at(steps: &[[u32; 2]], tick: u32) -> u32 {
-    steps.iter().filter(|[from, _]| *from <= tick).next_back().map_or(0, |[_, c]| *c)
+    steps
+        .iter()
+        .filter(|[from, _]| *from <= tick)
+        .next_back()
+        .map_or(0, |[_, c]| *c)
 }
 
 #[test]
 fn aimd_scenarios_stay_within_their_ranges() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/aimd");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert!(files.len() >= 3, "scenarios missing in {}", dir.display());
     for path in files {
         let s: Scenario = toml::from_str(&std::fs::read_to_string(&path).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        s.aimd.validate().unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+        s.aimd
+            .validate()
+            .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
         let aimd = Aimd::new(s.aimd);
         let (mut sent, mut refused, mut limit_sum, mut samples) = (0u64, 0u64, 0f64, 0u32);
         for tick in 0..s.ticks {
@@ -62,9 +77,23 @@ fn aimd_scenarios_stay_within_their_ranges() {
         }
         let mean = limit_sum / f64::from(samples.max(1));
         let share = refused as f64 / sent.max(1) as f64;
-        println!("{}: mean limit {mean:.2}, refused {:.1}%", path.display(), share * 100.0);
+        println!(
+            "{}: mean limit {mean:.2}, refused {:.1}%",
+            path.display(),
+            share * 100.0
+        );
         let [lo, hi] = s.expect.mean_limit;
-        assert!((lo..=hi).contains(&mean), "{} ({}): mean limit {mean:.2} not in [{lo}, {hi}]", path.display(), s.description);
-        assert!(share <= s.expect.max_refused_share, "{} ({}): refused share {share:.3}", path.display(), s.description);
+        assert!(
+            (lo..=hi).contains(&mean),
+            "{} ({}): mean limit {mean:.2} not in [{lo}, {hi}]",
+            path.display(),
+            s.description
+        );
+        assert!(
+            share <= s.expect.max_refused_share,
+            "{} ({}): refused share {share:.3}",
+            path.display(),
+            s.description
+        );
     }
 }

@@ -359,7 +359,9 @@ impl Pool {
             }
             let load = u64::from(active) * 1000 / u64::from(limit.max(1));
             // Health only breaks ties: compute it (a lock and some math) only then.
-            let contender = best.as_ref().is_none_or(|(_, k)| (rank, load) <= (k.0, k.1));
+            let contender = best
+                .as_ref()
+                .is_none_or(|(_, k)| (rank, load) <= (k.0, k.1));
             if contender {
                 #[expect(clippy::cast_possible_truncation, reason = "score is in [0, 1]")]
                 let health = (state.health.snapshot().score * 1000.0) as i64;

@@ -245,8 +245,14 @@ async fn a_429_locks_only_that_scope_and_model() {
 #[tokio::test(start_paused = true)]
 async fn open_circuits_and_full_accounts_are_skipped() {
     let settings = RoutingSettings {
-        breaker: BreakerConfig { failure_threshold: 2, cool_down_secs: 5 },
-        aimd: AimdConfig { initial_limit: 1, ..AimdConfig::default() },
+        breaker: BreakerConfig {
+            failure_threshold: 2,
+            cool_down_secs: 5,
+        },
+        aimd: AimdConfig {
+            initial_limit: 1,
+            ..AimdConfig::default()
+        },
         ..RoutingSettings::default()
     };
     let pool = Pool::with_settings(settings);
@@ -280,7 +286,11 @@ async fn open_circuits_and_full_accounts_are_skipped() {
     probe.report(OK, &RoutingConfig::default());
     drop(probe);
     // Closed again: with "b" still held, "a" takes the next request.
-    assert_eq!(leased(pool.select("m", ANY, &[], None)).account().id, "a", "closed again");
+    assert_eq!(
+        leased(pool.select("m", ANY, &[], None)).account().id,
+        "a",
+        "closed again"
+    );
     drop(held);
 }
 

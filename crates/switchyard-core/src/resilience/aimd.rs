@@ -8,8 +8,8 @@
 //! or a timeout says nothing about concurrency and is left to the circuit breaker.
 
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// AIMD tuning. Every field is validated by [`AimdConfig::validate`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -77,7 +77,10 @@ pub struct Aimd {
 impl Aimd {
     pub fn new(config: AimdConfig) -> Self {
         Self {
-            state: Mutex::new(State { limit: f64::from(config.initial_limit), successes: 0 }),
+            state: Mutex::new(State {
+                limit: f64::from(config.initial_limit),
+                successes: 0,
+            }),
             config: Mutex::new(config),
             current: AtomicU32::new(config.initial_limit.max(1)),
         }
@@ -90,7 +93,11 @@ impl Aimd {
 
     fn publish(&self, state: &State) {
         // The limit is kept within [1, max_limit] ≤ 10000, so the cast is exact.
-        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "bounded to 1..=10000")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "bounded to 1..=10000"
+        )]
         let limit = state.limit.floor() as u32;
         self.current.store(limit.max(1), Ordering::Relaxed);
     }

@@ -108,3 +108,66 @@ async fn sigterm_drains_and_exits_zero() {
     let code = gw.wait_exit(Duration::from_secs(10)).await;
     assert_eq!(code, Some(0));
 }
+
+#[tokio::test]
+async fn sighup_reloads_routing_settings_and_keeps_them_on_a_bad_file() {
+    use serde_json::{Value, json};
+    let gw = Gateway::start_with(Options {
+        config_toml: Some("[aimd]\ninitial_limit = 4\nmax_limit = 4\n".into()),
+        ..Default::default()
+    })
+    .await;
+    gw.add_account(json!({"provider": "openai", "label": "a", "api_key": "k"}))
+        .await;
+    let limit = |gw: &Gateway| {
+        let req = gw.admin(reqwest::Method::GET, "/resilience/aimd");
+        async move {
+            req.send().await.unwrap().json::<Value>().await.unwrap()["accounts"][0]["limit"]
+                .as_u64()
+        }
+    };
+    assert_eq!(limit(&gw).await, Some(4));
+    let config = gw.data_dir.path().join("config.toml");
+    let hup = |pid: u32| {
+        Command::new("kill")
+            .arg("-HUP")
+            .arg(pid.to_string())
+            .status()
+            .unwrap()
+    };
+
+    std::fs::write(&config, "[aimd]\ninitial_limit = 2\nmax_limit = 2\n").unwrap();
+    assert!(hup(gw.pid()).success());
+    let mut seen = None;
+    for _ in 0..100 {
+        seen = limit(&gw).await;
+        if seen == Some(2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, Some(2), "the new ceiling applied without a restart");
+
+    std::fs::write(&config, "[aimd]\nmax_limit = 0\n").unwrap();
+    assert!(hup(gw.pid()).success());
+    for _ in 0..100 {
+        if gw.log().contains("configuration reload failed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        gw.log().contains("aimd.max_limit"),
+        "the bad field is named"
+    );
+    assert_eq!(limit(&gw).await, Some(2), "the running settings stay");
+    assert_eq!(
+        gw.http
+            .get(format!("{}/healthz", gw.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

@@ -210,3 +210,51 @@ async fn a_client_that_goes_away_releases_the_account() {
     assert!(r.is_err());
     assert_eq!(gw.wait_inflight(0).await, 0);
 }
+
+#[tokio::test]
+async fn a_client_disconnect_cancels_the_upstream_within_100ms() {
+    let fake = FakeProvider::start().await.unwrap();
+    fake.set_key_behaviour(
+        "slow",
+        Behaviour::SlowStream {
+            chunk_delay_millis: 600,
+        },
+    );
+    let (gw, key) = gateway_with(&fake, "slow").await;
+    let metrics_client = reqwest::Client::new();
+    let inflight = || {
+        let req = metrics_client
+            .get(format!("{}/api/metrics", gw.url))
+            .bearer_auth(crate::harness::ADMIN_KEY);
+        async move {
+            let text = req.send().await.unwrap().text().await.unwrap();
+            text.lines()
+                .find_map(|l| l.strip_prefix("switchyard_inflight_requests "))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap()
+        }
+    };
+    let mut body = anthropic_msg("claude-x", "hi");
+    body["stream"] = json!(true);
+    let mut r = gw
+        .post("/v1/messages", &key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    r.chunk().await.unwrap().unwrap();
+    assert_eq!(inflight().await, 1);
+    let dropped = Instant::now();
+    drop(r);
+    let mut released = None;
+    while dropped.elapsed() < Duration::from_millis(500) {
+        if inflight().await == 0 {
+            released = Some(dropped.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let released = released.expect("the lease was never released");
+    println!("upstream cancelled {released:?} after the client went away");
+    assert!(released < Duration::from_millis(100), "took {released:?}");
+}
