@@ -26,63 +26,7 @@ pub async fn read(body: Body, limit: usize) -> Result<Bytes, ProxyError> {
 
 /// Deserialise the routing probe `T` from `bytes`, naming the field at fault.
 pub fn probe<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ProxyError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ProxyError::InvalidJson(
-            "the request body is empty".to_owned(),
-        ));
-    }
-    // serde accepts a JSON array for a struct; an API body is always an object.
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ProxyError::InvalidField {
-            field: "(body)".to_owned(),
-            message: "must be a JSON object".to_owned(),
-        });
-    }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                ProxyError::InvalidJson(inner.to_string())
-            }
-            serde_json::error::Category::Io | serde_json::error::Category::Data => {
-                field_error(&path, &inner)
-            }
-        }
-    })?;
-    de.end()
-        .map_err(|e| ProxyError::InvalidJson(e.to_string()))?;
-    Ok(value)
-}
-
-fn field_error(path: &str, e: &serde_json::Error) -> ProxyError {
-    let text = e.to_string();
-    let message = text.split(" at line ").next().unwrap_or(&text).to_owned();
-    // serde reports a missing field at the parent path; name the field itself.
-    if let Some(rest) = message.strip_prefix("missing field `")
-        && let Some(name) = rest.split('`').next()
-    {
-        let field = if path == "." {
-            name.to_owned()
-        } else {
-            format!("{path}.{name}")
-        };
-        return ProxyError::InvalidField {
-            field,
-            message: "is required".to_owned(),
-        };
-    }
-    if path == "." {
-        return ProxyError::InvalidField {
-            field: "(body)".to_owned(),
-            message,
-        };
-    }
-    ProxyError::InvalidField {
-        field: path.to_owned(),
-        message,
-    }
+    switchyard_core::translate::json::parse_client(bytes).map_err(ProxyError::from)
 }
 
 /// A non-empty `model` string.
@@ -99,7 +43,6 @@ pub fn require_model(model: &str) -> Result<(), ProxyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
     use serde::de::IgnoredAny;
 
     #[derive(Debug, Deserialize)]
@@ -110,36 +53,12 @@ mod tests {
         messages: Vec<IgnoredAny>,
     }
 
-    fn field_of(body: &str) -> String {
-        match probe::<P>(body.as_bytes()).unwrap_err() {
-            ProxyError::InvalidField { field, .. } => field,
-            other => panic!("expected a field error, got {other:?}"),
-        }
-    }
-
     #[test]
-    fn errors_name_the_field() {
-        assert_eq!(field_of(r#"{"messages": []}"#), "model");
-        assert_eq!(field_of(r#"{"model": 5, "messages": []}"#), "model");
-        assert_eq!(field_of(r#"{"model": "m", "messages": "hi"}"#), "messages");
-        assert_eq!(field_of(r#"[1]"#), "(body)");
-        assert_eq!(field_of(r#"  "text""#), "(body)");
-    }
-
-    #[test]
-    fn syntax_errors_are_invalid_json() {
-        for bad in [
-            "",
-            "{",
-            "{\"model\": \"m\",}",
-            "{\"model\":\"m\",\"messages\":[]} trailing",
-            "{nul",
-        ] {
-            assert!(
-                matches!(probe::<P>(bad.as_bytes()), Err(ProxyError::InvalidJson(_))),
-                "{bad:?}"
-            );
-        }
+    fn probe_errors_become_proxy_errors() {
+        assert!(matches!(probe::<P>(b"{"), Err(ProxyError::InvalidJson(_))));
+        assert!(
+            matches!(probe::<P>(br#"{"model": 1, "messages": []}"#), Err(ProxyError::InvalidField { field, .. }) if field == "model")
+        );
         assert!(probe::<P>(br#"{"model":"m","messages":[{"x":1}],"extra":{"a":[1,2]}}"#).is_ok());
     }
 }

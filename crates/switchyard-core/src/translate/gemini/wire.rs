@@ -3,11 +3,8 @@
 //! Output is lowerCamelCase. Input also accepts the snake_case spelling of every field
 //! (proto JSON allows both), through `alias`. Unknown fields are ignored.
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-
-use crate::translate::TranslateError;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -425,66 +422,7 @@ pub struct ErrorBody {
     pub error: Status,
 }
 
-/// Deserialise a client body, naming the field at fault (`contents[0].parts[1].text`).
-pub fn parse_client<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, TranslateError> {
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    match first {
-        None => {
-            return Err(TranslateError::InvalidJson(
-                "the request body is empty".to_owned(),
-            ));
-        }
-        Some(b'{') => {}
-        Some(_) => return Err(TranslateError::field("(body)", "must be a JSON object")),
-    }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                TranslateError::InvalidJson(inner.to_string())
-            }
-            serde_json::error::Category::Io | serde_json::error::Category::Data => {
-                field_error(&path, &inner)
-            }
-        }
-    })?;
-    de.end()
-        .map_err(|e| TranslateError::InvalidJson(e.to_string()))?;
-    Ok(value)
-}
-
-fn field_error(path: &str, e: &serde_json::Error) -> TranslateError {
-    let text = e.to_string();
-    let message = text.split(" at line ").next().unwrap_or(&text).to_owned();
-    if let Some(rest) = message.strip_prefix("missing field `")
-        && let Some(name) = rest.split('`').next()
-    {
-        let field = if path == "." {
-            name.to_owned()
-        } else {
-            format!("{path}.{name}")
-        };
-        return TranslateError::field(field, "is required");
-    }
-    let field = if path == "." {
-        "(body)".to_owned()
-    } else {
-        path.to_owned()
-    };
-    TranslateError::field(field, message)
-}
-
-/// Deserialise an upstream body; anything unreadable is `UpstreamMalformed`.
-pub fn parse_upstream<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, TranslateError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| TranslateError::UpstreamMalformed(format!("{}: {}", e.path(), e.inner())))?;
-    de.end()
-        .map_err(|e| TranslateError::UpstreamMalformed(e.to_string()))?;
-    Ok(value)
-}
+pub use crate::translate::json::{parse_client, parse_upstream};
 
 /// Serialise our own wire types (they cannot fail: string keys, no non-finite floats
 /// from serde_json values; a failure still yields valid JSON).

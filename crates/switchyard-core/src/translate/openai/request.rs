@@ -277,37 +277,8 @@ fn reasoning_effort(r: &Reasoning) -> Option<Effort> {
 
 // ---------------------------------------------------------------- path-aware parsing
 
-/// Parse the whole body, naming the field at fault.
 fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, TranslateError> {
-    match body.iter().find(|b| !b.is_ascii_whitespace()) {
-        None => {
-            return Err(TranslateError::InvalidJson(
-                "the request body is empty".to_owned(),
-            ));
-        }
-        Some(b'{') => {}
-        Some(_) => {
-            return Err(TranslateError::InvalidJson(
-                "the request body must be a JSON object".to_owned(),
-            ));
-        }
-    }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                TranslateError::InvalidJson(inner.to_string())
-            }
-            serde_json::error::Category::Io | serde_json::error::Category::Data => {
-                field_error("", &path, &inner)
-            }
-        }
-    })?;
-    de.end()
-        .map_err(|e| TranslateError::InvalidJson(e.to_string()))?;
-    Ok(value)
+    crate::translate::json::parse_client(body)
 }
 
 /// Deserialise a piece of the body found at `prefix` (e.g. `messages[2]`).
@@ -315,43 +286,5 @@ pub(super) fn from_value<'a, T: serde::Deserialize<'a>>(
     v: &'a Value,
     prefix: &str,
 ) -> Result<T, TranslateError> {
-    serde_path_to_error::deserialize(v).map_err(|e| {
-        let path = e.path().to_string();
-        field_error(prefix, &path, e.inner())
-    })
-}
-
-/// A serde data error at `prefix` + `path`, as an [`TranslateError::InvalidField`].
-fn field_error(prefix: &str, path: &str, e: &serde_json::Error) -> TranslateError {
-    let text = e.to_string();
-    let message = text.split(" at line ").next().unwrap_or(&text).to_owned();
-    let at = join_path(prefix, path);
-    // serde reports a missing field at the parent's path; name the field itself.
-    if let Some(rest) = message.strip_prefix("missing field `")
-        && let Some(name) = rest.split('`').next()
-    {
-        let field = if at.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{at}.{name}")
-        };
-        return TranslateError::field(field, "is required");
-    }
-    TranslateError::field(
-        if at.is_empty() {
-            "(body)".to_owned()
-        } else {
-            at
-        },
-        message,
-    )
-}
-
-fn join_path(prefix: &str, path: &str) -> String {
-    match path {
-        "." | "" => prefix.to_owned(),
-        p if prefix.is_empty() => p.to_owned(),
-        p if p.starts_with('[') => format!("{prefix}{p}"),
-        p => format!("{prefix}.{p}"),
-    }
+    crate::translate::json::parse_client_at(v, prefix)
 }

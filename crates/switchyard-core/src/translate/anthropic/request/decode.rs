@@ -291,65 +291,28 @@ fn decode_reasoning(thinking: Option<ThinkingIn>, effort: Option<Effort>) -> Opt
     }
 }
 
-/// Parse the client's body, naming the field at fault (like the server's body probe).
 fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, TranslateError> {
-    let Some(first) = body.iter().find(|b| !b.is_ascii_whitespace()) else {
-        return Err(TranslateError::InvalidJson(
-            "the request body is empty".to_owned(),
-        ));
-    };
-    if *first != b'{' {
-        return Err(TranslateError::field("(body)", "must be a JSON object"));
-    }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| path_error("", e))?;
-    de.end()
-        .map_err(|e| TranslateError::InvalidJson(e.to_string()))?;
-    Ok(value)
+    crate::translate::json::parse_client(body).map_err(friendlier)
 }
 
 /// Deserialise a JSON value found at `prefix` (a block, a tool).
 fn from_value<T: DeserializeOwned>(value: &Value, prefix: &str) -> Result<T, TranslateError> {
-    serde_path_to_error::deserialize(value).map_err(|e| path_error(prefix, e))
+    crate::translate::json::parse_client_at(value, prefix).map_err(friendlier)
 }
 
-fn path_error(prefix: &str, e: serde_path_to_error::Error<serde_json::Error>) -> TranslateError {
-    let path = e.path().to_string();
-    let inner = e.into_inner();
-    if matches!(
-        inner.classify(),
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof
-    ) {
-        return TranslateError::InvalidJson(inner.to_string());
-    }
-    let text = inner.to_string();
-    let message = text.split(" at line ").next().unwrap_or(&text);
-    let base = join_path(prefix, &path);
-    // serde reports a missing field at the parent path; name the field itself.
-    if let Some(rest) = message.strip_prefix("missing field `")
-        && let Some(name) = rest.split('`').next()
-    {
-        return TranslateError::field(join_path(&base, name), "is required");
-    }
-    let message = if message.contains("untagged enum ContentIn") {
-        "must be a string or an array of content blocks"
-    } else if message.contains("untagged enum SystemIn") {
-        "must be a string or an array of text blocks"
-    } else {
-        message
-    };
-    let field = if base.is_empty() {
-        "(body)".to_owned()
-    } else {
-        base
-    };
-    TranslateError::field(field, message)
-}
-
-fn join_path(prefix: &str, path: &str) -> String {
-    match (prefix.is_empty(), path.is_empty() || path == ".") {
-        (_, true) => prefix.to_owned(),
-        (true, false) => path.to_owned(),
-        (false, false) => format!("{prefix}.{path}"),
+/// serde's messages for our untagged enums name Rust types; say what the API expects.
+fn friendlier(e: TranslateError) -> TranslateError {
+    match e {
+        TranslateError::InvalidField { field, message }
+            if message.contains("untagged enum ContentIn") =>
+        {
+            TranslateError::field(field, "must be a string or an array of content blocks")
+        }
+        TranslateError::InvalidField { field, message }
+            if message.contains("untagged enum SystemIn") =>
+        {
+            TranslateError::field(field, "must be a string or an array of text blocks")
+        }
+        other => other,
     }
 }

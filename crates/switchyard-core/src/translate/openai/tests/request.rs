@@ -271,16 +271,19 @@ fn rejections_name_the_field() {
     for raw in [
         "",
         "  ",
-        "[1]",
         "{\"model\": ",
         "{\"model\":\"m\",\"messages\":[]} trailing",
-        "\"text\"",
     ] {
         let e = OpenAiCodec::decode_request(raw.as_bytes(), "m", false);
         assert!(
             matches!(e, Err(TranslateError::InvalidJson(_))),
             "{raw:?} → {e:?}"
         );
+    }
+    // A body that is JSON but not an object names the body itself.
+    for raw in ["[1]", "\"text\""] {
+        let e = OpenAiCodec::decode_request(raw.as_bytes(), "m", false).unwrap_err();
+        assert_eq!(field_of(&e).1, "(body)", "{raw:?} → {e}");
     }
 }
 
