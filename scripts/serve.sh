@@ -5,8 +5,7 @@
 # written is logged at start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install-tools.sh
+./scripts/install-tools.sh --dashboard
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/switchyard-target}
-export SKIP_TRUNK_BUILD=${SKIP_TRUNK_BUILD:-1}
 cargo build --release --locked -p switchyard-server
 exec "$CARGO_TARGET_DIR/release/switchyard" serve "$@"

@@ -14,14 +14,50 @@
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
-use std::error::Error;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
-type BuildResult<T> = Result<T, Box<dyn Error>>;
+/// A build failure, shown by cargo as written (multi-line, not escaped).
+struct BuildError(String);
+
+impl std::fmt::Debug for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! from_error {
+    ($($t:ty),*) => {$(
+        impl From<$t> for BuildError {
+            fn from(e: $t) -> Self {
+                Self(e.to_string())
+            }
+        }
+    )*};
+}
+from_error!(
+    std::io::Error,
+    env::VarError,
+    env::JoinPathsError,
+    std::fmt::Error
+);
+
+impl From<String> for BuildError {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
+
+impl From<&str> for BuildError {
+    fn from(message: &str) -> Self {
+        Self(message.to_owned())
+    }
+}
+
+type BuildResult<T> = Result<T, BuildError>;
 
 /// The frontend's inputs (relative to `src-leptos/`), watched in trunk mode.
 const FRONTEND_INPUTS: [&str; 7] = [
@@ -54,7 +90,12 @@ const KEEP_VARS: [&str; 16] = [
     "NO_PROXY",
 ];
 /// Prefixes of cargo's network / registry settings, also passed on.
-const KEEP_PREFIXES: [&str; 4] = ["CARGO_HTTP_", "CARGO_NET_", "CARGO_REGISTRIES_", "CARGO_REGISTRY_"];
+const KEEP_PREFIXES: [&str; 4] = [
+    "CARGO_HTTP_",
+    "CARGO_NET_",
+    "CARGO_REGISTRIES_",
+    "CARGO_REGISTRY_",
+];
 
 const NOT_BUILT: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -70,10 +111,6 @@ without <code>SKIP_TRUNK_BUILD</code>, or serve a built dist with <code>SWITCHYA
 </body></html>
 "#;
 
-#[expect(
-    clippy::print_stdout,
-    reason = "a build script talks to cargo on stdout"
-)]
 fn main() -> BuildResult<()> {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?);
     let frontend = manifest.join("../../src-leptos");
@@ -86,7 +123,11 @@ fn main() -> BuildResult<()> {
         let prebuilt = frontend.join("dist");
         // Nothing here writes into src-leptos in this mode: watching it is safe, and
         // notices a dist that appears or changes.
-        let watched = if prebuilt.is_dir() { &prebuilt } else { &frontend };
+        let watched = if prebuilt.is_dir() {
+            &prebuilt
+        } else {
+            &frontend
+        };
         println!("cargo:rerun-if-changed={}", watched.display());
         prebuilt.join("index.html").is_file().then_some(prebuilt)
     } else {
@@ -96,7 +137,10 @@ fn main() -> BuildResult<()> {
         // The dashboard compiles the shared DTOs too.
         let types = manifest.join("../switchyard-types");
         println!("cargo:rerun-if-changed={}", types.join("src").display());
-        println!("cargo:rerun-if-changed={}", types.join("Cargo.toml").display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            types.join("Cargo.toml").display()
+        );
         Some(trunk_build(&frontend, &out)?)
     };
     let source = match dist {
@@ -148,7 +192,7 @@ fn trunk_build(frontend: &Path, out: &Path) -> BuildResult<PathBuf> {
         .env("PATH", path)
         .env("CARGO_TARGET_DIR", leptos_target_dir(out))
         .env("TRUNK_SKIP_VERSION_CHECK", "true")
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "true");
     for (name, value) in env::vars_os() {
         let Some(name_str) = name.to_str() else {
             continue;
@@ -160,15 +204,25 @@ fn trunk_build(frontend: &Path, out: &Path) -> BuildResult<PathBuf> {
     let output = match command.output() {
         Ok(output) => output,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err("trunk not found on PATH: run scripts/install-tools.sh --dashboard, \
+            return Err(
+                "trunk not found on PATH: run scripts/install-tools.sh --dashboard, \
                         or build without the dashboard with SKIP_TRUNK_BUILD=1"
-                .into());
+                    .into(),
+            );
         }
         Err(e) => return Err(format!("could not run trunk: {e}").into()),
     };
     if !output.status.success() {
         let log = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
-        let tail: String = log.lines().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+        let tail: String = log
+            .lines()
+            .rev()
+            .take(60)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n");
         return Err(format!(
             "trunk build of src-leptos failed ({}); check the tools with scripts/install-tools.sh --dashboard, \
              or build without the dashboard with SKIP_TRUNK_BUILD=1. Last lines:\n{tail}",
@@ -201,7 +255,10 @@ fn files(dir: &Path, prefix: &str, list: &mut Vec<(String, PathBuf)>) -> BuildRe
 /// Whether a compressed copy is worth keeping for this file.
 fn compressible(route: &str) -> bool {
     let ext = route.rsplit_once('.').map_or("", |(_, e)| e);
-    matches!(ext, "html" | "js" | "mjs" | "css" | "wasm" | "json" | "svg" | "txt" | "map")
+    matches!(
+        ext,
+        "html" | "js" | "mjs" | "css" | "wasm" | "json" | "svg" | "txt" | "map"
+    )
 }
 
 fn gzip(bytes: &[u8]) -> BuildResult<Vec<u8>> {
@@ -232,7 +289,10 @@ fn embed(source: &Path, out: &Path, built: bool) -> BuildResult<()> {
     }
     fs::create_dir_all(&assets)?;
     let mut code = String::from("// @generated by build.rs: the embedded dashboard files.\n");
-    writeln!(code, "/// Whether the dashboard was built into this binary (else a placeholder page).")?;
+    writeln!(
+        code,
+        "/// Whether the dashboard was built into this binary (else a placeholder page)."
+    )?;
     writeln!(code, "pub const BUILT: bool = {built};")?;
     writeln!(code, "pub static ASSETS: &[Asset] = &[")?;
     for (i, (route, path)) in list.iter().enumerate() {
@@ -240,7 +300,7 @@ fn embed(source: &Path, out: &Path, built: bool) -> BuildResult<()> {
         let etag = hex(&Sha256::digest(&bytes)[..12]);
         let raw = assets.join(i.to_string());
         fs::write(&raw, &bytes)?;
-        let mut variant = |suffix: &str, data: BuildResult<Vec<u8>>| -> BuildResult<String> {
+        let variant = |suffix: &str, data: BuildResult<Vec<u8>>| -> BuildResult<String> {
             let data = data?;
             // Keep a compressed copy only when it saves something worth a header.
             if !compressible(route) || data.len() + 64 >= bytes.len() {
@@ -248,7 +308,10 @@ fn embed(source: &Path, out: &Path, built: bool) -> BuildResult<()> {
             }
             let file = assets.join(format!("{i}.{suffix}"));
             fs::write(&file, data)?;
-            Ok(format!("Some(include_bytes!({:?}))", file.display().to_string()))
+            Ok(format!(
+                "Some(include_bytes!({:?}))",
+                file.display().to_string()
+            ))
         };
         let gz = variant("gz", gzip(&bytes))?;
         let br = variant("br", brotli(&bytes))?;

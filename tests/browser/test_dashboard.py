@@ -153,6 +153,24 @@ def test_import_and_filter_keep_100_accounts_usable(gateway, context_factory):
     console.assert_clean()
 
 
+def test_refresh_updates_rows_in_place(gateway, context_factory):
+    """The accounts page polls; a refresh re-renders only the rows that changed, so the
+    button a keyboard user is on keeps its focus."""
+    page = context_factory(signed_in=True).new_page()
+    console = Console(page)
+    page.clock.install()
+    page.goto(gateway.url + "/accounts")
+    edit = page.get_by_role("button", name="Edit imp-ok")
+    edit.focus()
+    with gateway.api() as api:
+        [bulk] = [a for a in api.get("/api/accounts").json()["accounts"] if a["label"] == "bulk-000"]
+        assert api.patch(f"/api/accounts/{bulk['id']}", json={"label": "bulk-000-renamed"}).status_code == 200
+    page.clock.fast_forward("00:11")  # past the 10 s refresh
+    expect(page.locator("table.accounts")).to_contain_text("bulk-000-renamed")
+    expect(edit).to_be_focused()
+    console.assert_clean()
+
+
 def test_keyboard_reaches_sign_in_and_navigation(gateway, context_factory):
     page = context_factory().new_page()
     console = Console(page)
@@ -170,6 +188,42 @@ def test_keyboard_reaches_sign_in_and_navigation(gateway, context_factory):
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/resilience$"))
     expect(page.get_by_role("heading", name="Resilience")).to_be_visible()
+    console.assert_clean()
+
+
+def _metric_sum(text: str, name: str, label: str = "") -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name + "{") and label in line
+    )
+
+
+def test_overview_reads_live_metrics(gateway, context_factory):
+    """Proxy traffic shows up on the overview, read from /api/metrics."""
+    with httpx.Client(base_url=gateway.url, timeout=10.0) as http:
+        for _ in range(3):
+            r = http.post("/v1/chat/completions", json={"model": "gpt-x", "messages": []},
+                          headers={"Authorization": "Bearer not-a-client-key"})
+            assert r.status_code == 401
+    with gateway.api() as api:
+        text = api.get("/api/metrics").text
+    total = _metric_sum(text, "switchyard_requests_total")
+    client_errors = _metric_sum(text, "switchyard_requests_total", 'status="4xx"')
+    server_errors = _metric_sum(text, "switchyard_requests_total", 'status="5xx"')
+    assert total >= 3
+
+    page = context_factory(signed_in=True).new_page()
+    console = Console(page)
+    page.goto(gateway.url + "/")
+
+    def card(title: str):
+        return page.locator(".card").filter(has=page.get_by_role("heading", name=title, exact=True))
+
+    expect(card("Requests").locator(".big")).to_have_text(f"{total:.0f}")
+    expect(card("Errors (4xx + 5xx)").locator(".big")).to_have_text(
+        f"{client_errors:.0f} + {server_errors:.0f}")
+    expect(card("Usable accounts").locator(".big")).to_have_text(re.compile(r"^\d+ / \d+$"))
     console.assert_clean()
 
 

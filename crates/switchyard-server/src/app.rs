@@ -41,7 +41,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models/{model_action}", post(gemini::model_action))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/", get(move |request: Request| index.clone().fallback(request)))
+        .route(
+            "/",
+            get(move |request: Request| index.clone().fallback(request)),
+        )
         .nest("/api", api::router(&state))
         .fallback(move |request: Request| dashboard.clone().fallback(request))
         .method_not_allowed_fallback(fallback::method_not_allowed)

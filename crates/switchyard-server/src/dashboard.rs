@@ -11,6 +11,7 @@
 //! ETag. Embedded files carry gzip and brotli copies made at build time, chosen by
 //! `Accept-Encoding`.
 
+use crate::error::ApiFailure;
 use crate::proxy::fallback;
 use axum::body::Body;
 use axum::extract::Request;
@@ -78,17 +79,19 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-/// trunk's hashed names: `name-<16 hex digits>` before the extension or `_bg`.
+/// trunk's hashed names: `name-<hash>` before the extension or `_bg`, the hash a u64
+/// in hex without leading zeros (so 12 to 16 digits in practice).
 fn is_hashed(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    name.split(['-', '_', '.']).any(|part| {
-        part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit())
-    })
+    name.split(['-', '_', '.'])
+        .any(|part| (12..=16).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The last segment looks like a file (`app.js`), not a client-side route.
 fn looks_like_file(path: &str) -> bool {
-    path.rsplit('/').next().is_some_and(|name| name.contains('.'))
+    path.rsplit('/')
+        .next()
+        .is_some_and(|name| name.contains('.'))
 }
 
 /// Encodings the client accepts (`q=0` means refused).
@@ -121,7 +124,11 @@ fn file_response(
     gzip: Option<&'static [u8]>,
     brotli: Option<&'static [u8]>,
 ) -> Response {
-    let cache = if is_hashed(path) { IMMUTABLE } else { REVALIDATE };
+    let cache = if is_hashed(path) {
+        IMMUTABLE
+    } else {
+        REVALIDATE
+    };
     let mut builder = Response::builder()
         .header(header::ETAG, etag)
         .header(header::CACHE_CONTROL, cache)
@@ -160,7 +167,10 @@ fn file_response(
 fn missing_file(path: &str) -> Response {
     (
         StatusCode::NOT_FOUND,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
         format!("no dashboard file {path}\n"),
     )
         .into_response()
@@ -179,15 +189,24 @@ impl Dashboard {
     pub fn log_source(&self) {
         match self {
             Self::Embedded if BUILT => tracing::debug!(files = ASSETS.len(), "dashboard embedded"),
-            Self::Embedded => tracing::warn!("dashboard not built into this binary (SKIP_TRUNK_BUILD); `/` shows how to build it"),
-            Self::Disk(dir) => tracing::info!(dir = %dir.display(), "serving the dashboard from SWITCHYARD_STATIC_DIR"),
+            Self::Embedded => tracing::warn!(
+                "dashboard not built into this binary (SKIP_TRUNK_BUILD); `/` shows how to build it"
+            ),
+            Self::Disk(dir) => {
+                tracing::info!(dir = %dir.display(), "serving the dashboard from SWITCHYARD_STATIC_DIR");
+            }
         }
     }
 
     /// The router's fallback: the dashboard for `GET`/`HEAD` outside the reserved
-    /// paths, the proxy's protocol-shaped 404 otherwise.
+    /// paths; an API-shaped 404 under `/api/`, the proxy's protocol-shaped one otherwise.
     pub async fn fallback(self, request: Request) -> Response {
         let path = request.uri().path();
+        if path.starts_with("/api/") {
+            // Paths the `/api` router did not take (e.g. `/api/`): the API's own 404.
+            let message = format!("no API route {path}");
+            return ApiFailure::new(StatusCode::NOT_FOUND, "not_found", message).into_response();
+        }
         if is_reserved(path) || !matches!(*request.method(), Method::GET | Method::HEAD) {
             return fallback::not_found(request).await;
         }
@@ -205,7 +224,9 @@ impl Dashboard {
                         .flatten()
                 });
                 match asset {
-                    Some(a) => file_response(a.path, a.etag, headers, Body::from(a.raw), a.gzip, a.brotli),
+                    Some(a) => {
+                        file_response(a.path, a.etag, headers, Body::from(a.raw), a.gzip, a.brotli)
+                    }
                     None => missing_file(path),
                 }
             }
@@ -262,17 +283,37 @@ mod tests {
         map
     }
 
-    fn get<'a>(r: &'a Response, name: header::HeaderName) -> &'a str {
-        r.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    fn get(r: &Response, name: header::HeaderName) -> &str {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 
     #[test]
     fn api_proxy_and_probes_are_reserved() {
-        for path in ["/api", "/api/", "/api/nope", "/v1", "/v1/chat/completions", "/v1/nope",
-                     "/v1beta/models/x:generateContent", "/healthz", "/readyz"] {
+        for path in [
+            "/api",
+            "/api/",
+            "/api/nope",
+            "/v1",
+            "/v1/chat/completions",
+            "/v1/nope",
+            "/v1beta/models/x:generateContent",
+            "/healthz",
+            "/readyz",
+        ] {
             assert!(is_reserved(path), "{path}");
         }
-        for path in ["/", "/accounts", "/keys", "/apix", "/v1x", "/index.html", "/healthz2"] {
+        for path in [
+            "/",
+            "/accounts",
+            "/keys",
+            "/apix",
+            "/v1x",
+            "/index.html",
+            "/healthz2",
+        ] {
             assert!(!is_reserved(path), "{path}");
         }
     }
@@ -281,23 +322,41 @@ mod tests {
     fn hashed_names_are_immutable() {
         assert!(is_hashed("/switchyard-dashboard-0123456789abcdef_bg.wasm"));
         assert!(is_hashed("/style-0123456789abcdef.css"));
+        assert!(is_hashed("/switchyard-dashboard-efec8932528232d.js"));
         assert!(!is_hashed("/index.html"));
         assert!(!is_hashed("/robots.txt"));
     }
 
     #[test]
     fn encodings_honour_q_zero() {
-        assert!(accepts(&headers(&[("accept-encoding", "gzip, deflate, br")]), "br"));
-        assert!(!accepts(&headers(&[("accept-encoding", "gzip, br;q=0")]), "br"));
-        assert!(accepts(&headers(&[("accept-encoding", "gzip;q=0.5")]), "gzip"));
+        assert!(accepts(
+            &headers(&[("accept-encoding", "gzip, deflate, br")]),
+            "br"
+        ));
+        assert!(!accepts(
+            &headers(&[("accept-encoding", "gzip, br;q=0")]),
+            "br"
+        ));
+        assert!(accepts(
+            &headers(&[("accept-encoding", "gzip;q=0.5")]),
+            "gzip"
+        ));
         assert!(!accepts(&HeaderMap::new(), "gzip"));
     }
 
     #[test]
     fn static_dir_comes_from_the_env() {
-        assert!(matches!(Dashboard::from_env(&MapEnv::default()), Dashboard::Embedded));
-        assert!(matches!(Dashboard::from_env(&MapEnv::new([("SWITCHYARD_STATIC_DIR", "")])), Dashboard::Embedded));
-        let Dashboard::Disk(dir) = Dashboard::from_env(&MapEnv::new([("SWITCHYARD_STATIC_DIR", "/srv/dist")])) else {
+        assert!(matches!(
+            Dashboard::from_env(&MapEnv::default()),
+            Dashboard::Embedded
+        ));
+        assert!(matches!(
+            Dashboard::from_env(&MapEnv::new([("SWITCHYARD_STATIC_DIR", "")])),
+            Dashboard::Embedded
+        ));
+        let Dashboard::Disk(dir) =
+            Dashboard::from_env(&MapEnv::new([("SWITCHYARD_STATIC_DIR", "/srv/dist")]))
+        else {
             panic!("expected Disk");
         };
         assert_eq!(dir.as_path(), Path::new("/srv/dist"));
@@ -317,7 +376,10 @@ mod tests {
         h.insert(header::IF_NONE_MATCH, HeaderValue::from_str(&etag).unwrap());
         assert_eq!(d.respond("/", &h).await.status(), StatusCode::NOT_MODIFIED);
 
-        assert_eq!(d.respond("/missing.js", &HeaderMap::new()).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            d.respond("/missing.js", &HeaderMap::new()).await.status(),
+            StatusCode::NOT_FOUND
+        );
     }
 
     #[tokio::test]
@@ -346,9 +408,19 @@ mod tests {
         let r = d.respond("/keys", &HeaderMap::new()).await;
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(get(&r, header::CONTENT_TYPE), "text/html; charset=utf-8");
-        let r = d.respond("/app-0123456789abcdef.js", &HeaderMap::new()).await;
+        let r = d
+            .respond("/app-0123456789abcdef.js", &HeaderMap::new())
+            .await;
         assert_eq!(get(&r, header::CACHE_CONTROL), IMMUTABLE);
-        assert_eq!(d.respond("/../secret.txt", &HeaderMap::new()).await.status(), StatusCode::NOT_FOUND);
-        assert_eq!(d.respond("/.hidden.txt", &HeaderMap::new()).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            d.respond("/../secret.txt", &HeaderMap::new())
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            d.respond("/.hidden.txt", &HeaderMap::new()).await.status(),
+            StatusCode::NOT_FOUND
+        );
     }
 }

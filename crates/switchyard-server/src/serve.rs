@@ -161,7 +161,7 @@ fn spawn_reloader(state: AppState, overrides: Overrides) {
                     tracing::info!("configuration reloaded (routing, AIMD, breaker, retry)");
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "configuration reload failed; keeping the running settings")
+                    tracing::error!(error = %e, "configuration reload failed; keeping the running settings");
                 }
             }
         }

@@ -76,11 +76,13 @@ pub async fn send(
     }
     .header("Authorization", &format!("Bearer {key}"));
     let response = match body {
-        Some(body) => builder
-            .json(body)
-            .map_err(|e| ApiFailure::Decode(e.to_string()))?
-            .send()
-            .await,
+        Some(body) => {
+            builder
+                .json(body)
+                .map_err(|e| ApiFailure::Decode(e.to_string()))?
+                .send()
+                .await
+        }
         None => builder.send().await,
     }
     .map_err(|e| ApiFailure::Network(e.to_string()))?;

@@ -183,7 +183,10 @@ switchyard_client_keys 4
             vec![("openai".to_owned(), 9.0), ("gemini".to_owned(), 1.0)]
         );
         assert_eq!(s.attempts[1], ("rate_limited".to_owned(), 3.0));
-        assert_eq!((s.accounts, s.accounts_enabled, s.inflight, s.client_keys), (3.0, 2.0, 1.0, 4.0));
+        assert_eq!(
+            (s.accounts, s.accounts_enabled, s.inflight, s.client_keys),
+            (3.0, 2.0, 1.0, 4.0)
+        );
         assert_eq!(s.overhead.count, 10.0);
         assert_eq!(s.overhead.mean(), Some(0.00005));
         assert_eq!(s.overhead.quantile_bound(0.5), Some(0.00005));

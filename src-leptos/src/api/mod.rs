@@ -8,8 +8,8 @@ pub mod http;
 pub mod metrics;
 
 use crate::session::Session;
-use http::{Method, json, send, text};
 pub use http::ApiFailure;
+use http::{Method, json, send, text};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchyard_types::admin::{
@@ -85,7 +85,11 @@ impl Api {
             .await
     }
 
-    pub async fn update_account(&self, id: &str, request: &UpdateAccount) -> ApiResult<AccountView> {
+    pub async fn update_account(
+        &self,
+        id: &str,
+        request: &UpdateAccount,
+    ) -> ApiResult<AccountView> {
         check(request)?;
         let path = format!("/api/accounts/{}", segment(id));
         self.call(Method::Patch, &path, Some(request)).await
@@ -112,23 +116,28 @@ impl Api {
     }
 
     pub async fn health(&self) -> ApiResult<HealthList> {
-        self.call(Method::Get, "/api/resilience/health", NO_BODY).await
+        self.call(Method::Get, "/api/resilience/health", NO_BODY)
+            .await
     }
 
     pub async fn circuits(&self) -> ApiResult<CircuitList> {
-        self.call(Method::Get, "/api/resilience/circuits", NO_BODY).await
+        self.call(Method::Get, "/api/resilience/circuits", NO_BODY)
+            .await
     }
 
     pub async fn aimd(&self) -> ApiResult<AimdList> {
-        self.call(Method::Get, "/api/resilience/aimd", NO_BODY).await
+        self.call(Method::Get, "/api/resilience/aimd", NO_BODY)
+            .await
     }
 
     pub async fn lockouts(&self) -> ApiResult<LockoutList> {
-        self.call(Method::Get, "/api/resilience/lockouts", NO_BODY).await
+        self.call(Method::Get, "/api/resilience/lockouts", NO_BODY)
+            .await
     }
 
     pub async fn sessions(&self) -> ApiResult<SessionList> {
-        self.call(Method::Get, "/api/resilience/sessions", NO_BODY).await
+        self.call(Method::Get, "/api/resilience/sessions", NO_BODY)
+            .await
     }
 
     /// Clears every lockout, or those of one account's quota scope.
@@ -141,7 +150,8 @@ impl Api {
     }
 
     pub async fn clear_sessions(&self) -> ApiResult<Cleared> {
-        self.call(Method::Delete, "/api/resilience/sessions", NO_BODY).await
+        self.call(Method::Delete, "/api/resilience/sessions", NO_BODY)
+            .await
     }
 
     /// The Prometheus text of `/api/metrics` (see [`metrics::parse`]).

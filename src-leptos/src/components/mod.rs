@@ -21,7 +21,10 @@ pub fn Empty(children: Children) -> impl IntoView {
 
 /// An API failure, with a retry button when the call can be repeated.
 #[component]
-pub fn Failure(failure: ApiFailure, #[prop(optional)] retry: Option<Callback<()>>) -> impl IntoView {
+pub fn Failure(
+    failure: ApiFailure,
+    #[prop(optional)] retry: Option<Callback<()>>,
+) -> impl IntoView {
     view! {
         <div class="state error" role="alert">
             <p>{failure.to_string()}</p>

@@ -35,7 +35,7 @@ pub fn Pager(
             </span>
             <button
                 type="button"
-                disabled=move || page.get() + 1 >= pages.get()
+                disabled=move || { page.get() + 1 >= pages.get() }
                 on:click=move |_| page.update(|p| *p += 1)
             >
                 "Next →"

@@ -16,8 +16,8 @@ fn copy(text: &str, input_id: &str) -> bool {
         return false;
     };
     let navigator = window.navigator();
-    let has_clipboard = js_sys::Reflect::get(&navigator, &"clipboard".into())
-        .is_ok_and(|c| !c.is_undefined());
+    let has_clipboard =
+        js_sys::Reflect::get(&navigator, &"clipboard".into()).is_ok_and(|c| !c.is_undefined());
     if window.is_secure_context() && has_clipboard {
         let _promise = navigator.clipboard().write_text(text);
         return true;
@@ -70,7 +70,11 @@ fn NewKey(created: KeyCreated, dismiss: Callback<()>) -> impl IntoView {
 }
 
 #[component]
-fn KeyRow(key: KeyView, confirm: RwSignal<Option<String>>, revoke: Callback<KeyView>) -> impl IntoView {
+fn KeyRow(
+    key: KeyView,
+    confirm: RwSignal<Option<String>>,
+    revoke: Callback<KeyView>,
+) -> impl IntoView {
     let stored = StoredValue::new(key.clone());
     let id = key.id.clone();
     let name = key.name.clone();
@@ -122,7 +126,9 @@ pub fn Keys() -> impl IntoView {
         let api = api.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
-            let request = CreateKey { name: name.get_untracked().trim().to_owned() };
+            let request = CreateKey {
+                name: name.get_untracked().trim().to_owned(),
+            };
             let api = api.clone();
             pending.set(true);
             spawn_local(async move {

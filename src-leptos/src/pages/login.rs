@@ -28,7 +28,9 @@ pub fn Login() -> impl IntoView {
             match result {
                 Ok(_) => session.sign_in(candidate),
                 Err(f) if f.is_unauthorized() => {
-                    error.set(Some("The admin key was refused (401). Check it and try again.".to_owned()));
+                    error.set(Some(
+                        "The admin key was refused (401). Check it and try again.".to_owned(),
+                    ));
                 }
                 Err(f) => error.set(Some(f.to_string())),
             }

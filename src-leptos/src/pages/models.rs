@@ -15,7 +15,9 @@ fn by_pattern(accounts: &[AccountView]) -> BTreeMap<String, Vec<AccountView>> {
     let mut map: BTreeMap<String, Vec<AccountView>> = BTreeMap::new();
     for account in accounts {
         for pattern in &account.models {
-            map.entry(pattern.clone()).or_default().push(account.clone());
+            map.entry(pattern.clone())
+                .or_default()
+                .push(account.clone());
         }
     }
     map

@@ -2,7 +2,7 @@
 //! every few seconds from `/api/metrics` (Prometheus text) and the resilience state.
 
 use crate::api::metrics::{Snapshot, parse, per_minute};
-use crate::api::{ApiResult, Api};
+use crate::api::{Api, ApiResult};
 use crate::components::{Empty, poll, resource_view};
 use crate::format;
 use crate::pages::accounts::status::{AccountStatus, Pool};
@@ -30,13 +30,15 @@ type History = VecDeque<(f64, Snapshot)>;
 async fn traffic(api: Api, history: StoredValue<History>) -> ApiResult<Traffic> {
     let snapshot = parse(&api.metrics().await?);
     let at = js_sys::Date::now();
-    let oldest = history.update_value(|h| {
-        h.push_back((at, snapshot.clone()));
-        while h.front().is_some_and(|(t, _)| at - t > RATE_WINDOW_MS) {
-            h.pop_front();
-        }
-        h.front().cloned()
-    });
+    let oldest = history
+        .try_update_value(|h| {
+            h.push_back((at, snapshot.clone()));
+            while h.front().is_some_and(|(t, _)| at - t > RATE_WINDOW_MS) {
+                h.pop_front();
+            }
+            h.front().cloned()
+        })
+        .flatten();
     let (requests_per_min, errors_per_min, window_secs) = match oldest {
         Some((t, before)) if at > t => (
             per_minute(before.requests, snapshot.requests, at - t),
@@ -65,7 +67,11 @@ fn rate(value: Option<f64>, window: f64) -> String {
 }
 
 #[component]
-fn Card(title: &'static str, #[prop(into)] value: String, #[prop(into)] detail: String) -> impl IntoView {
+fn Card(
+    title: &'static str,
+    #[prop(into)] value: String,
+    #[prop(into)] detail: String,
+) -> impl IntoView {
     view! {
         <section class="card">
             <h2>{title}</h2>
@@ -106,16 +112,19 @@ pub fn Overview() -> impl IntoView {
             let open = statuses.iter().filter(|s| matches!(s, AccountStatus::CircuitOpen { .. })).count();
             let locked = statuses.iter().filter(|s| matches!(s, AccountStatus::LockedOut { .. })).count();
             let latencies: Vec<f64> = pool.health.iter().filter(|h| h.samples > 0).map(|h| h.latency_ms).collect();
-            let latency = if latencies.is_empty() {
-                "no upstream answers yet".to_owned()
+            let (latency, latency_detail) = if latencies.is_empty() {
+                ("—".to_owned(), "no upstream answer yet (EWMA per account)".to_owned())
             } else {
-                format!("{:.0} ms mean of {} accounts' recent time to headers", latencies.iter().sum::<f64>() / latencies.len() as f64, latencies.len())
+                (
+                    format!("{:.0} ms", latencies.iter().sum::<f64>() / latencies.len() as f64),
+                    format!("mean of {} accounts' recent time to headers (EWMA)", latencies.len()),
+                )
             };
             view! {
                 <div class="cards">
                     <Card title="Usable accounts" value=format!("{usable} / {total}")
                         detail=format!("{disabled} disabled · {locked} locked out · {open} circuit open")/>
-                    <Card title="Upstream latency" value=latency.clone() detail="EWMA per account, from /api/resilience/health"/>
+                    <Card title="Upstream latency" value=latency detail=latency_detail/>
                 </div>
             }.into_any()
         })}

@@ -18,9 +18,14 @@ fn routes(doc: &Value) -> Vec<(String, Vec<(String, String)>)> {
                 .as_object()
                 .map(|ops| {
                     ops.iter()
-                        .filter(|(m, _)| matches!(m.as_str(), "get" | "post" | "put" | "patch" | "delete"))
+                        .filter(|(m, _)| {
+                            matches!(m.as_str(), "get" | "post" | "put" | "patch" | "delete")
+                        })
                         .map(|(m, op)| {
-                            let summary = op.get("summary").and_then(Value::as_str).unwrap_or_default();
+                            let summary = op
+                                .get("summary")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default();
                             (m.to_uppercase(), summary.to_owned())
                         })
                         .collect()
@@ -32,7 +37,10 @@ fn routes(doc: &Value) -> Vec<(String, Vec<(String, String)>)> {
 }
 
 fn text(doc: &Value, pointer: &str) -> String {
-    doc.pointer(pointer).and_then(Value::as_str).unwrap_or("—").to_owned()
+    doc.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or("—")
+        .to_owned()
 }
 
 #[component]
@@ -67,20 +75,14 @@ pub fn Settings() -> impl IntoView {
                         <dt>"Description"</dt><dd>{text(&doc, "/info/description")}</dd>
                     </dl>
                     <h2>"Routes"</h2>
-                    <div class="table-wrap"><table>
-                        <caption class="sr-only">"Routes described by /api/openapi.json"</caption>
-                        <thead><tr><th scope="col">"Path"</th><th scope="col">"Methods"</th></tr></thead>
-                        <tbody>
-                            {list.into_iter().map(|(path, methods)| view! {
-                                <tr>
-                                    <td><code>{path}</code></td>
-                                    <td>{methods.into_iter().map(|(m, s)| view! {
-                                        <span class="method"><strong>{m}</strong> " " {s}</span>
-                                    }).collect_view()}</td>
-                                </tr>
+                    <dl class="routes">
+                        {list.into_iter().map(|(path, methods)| view! {
+                            <dt><code>{path}</code></dt>
+                            {methods.into_iter().map(|(m, s)| view! {
+                                <dd><strong>{m}</strong> " " {s}</dd>
                             }).collect_view()}
-                        </tbody>
-                    </table></div>
+                        }).collect_view()}
+                    </dl>
                 </section>
             }
         })}

@@ -41,14 +41,28 @@ fn models_help(provider: Provider) -> String {
 }
 
 /// `aria-invalid` for a field the last error blamed.
-fn invalid(error: RwSignal<Option<ApiFailure>>, field: &'static str) -> impl Fn() -> Option<&'static str> {
-    move || error.with(|e| e.as_ref().and_then(ApiFailure::field).is_some_and(|f| f.starts_with(field)).then_some("true"))
+fn invalid(
+    error: RwSignal<Option<ApiFailure>>,
+    field: &'static str,
+) -> impl Fn() -> Option<&'static str> {
+    move || {
+        error.with(|e| {
+            e.as_ref()
+                .and_then(ApiFailure::field)
+                .is_some_and(|f| f.starts_with(field))
+                .then_some("true")
+        })
+    }
 }
 
 /// The error under a form.
 #[component]
 fn FormError(error: RwSignal<Option<ApiFailure>>) -> impl IntoView {
-    move || error.get().map(|e| view! { <p class="flash failed" role="alert">{e.to_string()}</p> })
+    move || {
+        error
+            .get()
+            .map(|e| view! { <p class="flash failed" role="alert">{e.to_string()}</p> })
+    }
 }
 
 #[component]
@@ -175,7 +189,11 @@ pub fn AddForm(saved: Callback<String>, cancel: Callback<()>) -> impl IntoView {
 }
 
 #[component]
-pub fn EditForm(account: AccountView, saved: Callback<String>, cancel: Callback<()>) -> impl IntoView {
+pub fn EditForm(
+    account: AccountView,
+    saved: Callback<String>,
+    cancel: Callback<()>,
+) -> impl IntoView {
     let api = use_api();
     let original = StoredValue::new(account.clone());
     let label = RwSignal::new(account.label.clone());
@@ -199,7 +217,10 @@ pub fn EditForm(account: AccountView, saved: Callback<String>, cancel: Callback<
             tier: (tier.get_untracked() != old.tier).then(|| tier.get_untracked()),
             models: (new_models != old.models).then_some(new_models),
             enabled: None,
-            quota_scope: changed(quota_scope.get_untracked(), old.quota_scope.as_deref().unwrap_or_default()),
+            quota_scope: changed(
+                quota_scope.get_untracked(),
+                old.quota_scope.as_deref().unwrap_or_default(),
+            ),
         };
         let api = api.clone();
         pending.set(true);
@@ -270,7 +291,11 @@ mod tests {
     fn models_split_on_commas_and_spaces() {
         assert_eq!(
             parse_models("gpt-*, o1*\nclaude-3 "),
-            Some(vec!["gpt-*".to_owned(), "o1*".to_owned(), "claude-3".to_owned()])
+            Some(vec![
+                "gpt-*".to_owned(),
+                "o1*".to_owned(),
+                "claude-3".to_owned()
+            ])
         );
         assert_eq!(parse_models(" , "), None);
     }

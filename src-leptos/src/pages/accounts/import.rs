@@ -68,7 +68,13 @@ pub fn Import(done: Callback<()>) -> impl IntoView {
                         Err(e) => Err(e.to_string()),
                     },
                 };
-                outcomes.update(|o| o.push(Outcome { index: i + 1, label, result }));
+                outcomes.update(|o| {
+                    o.push(Outcome {
+                        index: i + 1,
+                        label,
+                        result,
+                    })
+                });
             }
             pending.set(false);
             done.run(());

@@ -5,8 +5,9 @@ mod form;
 mod import;
 pub mod status;
 
-use crate::components::pager::{Pager, page_of};
-use crate::components::{Empty, Flash, FlashLine, poll, resource_view};
+use crate::api::ApiFailure;
+use crate::components::pager::{PAGE_SIZE, Pager, page_of};
+use crate::components::{Empty, Failure, Flash, FlashLine, Loading, poll};
 use crate::session::use_api;
 use form::{AddForm, EditForm};
 use import::Import;
@@ -17,6 +18,15 @@ use std::time::Duration;
 use switchyard_types::admin::{AccountView, UpdateAccount};
 
 const REFRESH: Duration = Duration::from_secs(10);
+
+/// What the page body is: it changes only when the kind of content does.
+#[derive(Debug, Clone, PartialEq)]
+enum Shown {
+    Loading,
+    Failed(ApiFailure),
+    Empty,
+    Table,
+}
 
 /// Which panel above the table is open.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,7 +49,14 @@ fn matches_filter(account: &AccountView, filter: &str) -> bool {
             account.quota_scope.as_deref().unwrap_or_default(),
         ]
         .iter()
-        .chain(account.models.iter().map(String::as_str).collect::<Vec<_>>().iter())
+        .chain(
+            account
+                .models
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .iter(),
+        )
         .any(|field| field.to_lowercase().contains(&filter))
 }
 
@@ -61,14 +78,19 @@ pub fn Accounts() -> impl IntoView {
         panel.set(Panel::None);
         pool.refetch();
     });
-    let toggle = move |p: Panel| panel.update(|current| *current = if *current == p { Panel::None } else { p });
+    let toggle = move |p: Panel| {
+        panel.update(|current| *current = if *current == p { Panel::None } else { p })
+    };
 
     let set_enabled = {
         let api = api.clone();
         Callback::new(move |(account, enabled): (AccountView, bool)| {
             let api = api.clone();
             spawn_local(async move {
-                let request = UpdateAccount { enabled: Some(enabled), ..Default::default() };
+                let request = UpdateAccount {
+                    enabled: Some(enabled),
+                    ..Default::default()
+                };
                 match api.update_account(&account.id, &request).await {
                     Ok(_) => flash.set(Some(Flash::Done(format!(
                         "{} {}.",
@@ -96,25 +118,35 @@ pub fn Accounts() -> impl IntoView {
         })
     };
 
-    let table = move |pool: Pool| {
-        if pool.accounts.is_empty() {
-            return view! {
-                <Empty>
-                    <p>"No accounts yet. Add one with " <strong>"Add account"</strong>
-                    ", or paste several with " <strong>"Import JSON"</strong> "."</p>
-                </Empty>
-            }
-            .into_any();
-        }
-        let pool = StoredValue::new(pool);
-        let rows = Memo::new(move |_| {
-            let f = filter.get();
-            pool.with_value(|p| {
-                p.accounts.iter().filter(|a| matches_filter(a, &f)).cloned().collect::<Vec<_>>()
-            })
-        });
-        let total = Signal::derive(move || rows.with(Vec::len));
-        let pages = Signal::derive(move || total.get().div_ceil(crate::components::pager::PAGE_SIZE).max(1));
+    // Rendering is split so a refresh updates cells in place: the rows (and the buttons
+    // in them, with keyboard focus) persist while their account is unchanged.
+    let latest = Memo::new(move |_| pool.get());
+    let data = Memo::new(move |_| latest.get().and_then(Result::ok));
+    let shown = Memo::new(move |_| match latest.get() {
+        None => Shown::Loading,
+        Some(Err(failure)) => Shown::Failed(failure),
+        Some(Ok(p)) if p.accounts.is_empty() => Shown::Empty,
+        Some(Ok(_)) => Shown::Table,
+    });
+    let rows = Memo::new(move |_| {
+        let f = filter.get();
+        data.with(|p| {
+            p.as_ref()
+                .map(|p| {
+                    p.accounts
+                        .iter()
+                        .filter(|a| matches_filter(a, &f))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    });
+    let visible = Memo::new(move |_| rows.with(|r| page_of(r, page.get()).0));
+    let total = Signal::derive(move || rows.with(Vec::len));
+    let pages = Signal::derive(move || total.get().div_ceil(PAGE_SIZE).max(1));
+
+    let table = move || {
         view! {
             <div class="table-wrap">
                 <table class="accounts">
@@ -132,40 +164,22 @@ pub fn Accounts() -> impl IntoView {
                         </tr>
                     </thead>
                     <tbody>
-                        {move || {
-                            let (visible, _, _) = rows.with(|r| page_of(r, page.get()));
-                            if visible.is_empty() {
-                                return view! {
-                                    <tr><td colspan="8" class="state empty">"No account matches the filter."</td></tr>
-                                }.into_any();
-                            }
-                            visible.into_iter().map(|a| {
-                                let (status, load, health) = pool.with_value(|p| (p.status(&a), p.load_text(&a.id), p.health_text(&a.id)));
-                                view! {
-                                    <tr>
-                                        <td>
-                                            <span class="label">{a.label.clone()}</span>
-                                            <span class="sub">{a.id.clone()} " · " {a.api_key_hint.clone()}</span>
-                                        </td>
-                                        <td>{a.provider.as_str()}</td>
-                                        <td>{a.tier.as_str()}</td>
-                                        <td>{if a.enabled { "yes" } else { "no" }}</td>
-                                        <td><span class=status.class()>{status.text()}</span></td>
-                                        <td class="num">{load}</td>
-                                        <td class="num">{health}</td>
-                                        <td class="actions">
-                                            <RowActions account=a confirm panel set_enabled delete/>
-                                        </td>
-                                    </tr>
-                                }
-                            }).collect_view().into_any()
-                        }}
+                        <Show when=move || visible.with(Vec::is_empty)>
+                            <tr><td colspan="8" class="state empty">"No account matches the filter."</td></tr>
+                        </Show>
+                        <For
+                            each=move || visible.get()
+                            // Any change to the account re-renders its row.
+                            key=|a| serde_json::to_string(a).unwrap_or_default()
+                            let:account
+                        >
+                            <AccountRow account data confirm panel set_enabled delete/>
+                        </For>
                     </tbody>
                 </table>
             </div>
             <Pager page pages total/>
         }
-        .into_any()
     };
 
     view! {
@@ -196,7 +210,57 @@ pub fn Accounts() -> impl IntoView {
             }.into_any(),
         }}
         <FlashLine flash/>
-        {resource_view(pool, table)}
+        {move || match shown.get() {
+            Shown::Loading => view! { <Loading/> }.into_any(),
+            Shown::Failed(failure) => {
+                let retry = Callback::new(move |()| pool.refetch());
+                view! { <Failure failure retry/> }.into_any()
+            }
+            Shown::Empty => view! {
+                <Empty>
+                    <p>"No accounts yet. Add one with " <strong>"Add account"</strong>
+                    ", or paste several with " <strong>"Import JSON"</strong> "."</p>
+                </Empty>
+            }.into_any(),
+            Shown::Table => table().into_any(),
+        }}
+    }
+}
+
+/// One account; the routing-state cells follow each refresh of `data`.
+#[component]
+fn AccountRow(
+    account: AccountView,
+    data: Memo<Option<Pool>>,
+    confirm: RwSignal<Option<String>>,
+    panel: RwSignal<Panel>,
+    set_enabled: Callback<(AccountView, bool)>,
+    delete: Callback<AccountView>,
+) -> impl IntoView {
+    let snapshot = StoredValue::new(account.clone());
+    let status =
+        Memo::new(move |_| data.with(|p| p.as_ref().map(|p| snapshot.with_value(|a| p.status(a)))));
+    let id = account.id.clone();
+    let state = move |f: fn(&Pool, &str) -> String| {
+        let id = id.clone();
+        move || data.with(|p| p.as_ref().map(|p| f(p, &id)).unwrap_or_default())
+    };
+    view! {
+        <tr>
+            <td>
+                <span class="label">{account.label.clone()}</span>
+                <span class="sub">{account.id.clone()} " · " {account.api_key_hint.clone()}</span>
+            </td>
+            <td>{account.provider.as_str()}</td>
+            <td>{account.tier.as_str()}</td>
+            <td>{if account.enabled { "yes" } else { "no" }}</td>
+            <td>{move || status.get().map(|s| view! { <span class=s.class()>{s.text()}</span> })}</td>
+            <td class="num">{state(Pool::load_text)}</td>
+            <td class="num">{state(Pool::health_text)}</td>
+            <td class="actions">
+                <RowActions account confirm panel set_enabled delete/>
+            </td>
+        </tr>
     }
 }
 

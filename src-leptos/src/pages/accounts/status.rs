@@ -23,11 +23,17 @@ pub enum AccountStatus {
     Ok,
     Disabled,
     /// Failures opened the circuit; one probe goes through at `until`.
-    CircuitOpen { until: Option<i64> },
+    CircuitOpen {
+        until: Option<i64>,
+    },
     /// The circuit lets one probe through to test the upstream.
     Probing,
     /// A lockout of the account's quota scope (every model, or `model` only).
-    LockedOut { until: i64, reason: String, model: Option<String> },
+    LockedOut {
+        until: i64,
+        reason: String,
+        model: Option<String>,
+    },
 }
 
 impl AccountStatus {
@@ -45,12 +51,21 @@ impl AccountStatus {
         match self {
             Self::Ok => "ok".to_owned(),
             Self::Disabled => "disabled".to_owned(),
-            Self::CircuitOpen { until: Some(t) } => format!("circuit open until {}", format::until(*t)),
+            Self::CircuitOpen { until: Some(t) } => {
+                format!("circuit open until {}", format::until(*t))
+            }
             Self::CircuitOpen { until: None } => "circuit open".to_owned(),
             Self::Probing => "circuit half-open (probing)".to_owned(),
-            Self::LockedOut { until, reason, model } => format!(
+            Self::LockedOut {
+                until,
+                reason,
+                model,
+            } => format!(
                 "locked out{} until {} ({})",
-                model.as_ref().map(|m| format!(" for {m}")).unwrap_or_default(),
+                model
+                    .as_ref()
+                    .map(|m| format!(" for {m}"))
+                    .unwrap_or_default(),
                 format::until(*until),
                 reason.replace('_', " ")
             ),
@@ -93,7 +108,9 @@ impl Pool {
         }
         match self.circuits.iter().find(|c| c.id == account.id) {
             Some(c) if c.state == CircuitStatus::Open => {
-                return AccountStatus::CircuitOpen { until: c.open_until };
+                return AccountStatus::CircuitOpen {
+                    until: c.open_until,
+                };
             }
             Some(c) if c.state == CircuitStatus::HalfOpen => return AccountStatus::Probing,
             _ => {}
