@@ -99,6 +99,28 @@ pub struct PoolAccount {
     pub state: Arc<AccountState>,
     /// The lockouts of this account's quota scope (shared with its siblings).
     pub lockouts: Arc<Lockouts>,
+    /// Upstream URLs parsed once (URL parsing showed in the request profile).
+    pub urls: AccountUrls,
+}
+
+/// The fixed endpoint URLs of an account, parsed when the pool is built. Gemini URLs
+/// carry the model and are built per request.
+#[derive(Debug, Clone, Default)]
+pub struct AccountUrls {
+    pub chat_completions: Option<reqwest::Url>,
+    pub messages: Option<reqwest::Url>,
+    pub count_tokens: Option<reqwest::Url>,
+}
+
+impl AccountUrls {
+    pub fn for_base(base_url: &str) -> Self {
+        let parse = |path: &str| reqwest::Url::parse(&format!("{base_url}{path}")).ok();
+        Self {
+            chat_completions: parse("/chat/completions"),
+            messages: parse("/v1/messages"),
+            count_tokens: parse("/v1/messages/count_tokens"),
+        }
+    }
 }
 
 impl PoolAccount {
@@ -280,8 +302,10 @@ impl Pool {
                     .entry(scope.clone())
                     .or_insert_with(|| scopes.remove(&scope).unwrap_or_default())
                     .clone();
+                let base_url = s.base_url.trim_end_matches('/').to_owned();
                 Arc::new(PoolAccount {
-                    base_url: s.base_url.trim_end_matches('/').to_owned(),
+                    urls: AccountUrls::for_base(&base_url),
+                    base_url,
                     id: s.id,
                     provider: s.provider,
                     label: s.label,

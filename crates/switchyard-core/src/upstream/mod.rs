@@ -283,6 +283,7 @@ mod tests {
             scope: "a".into(),
             state: Arc::new(AccountState::new(&RoutingSettings::default())),
             lockouts: Arc::default(),
+            urls: crate::pool::AccountUrls::default(),
         }
     }
 
