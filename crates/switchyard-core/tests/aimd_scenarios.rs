@@ -5,14 +5,6 @@
 //! upstream accepts up to its current capacity and refuses the rest with a 429. Every
 //! accepted request is a success for AIMD, every refusal an overload signal.
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    reason = "test harness"
-)]
-
 use serde::Deserialize;
 use switchyard_core::resilience::aimd::{Aimd, AimdConfig};
 

@@ -5,7 +5,6 @@
     clippy::unwrap_used,
     clippy::panic,
     clippy::disallowed_methods,
-    clippy::print_stdout,
     reason = "test harness code: a failed step should abort the test loudly"
 )]
 
