@@ -4,7 +4,6 @@
 #![expect(
     clippy::expect_used,
     clippy::panic,
-    missing_docs,
     reason = "benchmark harness: a broken fixture should abort loudly"
 )]
 

@@ -3,8 +3,6 @@
 
 #![expect(
     clippy::expect_used,
-    clippy::panic,
-    missing_docs,
     reason = "benchmark harness: a broken fixture should abort loudly"
 )]
 

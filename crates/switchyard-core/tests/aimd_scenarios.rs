@@ -28,8 +28,7 @@ struct Expect {
 fn capacity_at(steps: &[[u32; 2]], tick: u32) -> u32 {
     steps
         .iter()
-        .filter(|[from, _]| *from <= tick)
-        .next_back()
+        .rfind(|[from, _]| *from <= tick)
         .map_or(0, |[_, c]| *c)
 }
 
