@@ -92,6 +92,38 @@ pub enum FaultKind {
     Other,
 }
 
+impl FaultKind {
+    /// The class a bare HTTP status stands for, when the body says nothing more.
+    pub fn from_status(status: u16) -> Self {
+        match status {
+            400 | 413 | 422 => Self::InvalidRequest,
+            401 => Self::Authentication,
+            402 => Self::QuotaExhausted,
+            403 => Self::PermissionDenied,
+            404 => Self::NotFound,
+            408 | 504 => Self::Timeout,
+            429 => Self::RateLimited,
+            503 | 529 => Self::Overloaded,
+            500..=599 => Self::Server,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// Longest excerpt of an unreadable upstream error body kept as the message.
+pub const MAX_ERROR_EXCERPT: usize = 500;
+
+/// An upstream error body that is not the protocol's error JSON, as a message: its text,
+/// trimmed and cut to [`MAX_ERROR_EXCERPT`] characters.
+pub fn body_excerpt(status: u16, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return format!("HTTP {status} with an empty body");
+    }
+    text.chars().take(MAX_ERROR_EXCERPT).collect()
+}
+
 /// Incremental decoder of an upstream stream into IR events.
 pub trait StreamDecode: Send {
     /// Feed the next bytes of the upstream body; complete events are appended to `out`.

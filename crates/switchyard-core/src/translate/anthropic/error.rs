@@ -12,7 +12,6 @@ use super::wire::{ErrorBodyIn, ErrorDetailIn};
 use crate::translate::{FaultKind, UpstreamFault};
 
 /// Longest message kept from a body we cannot read.
-const MAX_MESSAGE_CHARS: usize = 500;
 
 /// An upstream error response → fault.
 pub fn decode_error(status: u16, body: &[u8]) -> UpstreamFault {
@@ -20,11 +19,16 @@ pub fn decode_error(status: u16, body: &[u8]) -> UpstreamFault {
         Ok(ErrorBodyIn { error }) => {
             let kind = classify(status, &error);
             (
-                error.message.unwrap_or_else(|| body_text(status, body)),
+                error
+                    .message
+                    .unwrap_or_else(|| crate::translate::body_excerpt(status, body)),
                 kind,
             )
         }
-        Err(_) => (body_text(status, body), from_status(status)),
+        Err(_) => (
+            crate::translate::body_excerpt(status, body),
+            FaultKind::from_status(status),
+        ),
     };
     UpstreamFault {
         message,
@@ -64,31 +68,6 @@ fn classify(status: u16, error: &ErrorDetailIn) -> FaultKind {
         "api_error" => FaultKind::Server,
         "timeout_error" => FaultKind::Timeout,
         "invalid_request_error" | "request_too_large" => FaultKind::InvalidRequest,
-        _ => from_status(status),
+        _ => FaultKind::from_status(status),
     }
-}
-
-/// The class a bare status stands for (Anthropic's table, §2.7).
-fn from_status(status: u16) -> FaultKind {
-    match status {
-        400 | 413 | 422 => FaultKind::InvalidRequest,
-        401 => FaultKind::Authentication,
-        402 => FaultKind::QuotaExhausted,
-        403 => FaultKind::PermissionDenied,
-        404 => FaultKind::NotFound,
-        408 | 504 => FaultKind::Timeout,
-        429 => FaultKind::RateLimited,
-        503 | 529 => FaultKind::Overloaded,
-        500..=599 => FaultKind::Server,
-        _ => FaultKind::Other,
-    }
-}
-
-fn body_text(status: u16, body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        return format!("HTTP {status} with an empty body");
-    }
-    text.chars().take(MAX_MESSAGE_CHARS).collect()
 }

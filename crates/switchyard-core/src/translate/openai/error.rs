@@ -4,7 +4,6 @@ use crate::translate::{FaultKind, UpstreamFault};
 use serde_json::Value;
 
 /// Longest message kept from a body we cannot read.
-const MAX_RAW_CHARS: usize = 500;
 
 /// The kind comes from the status, except that `insufficient_quota` (as `code` or
 /// `type`, whatever the status) is [`FaultKind::QuotaExhausted`]: the 429 of an
@@ -18,9 +17,9 @@ pub(super) fn decode_error(status: u16, body: &[u8]) -> UpstreamFault {
         Some(Value::String(s)) => s.clone(),
         Some(e) => match e.get("message") {
             Some(Value::String(s)) => s.clone(),
-            _ => raw_message(status, body),
+            _ => crate::translate::body_excerpt(status, body),
         },
-        None => raw_message(status, body),
+        None => crate::translate::body_excerpt(status, body),
     };
     let word = |key: &str| {
         error
@@ -34,32 +33,8 @@ pub(super) fn decode_error(status: u16, body: &[u8]) -> UpstreamFault {
         kind: if quota {
             FaultKind::QuotaExhausted
         } else {
-            kind_of(status)
+            FaultKind::from_status(status)
         },
         retry_after_ms: None,
     }
-}
-
-fn kind_of(status: u16) -> FaultKind {
-    match status {
-        400 | 413 | 422 => FaultKind::InvalidRequest,
-        401 => FaultKind::Authentication,
-        402 => FaultKind::QuotaExhausted,
-        403 => FaultKind::PermissionDenied,
-        404 => FaultKind::NotFound,
-        408 | 504 => FaultKind::Timeout,
-        429 => FaultKind::RateLimited,
-        503 | 529 => FaultKind::Overloaded,
-        500..=599 => FaultKind::Server,
-        _ => FaultKind::Other,
-    }
-}
-
-fn raw_message(status: u16, body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        return format!("HTTP {status} with an empty body");
-    }
-    text.chars().take(MAX_RAW_CHARS).collect()
 }
