@@ -11,8 +11,6 @@ use serde_json::Value;
 use super::wire::{ErrorBodyIn, ErrorDetailIn};
 use crate::translate::{FaultKind, UpstreamFault};
 
-/// Longest message kept from a body we cannot read.
-
 /// An upstream error response → fault.
 pub fn decode_error(status: u16, body: &[u8]) -> UpstreamFault {
     let (message, kind) = match serde_json::from_slice::<ErrorBodyIn>(body) {

@@ -3,8 +3,6 @@
 use crate::translate::{FaultKind, UpstreamFault};
 use serde_json::Value;
 
-/// Longest message kept from a body we cannot read.
-
 /// The kind comes from the status, except that `insufficient_quota` (as `code` or
 /// `type`, whatever the status) is [`FaultKind::QuotaExhausted`]: the 429 of an
 /// exhausted account must not be retried like a rate limit. Beyond the OpenAI table:
