@@ -104,6 +104,30 @@ fn early_event(protocol: Protocol, event: &SseEvent) -> Option<bool> {
     }
 }
 
+/// Feed `chunk` event by event and stop at the first event that decides: a whole stream
+/// often arrives in one chunk, and only its opening matters here.
+fn first_verdict(
+    protocol: Protocol,
+    parser: &mut SseParser,
+    chunk: &[u8],
+    events: &mut Vec<SseEvent>,
+) -> Option<bool> {
+    let mut rest = chunk;
+    while !rest.is_empty() {
+        // Up to and including the next `\n\n` (an event boundary; `\r\n\r\n` ends in one too).
+        let cut = rest
+            .windows(2)
+            .position(|w| w == b"\n\n")
+            .map_or(rest.len(), |i| i + 2);
+        parser.feed(&rest[..cut], events);
+        rest = &rest[cut..];
+        if let Some(verdict) = events.drain(..).find_map(|e| early_event(protocol, &e)) {
+            return Some(verdict);
+        }
+    }
+    None
+}
+
 /// Hold an SSE stream until its first meaningful event. A non-stream (JSON) answer is
 /// read whole, bounded: it is usually small, the client waits for all of it anyway, and a
 /// body the upstream cuts short can then still go to another account.
@@ -149,8 +173,7 @@ pub(super) async fn bootstrap(
             }
         };
         held.extend_from_slice(&chunk);
-        parser.feed(&chunk, &mut events);
-        let verdict = events.drain(..).find_map(|e| early_event(protocol, &e));
+        let verdict = first_verdict(protocol, &mut parser, &chunk, &mut events);
         match verdict {
             Some(false) => {
                 return Bootstrap::Failed(
@@ -277,6 +300,47 @@ mod tests {
             assert!(v.get("error").is_some(), "{p}: {v}");
             assert!(text.ends_with("\n\n"));
         }
+    }
+
+    #[test]
+    fn the_first_deciding_event_wins_within_one_chunk() {
+        let stream = concat!(
+            "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n",
+            "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}]}\n\n",
+            "data: {\"error\":{\"message\":\"later\"}}\n\n",
+        );
+        let mut parser = SseParser::new();
+        let mut events = Vec::new();
+        assert_eq!(
+            first_verdict(
+                Protocol::OpenAi,
+                &mut parser,
+                stream.as_bytes(),
+                &mut events
+            ),
+            Some(true)
+        );
+        let mut parser = SseParser::new();
+        let error_first = "event: error\ndata: {\"type\":\"error\"}\n\nevent: ping\ndata: {}\n\n";
+        assert_eq!(
+            first_verdict(
+                Protocol::Anthropic,
+                &mut parser,
+                error_first.as_bytes(),
+                &mut events
+            ),
+            Some(false)
+        );
+        let mut parser = SseParser::new();
+        assert_eq!(
+            first_verdict(
+                Protocol::Anthropic,
+                &mut parser,
+                b"event: ping\ndata: {}\n\n",
+                &mut events
+            ),
+            None
+        );
     }
 
     #[test]
