@@ -200,8 +200,9 @@ pub(super) enum Verdict {
     },
 }
 
-/// Send on `lease`'s account and judge the answer. Reports the outcome to the lease and
-/// the metrics; a retriable failure is recorded in `failures`.
+/// Send on `lease`'s account and judge the answer. Reports the outcome to the lease and,
+/// for failures, to the metrics (a relay is counted by the caller once it commits); a
+/// retriable failure is recorded in `failures`.
 pub(super) async fn send_and_judge(
     state: &AppState,
     lease: &mut Lease,
@@ -243,7 +244,6 @@ pub(super) async fn send_and_judge(
     let status = response.status();
     let outcome = Outcome::classify(status, response.headers());
     if outcome == Outcome::Ok {
-        state.metrics.attempt(AttemptResult::Relayed);
         let hint = rate_limit_hint(response.headers());
         lease.report(Feedback::Success { latency, hint }, throttle);
         return Verdict::Relay(response);
@@ -337,14 +337,20 @@ async fn passthrough(
         }
         Verdict::Relay(response) => match relay::bootstrap(state, inbound.protocol, response).await
         {
-            Bootstrap::Ready { response, prefix } => Attempt::Done(relay::relay(
-                state,
-                inbound.protocol,
-                response,
-                prefix,
-                lease,
-            )),
-            Bootstrap::Whole(response) => Attempt::Done(response),
+            Bootstrap::Ready { response, prefix } => {
+                state.metrics.attempt(AttemptResult::Relayed);
+                Attempt::Done(relay::relay(
+                    state,
+                    inbound.protocol,
+                    response,
+                    prefix,
+                    lease,
+                ))
+            }
+            Bootstrap::Whole(response) => {
+                state.metrics.attempt(AttemptResult::Relayed);
+                Attempt::Done(response)
+            }
             Bootstrap::Failed(reason) => {
                 lease.report(
                     Feedback::Overloaded {

@@ -1,7 +1,8 @@
 //! Proxy endpoints, one file per client protocol, sharing the body reader
-//! ([`body`]), the attempt loop and passthrough relay ([`forward`]), the translating
-//! attempt ([`translated`], with [`images`] inlining for Gemini), model listing
-//! ([`models`]) and the fallbacks for unknown routes ([`fallback`]).
+//! ([`body`]), the session key for affinity ([`session`]), the attempt loop
+//! ([`forward`]), the same-protocol relay with stream bootstrap ([`relay`]), the
+//! translating attempt ([`translated`], with [`images`] inlining for Gemini), model
+//! listing ([`models`]) and the fallbacks for unknown routes ([`fallback`]).
 //!
 //! Each handler: authenticate the client key → read the body (bounded) → probe only the
 //! fields routing needs (`model`, `stream`) while checking the JSON is well formed →

@@ -11,6 +11,7 @@
 use super::forward::{Attempt, Failures, Inbound, Verdict, send_and_judge};
 use super::images;
 use crate::error::ProxyError;
+use crate::metrics::AttemptResult;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::response::Response;
@@ -103,7 +104,10 @@ pub(super) async fn attempt(
     };
     let response = match send_and_judge(state, &mut lease, endpoint, inbound, body, failures).await
     {
-        Verdict::Relay(response) => response,
+        Verdict::Relay(response) => {
+            state.metrics.attempt(AttemptResult::Relayed);
+            response
+        }
         Verdict::Retry => return Ok(Attempt::Retry),
         Verdict::ClientError { status, fault, .. } => {
             return Err(ProxyError::Upstream {
