@@ -19,9 +19,10 @@ export SWITCHYARD_BIN=$CARGO_TARGET_DIR/release/switchyard
 
 peers=""
 home=${BENCH_HOME:-$HOME/.cache/switchyard-bench}
-[ -d "$home/gateways/litellm/venv" ] && peers="$peers litellm"
-[ -d "$home/gateways/node_modules/@portkey-ai" ] && peers="$peers portkey"
-[ -d "$home/gateways/node_modules/@musistudio" ] && peers="$peers ccr"
+# the same install paths ../shared/bench/bench.sh setup writes
+[ -x "$home/venv-litellm/bin/litellm" ] && peers="$peers litellm"
+[ -f "$home/portkey/node_modules/@portkey-ai/gateway/build/start-server.js" ] && peers="$peers portkey"
+[ -f "$home/ccr/node_modules/@musistudio/claude-code-router/dist/cli.js" ] && peers="$peers ccr"
 TARGETS=${TARGETS:-"direct floor switchyard$peers"}
 
 results=${OUT:-$home/results}

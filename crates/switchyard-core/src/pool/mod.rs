@@ -47,6 +47,7 @@ use crate::resilience::breaker::Breaker;
 use crate::resilience::health::Health;
 use crate::resilience::lockout::Lockouts;
 use crate::resilience::sessions::Sessions;
+use crate::upstream::AccountWire;
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -99,28 +100,8 @@ pub struct PoolAccount {
     pub state: Arc<AccountState>,
     /// The lockouts of this account's quota scope (shared with its siblings).
     pub lockouts: Arc<Lockouts>,
-    /// Upstream URLs parsed once (URL parsing showed in the request profile).
-    pub urls: AccountUrls,
-}
-
-/// The fixed endpoint URLs of an account, parsed when the pool is built. Gemini URLs
-/// carry the model and are built per request.
-#[derive(Debug, Clone, Default)]
-pub struct AccountUrls {
-    pub chat_completions: Option<reqwest::Url>,
-    pub messages: Option<reqwest::Url>,
-    pub count_tokens: Option<reqwest::Url>,
-}
-
-impl AccountUrls {
-    pub fn for_base(base_url: &str) -> Self {
-        let parse = |path: &str| reqwest::Url::parse(&format!("{base_url}{path}")).ok();
-        Self {
-            chat_completions: parse("/chat/completions"),
-            messages: parse("/v1/messages"),
-            count_tokens: parse("/v1/messages/count_tokens"),
-        }
-    }
+    /// Upstream URLs and credential header, prepared once.
+    pub wire: AccountWire,
 }
 
 impl PoolAccount {
@@ -304,7 +285,7 @@ impl Pool {
                     .clone();
                 let base_url = s.base_url.trim_end_matches('/').to_owned();
                 Arc::new(PoolAccount {
-                    urls: AccountUrls::for_base(&base_url),
+                    wire: AccountWire::new(s.provider.protocol(), &base_url, s.credential.expose()),
                     base_url,
                     id: s.id,
                     provider: s.provider,

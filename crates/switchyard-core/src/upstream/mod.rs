@@ -3,19 +3,30 @@
 //!
 //! The client's own credential never reaches an upstream: requests are built from scratch
 //! with the account's credential and only an allow-list of the client's headers.
+//!
+//! # Layout
+//! - here: [`Endpoint`]s, [`AccountWire`] (an account's URLs and credential header,
+//!   prepared once per pool build) and the outbound header set.
+//! - [`client`]: [`Upstream`], a lean hyper client on the hot path (no URL parsing, no
+//!   per-request allocation beyond the request itself) plus a redirect-following client
+//!   for the cold image fetch.
+//! - [`body`]: [`UpstreamResponse`] and its body, with the idle timeout armed at most
+//!   once per idle period rather than once per chunk.
+//! - [`classify`]: status and headers → [`Outcome`], `Retry-After`, rate-limit hints.
 
+mod body;
 mod classify;
+mod client;
 
+pub use body::{UpstreamBody, UpstreamResponse, read_bounded};
 pub use classify::{Outcome, go_duration, rate_limit_hint, retry_after};
+pub use client::Upstream;
 
-use crate::config::UpstreamConfig;
 use crate::pool::PoolAccount;
-use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use std::time::Duration;
 use switchyard_types::Protocol;
 
-/// `anthropic-version` sent when the client did not send one.
 pub const DEFAULT_ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// Client headers forwarded upstream, per protocol (everything else is dropped).
@@ -89,6 +100,58 @@ impl Endpoint<'_> {
 }
 
 /// The upstream could not be reached or did not answer in time.
+/// An account's upstream URLs and credential header, prepared once when the pool is
+/// built: parsing URLs and formatting `Bearer …` showed in the request profile. Gemini
+/// URLs carry the model and are built per request.
+#[derive(Debug, Clone, Default)]
+pub struct AccountWire {
+    chat_completions: Option<Uri>,
+    messages: Option<Uri>,
+    count_tokens: Option<Uri>,
+    /// Marked sensitive: `Debug` shows `Sensitive`, never the key.
+    credential: Option<(HeaderName, HeaderValue)>,
+}
+
+impl AccountWire {
+    /// Prepare the wire form of an account whose upstream speaks `protocol`. A base URL
+    /// or credential that cannot go on the wire is left out and reported per request.
+    pub fn new(protocol: Protocol, base_url: &str, secret: &str) -> Self {
+        let uri = |endpoint: Endpoint<'_>| Uri::try_from(endpoint.url(base_url)).ok();
+        let credential = match protocol {
+            Protocol::OpenAi => (http::header::AUTHORIZATION, format!("Bearer {secret}")),
+            Protocol::Anthropic => (HeaderName::from_static("x-api-key"), secret.to_owned()),
+            Protocol::Gemini => (HeaderName::from_static("x-goog-api-key"), secret.to_owned()),
+        };
+        let credential = HeaderValue::try_from(credential.1).ok().map(|mut v| {
+            v.set_sensitive(true);
+            (credential.0, v)
+        });
+        Self {
+            chat_completions: uri(Endpoint::ChatCompletions),
+            messages: uri(Endpoint::Messages),
+            count_tokens: uri(Endpoint::CountTokens),
+            credential,
+        }
+    }
+
+    /// The URI of `endpoint` on this account.
+    pub fn uri(&self, base_url: &str, endpoint: Endpoint<'_>) -> Result<Uri, UpstreamError> {
+        let fixed = match endpoint {
+            Endpoint::ChatCompletions => &self.chat_completions,
+            Endpoint::Messages => &self.messages,
+            Endpoint::CountTokens => &self.count_tokens,
+            Endpoint::Gemini { .. } => {
+                return Uri::try_from(endpoint.url(base_url)).map_err(|e| {
+                    UpstreamError::Request(format!("invalid upstream URL for {base_url}: {e}"))
+                });
+            }
+        };
+        fixed
+            .clone()
+            .ok_or_else(|| UpstreamError::Request(format!("invalid upstream base URL {base_url}")))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     #[error("connecting to the upstream failed: {0}")]
@@ -104,110 +167,7 @@ pub enum UpstreamError {
 }
 
 /// The shared upstream HTTP client.
-#[derive(Debug, Clone)]
-pub struct Upstream {
-    client: reqwest::Client,
-    config: UpstreamConfig,
-}
-
-impl Upstream {
-    pub fn new(config: UpstreamConfig) -> Result<Self, UpstreamError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .read_timeout(config.idle_timeout)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(256)
-            .tcp_nodelay(true)
-            .use_rustls_tls()
-            .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| UpstreamError::Client(e.to_string()))?;
-        Ok(Self { client, config })
-    }
-
-    pub fn config(&self) -> &UpstreamConfig {
-        &self.config
-    }
-
-    /// Send `body` to `endpoint` on `account`, returning once response headers arrive.
-    /// The body is then read by the caller, chunk by chunk.
-    pub async fn send(
-        &self,
-        account: &PoolAccount,
-        endpoint: Endpoint<'_>,
-        client_headers: &HeaderMap,
-        body: Bytes,
-    ) -> Result<reqwest::Response, UpstreamError> {
-        let url = endpoint.url(&account.base_url);
-        let headers = upstream_headers(account, endpoint, client_headers);
-        let request = self
-            .client
-            .request(Method::POST, url)
-            .headers(headers)
-            .body(body);
-        match tokio::time::timeout(self.config.header_timeout, request.send()).await {
-            Err(_) => Err(UpstreamError::Timeout(self.config.header_timeout)),
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(e)) if e.is_connect() => Err(UpstreamError::Connect(error_chain(&e))),
-            Ok(Err(e)) if e.is_timeout() => {
-                Err(UpstreamError::Timeout(self.config.connect_timeout))
-            }
-            Ok(Err(e)) => Err(UpstreamError::Request(error_chain(&e))),
-        }
-    }
-}
-
-/// Read a whole response body, failing once it exceeds `limit` bytes.
-pub async fn read_bounded(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Bytes, UpstreamError> {
-    let mut out = bytes::BytesMut::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| UpstreamError::Request(error_chain(&e)))?
-    {
-        if out.len() + chunk.len() > limit {
-            return Err(UpstreamError::TooLarge(limit));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out.freeze())
-}
-
-impl Upstream {
-    /// GET a resource (an image to inline), at most `limit` bytes; its bytes and
-    /// content type. Only `https` URLs are fetched.
-    pub async fn fetch(&self, url: &str, limit: usize) -> Result<(Bytes, String), UpstreamError> {
-        if !url.starts_with("https://") {
-            return Err(UpstreamError::Request(
-                "only https URLs are fetched".to_owned(),
-            ));
-        }
-        let request = self.client.get(url).send();
-        let response = match tokio::time::timeout(self.config.header_timeout, request).await {
-            Err(_) => return Err(UpstreamError::Timeout(self.config.header_timeout)),
-            Ok(Err(e)) => return Err(UpstreamError::Request(error_chain(&e))),
-            Ok(Ok(r)) => r,
-        };
-        if !response.status().is_success() {
-            return Err(UpstreamError::Request(format!(
-                "{url} answered {}",
-                response.status()
-            )));
-        }
-        let content_type = response
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or(v).trim().to_owned())
-            .unwrap_or_default();
-        Ok((read_bounded(response, limit).await?, content_type))
-    }
-}
-
-/// An error with its sources, for logs (reqwest's top-level message is terse).
+/// `e` and its sources, joined with `: `.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
@@ -219,45 +179,33 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-/// Headers for the upstream request: content type, the account's credential in the
-/// provider's scheme, and the allow-listed client headers.
+const USER_AGENT: HeaderValue =
+    HeaderValue::from_static(concat!("switchyard/", env!("CARGO_PKG_VERSION")));
+
+/// The headers sent upstream: content type, user agent, the account's credential and,
+/// for Anthropic, the client's `anthropic-version` / `anthropic-beta`.
 pub fn upstream_headers(
     account: &PoolAccount,
     endpoint: Endpoint<'_>,
     client: &HeaderMap,
 ) -> HeaderMap {
-    let mut h = HeaderMap::with_capacity(4);
+    let mut h = HeaderMap::with_capacity(6);
     h.insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    let secret = account.credential.expose();
-    match endpoint.protocol() {
-        Protocol::OpenAi => {
-            if let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {secret}")) {
-                v.set_sensitive(true);
-                h.insert(http::header::AUTHORIZATION, v);
+    h.insert(http::header::USER_AGENT, USER_AGENT);
+    if let Some((name, value)) = &account.wire.credential {
+        h.insert(name.clone(), value.clone());
+    }
+    if endpoint.protocol() == Protocol::Anthropic {
+        for name in FORWARD_ANTHROPIC {
+            if let Some(v) = client.get(*name) {
+                h.insert(HeaderName::from_static(name), v.clone());
             }
         }
-        Protocol::Anthropic => {
-            if let Ok(mut v) = HeaderValue::from_str(secret) {
-                v.set_sensitive(true);
-                h.insert(HeaderName::from_static("x-api-key"), v);
-            }
-            for name in FORWARD_ANTHROPIC {
-                if let Some(v) = client.get(*name) {
-                    h.insert(HeaderName::from_static(name), v.clone());
-                }
-            }
-            h.entry(HeaderName::from_static("anthropic-version"))
-                .or_insert(HeaderValue::from_static(DEFAULT_ANTHROPIC_VERSION));
-        }
-        Protocol::Gemini => {
-            if let Ok(mut v) = HeaderValue::from_str(secret) {
-                v.set_sensitive(true);
-                h.insert(HeaderName::from_static("x-goog-api-key"), v);
-            }
-        }
+        h.entry(HeaderName::from_static("anthropic-version"))
+            .or_insert(HeaderValue::from_static(DEFAULT_ANTHROPIC_VERSION));
     }
     h
 }
@@ -272,6 +220,7 @@ mod tests {
 
     fn account(provider: Provider) -> PoolAccount {
         PoolAccount {
+            wire: AccountWire::new(provider.protocol(), "https://up.example", "sk-account"),
             id: "a".into(),
             provider,
             label: "a".into(),
@@ -283,7 +232,6 @@ mod tests {
             scope: "a".into(),
             state: Arc::new(AccountState::new(&RoutingSettings::default())),
             lockouts: Arc::default(),
-            urls: crate::pool::AccountUrls::default(),
         }
     }
 
@@ -336,6 +284,31 @@ mod tests {
         };
         let h = upstream_headers(&account(Provider::Gemini), g, &client);
         assert_eq!(h["x-goog-api-key"], "sk-account");
-        assert_eq!(h.len(), 2);
+        assert_eq!(h.len(), 3);
+        assert!(h["x-goog-api-key"].is_sensitive());
+        assert!(!format!("{:?}", account(Provider::Gemini)).contains("sk-account"));
+    }
+
+    #[test]
+    fn prepared_uris_match_the_url_convention() {
+        let wire = AccountWire::new(Protocol::OpenAi, "http://h:1/v1", "k");
+        let uri = wire
+            .uri("http://h:1/v1", Endpoint::ChatCompletions)
+            .unwrap();
+        assert_eq!(uri, "http://h:1/v1/chat/completions");
+        let g = Endpoint::Gemini {
+            model: "gemini-2.5-pro",
+            method: GeminiMethod::GenerateContent,
+            sse: false,
+        };
+        assert_eq!(
+            wire.uri("http://h:1", g).unwrap(),
+            "http://h:1/v1beta/models/gemini-2.5-pro:generateContent"
+        );
+        let bad = AccountWire::new(Protocol::OpenAi, "not a url", "k");
+        assert!(matches!(
+            bad.uri("not a url", Endpoint::ChatCompletions),
+            Err(UpstreamError::Request(_))
+        ));
     }
 }

@@ -31,7 +31,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchyard_core::pool::{Feedback, Lease, PoolAccount, Reach, Selection};
 use switchyard_core::translate::{FaultKind, UpstreamFault, dispatch};
-use switchyard_core::upstream::{Endpoint, Outcome, UpstreamError, rate_limit_hint, read_bounded};
+use switchyard_core::upstream::{
+    Endpoint, Outcome, UpstreamError, UpstreamResponse, rate_limit_hint, read_bounded,
+};
 use switchyard_types::Protocol;
 use tokio::time::Instant;
 
@@ -189,7 +191,7 @@ pub async fn forward(state: &AppState, inbound: Inbound<'_>) -> Result<Response,
 /// The verdict on an upstream answer's headers (and, for errors, its body).
 pub(super) enum Verdict {
     /// 2xx: relay it.
-    Relay(reqwest::Response),
+    Relay(UpstreamResponse),
     /// Try another account (already reported and counted).
     Retry,
     /// The request's own fault: give it to the client.

@@ -15,14 +15,14 @@ use crate::state::AppState;
 use axum::body::Body;
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
-use futures_util::Stream;
 use http::{HeaderMap, HeaderName, HeaderValue, header};
+use http_body::Frame;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use switchyard_core::pool::Lease;
 use switchyard_core::translate::sse::{SseEvent, SseParser};
-use switchyard_core::upstream::read_bounded;
+use switchyard_core::upstream::{UpstreamBody, UpstreamResponse, read_bounded};
 use switchyard_types::Protocol;
 
 /// Upstream response headers passed on to the client. Everything else (rate-limit
@@ -63,7 +63,7 @@ fn relayed_headers(upstream: &HeaderMap) -> HeaderMap {
 pub(super) enum Bootstrap {
     /// Commit: relay `prefix` (bytes already read), then the rest of `response`.
     Ready {
-        response: reqwest::Response,
+        response: UpstreamResponse,
         prefix: Option<Bytes>,
     },
     /// A non-stream answer, read whole (so a body cut short still fails over).
@@ -134,7 +134,7 @@ fn first_verdict(
 pub(super) async fn bootstrap(
     state: &AppState,
     protocol: Protocol,
-    mut response: reqwest::Response,
+    mut response: UpstreamResponse,
 ) -> Bootstrap {
     if !is_sse(response.headers()) {
         let status = response.status();
@@ -195,12 +195,12 @@ pub(super) async fn bootstrap(
 pub(super) fn relay(
     state: &AppState,
     protocol: Protocol,
-    upstream: reqwest::Response,
+    upstream: UpstreamResponse,
     prefix: Option<Bytes>,
     lease: Lease,
 ) -> Response {
-    let status = upstream.status();
-    let mut headers = relayed_headers(upstream.headers());
+    let (status, upstream_headers, body) = upstream.into_parts();
+    let mut headers = relayed_headers(&upstream_headers);
     let sse = is_sse(&headers);
     if sse {
         // Ask reverse proxies (nginx) not to buffer the stream.
@@ -209,46 +209,48 @@ pub(super) fn relay(
             HeaderValue::from_static("no"),
         );
     }
-    let stream = RelayStream {
+    let body = RelayBody {
         prefix: prefix.filter(|p| !p.is_empty()),
-        inner: Box::pin(upstream.bytes_stream()),
+        inner: body,
         lease: Some(lease),
         sse_error: sse.then_some(protocol),
         state: state.clone(),
     };
-    let mut response = Response::new(Body::from_stream(stream));
+    let mut response = Response::new(Body::new(body));
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
 }
 
-type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
-
-/// The upstream body, passed through chunk by chunk, holding the lease until it ends.
-struct RelayStream {
+/// The upstream body, passed through frame by frame, holding the lease until it ends.
+struct RelayBody {
     /// Bytes read during bootstrap, sent first.
     prefix: Option<Bytes>,
-    inner: ByteStream,
-    /// `None` once the stream has ended.
+    inner: UpstreamBody,
+    /// `None` once the body has ended.
     lease: Option<Lease>,
     /// For SSE bodies: the protocol whose error event ends a failed stream.
     sse_error: Option<Protocol>,
     state: AppState,
 }
 
-impl Stream for RelayStream {
-    type Item = Result<Bytes, std::io::Error>;
+impl http_body::Body for RelayBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         if let Some(prefix) = self.prefix.take() {
-            return Poll::Ready(Some(Ok(prefix)));
+            return Poll::Ready(Some(Ok(Frame::data(prefix))));
         }
         if self.lease.is_none() {
             return Poll::Ready(None);
         }
-        match self.inner.as_mut().poll_next(cx) {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(chunk))),
+            Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
             Poll::Ready(None) => {
                 self.lease = None;
                 Poll::Ready(None)
@@ -263,11 +265,17 @@ impl Stream for RelayStream {
                 self.state.metrics.stream_error();
                 self.lease = None;
                 match self.sse_error {
-                    Some(protocol) => Poll::Ready(Some(Ok(stream_error_event(protocol)))),
+                    Some(protocol) => {
+                        Poll::Ready(Some(Ok(Frame::data(stream_error_event(protocol)))))
+                    }
                     None => Poll::Ready(Some(Err(std::io::Error::other("upstream body failed")))),
                 }
             }
         }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.prefix.is_none() && self.lease.is_none()
     }
 }
 

@@ -16,13 +16,13 @@ use crate::state::AppState;
 use axum::body::Body;
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use http::{HeaderValue, header};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use switchyard_core::pool::Lease;
 use switchyard_core::translate::{StreamDecode, StreamEncode, dispatch};
-use switchyard_core::upstream::{Endpoint, GeminiMethod, read_bounded};
+use switchyard_core::upstream::{Endpoint, GeminiMethod, UpstreamBody, read_bounded};
 use switchyard_types::Protocol;
 use switchyard_types::ir::{ChatRequest, StreamEvent};
 
@@ -127,7 +127,7 @@ pub(super) async fn attempt(
         let decoder = dispatch::stream_decoder(target, ir);
         let encoder = dispatch::stream_encoder(inbound.protocol, ir, created, inbound.gemini_sse);
         let stream = TranslatingStream {
-            inner: Box::pin(response.bytes_stream()),
+            inner: response.into_parts().2,
             lease: Some(lease),
             decoder,
             encoder,
@@ -182,11 +182,9 @@ fn now_unix() -> i64 {
     switchyard_core::store::now_unix()
 }
 
-type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
-
 /// Upstream stream → client stream, re-encoded event by event.
 struct TranslatingStream {
-    inner: ByteStream,
+    inner: UpstreamBody,
     /// `None` once the stream has ended.
     lease: Option<Lease>,
     decoder: Box<dyn StreamDecode>,
@@ -241,7 +239,7 @@ impl Stream for TranslatingStream {
             if this.lease.is_none() {
                 return Poll::Ready((!this.out.is_empty()).then(|| Ok(this.out.split().freeze())));
             }
-            match this.inner.as_mut().poll_next(cx) {
+            match this.inner.poll_next_unpin(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(chunk))) => {
                     if let Err(e) = this.decoder.feed(&chunk, &mut this.events) {
