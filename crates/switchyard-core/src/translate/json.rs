@@ -23,6 +23,11 @@ pub fn parse_client<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Transl
         }
         Some(_) => {}
     }
+    // Fast path without path tracking; only a body that fails is parsed again to name
+    // the field (the same input fails the same way).
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| path_error("", e))?;
     de.end()
@@ -40,6 +45,9 @@ pub fn parse_client_at<'a, T: Deserialize<'a>>(
 
 /// Deserialise an upstream body; anything unreadable is `UpstreamMalformed`.
 pub fn parse_upstream<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, TranslateError> {
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de)
         .map_err(|e| TranslateError::UpstreamMalformed(format!("{}: {}", e.path(), e.inner())))?;

@@ -5,10 +5,8 @@ use super::{body, forward, respond};
 use crate::auth::authenticate_client;
 use crate::error::ProxyError;
 use crate::state::AppState;
-use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Request, State};
 use axum::response::Response;
-use http::HeaderMap;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
@@ -39,15 +37,13 @@ struct CountProbe {
     messages: Vec<IgnoredAny>,
 }
 
-pub async fn messages(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn messages(State(state): State<AppState>, request: Request) -> Response {
+    // The parts are taken, not cloned: the `HeaderMap` extractor copies the map.
+    let (parts, body) = request.into_parts();
+    let (headers, query) = (&parts.headers, parts.uri.query());
     let result = async {
         let started = Instant::now();
-        let client = authenticate_client(&state, &headers, query.as_deref())?;
+        let client = authenticate_client(&state, headers, query)?;
         let bytes = body::read(body, state.max_body_bytes).await?;
         let probe: MessagesProbe = body::probe(&bytes)?;
         body::require_model(&probe.model)?;
@@ -61,11 +57,11 @@ pub async fn messages(
                 prefer: Protocol::Anthropic,
             },
             session: session::key(
-                &headers,
+                headers,
                 &client,
                 &[raw(probe.system), raw(probe.messages.first().copied())],
             ),
-            headers: &headers,
+            headers,
             body: bytes.clone(),
             started,
         };
@@ -75,15 +71,13 @@ pub async fn messages(
     respond(&state, Protocol::Anthropic, result)
 }
 
-pub async fn count_tokens(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn count_tokens(State(state): State<AppState>, request: Request) -> Response {
+    // The parts are taken, not cloned: the `HeaderMap` extractor copies the map.
+    let (parts, body) = request.into_parts();
+    let (headers, query) = (&parts.headers, parts.uri.query());
     let result: Result<Response, ProxyError> = async {
         let started = Instant::now();
-        authenticate_client(&state, &headers, query.as_deref())?;
+        authenticate_client(&state, headers, query)?;
         let bytes = body::read(body, state.max_body_bytes).await?;
         let probe: CountProbe = body::probe(&bytes)?;
         body::require_model(&probe.model)?;
@@ -96,7 +90,7 @@ pub async fn count_tokens(
             endpoint: Endpoint::CountTokens,
             reach: Reach::Only(Protocol::Anthropic),
             session: None,
-            headers: &headers,
+            headers,
             body: bytes.clone(),
             started,
         };

@@ -7,7 +7,7 @@ use crate::auth::{authenticate_client, query_param};
 use crate::error::ProxyError;
 use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, Request, State};
 use axum::response::Response;
 use http::{HeaderMap, Method};
 use serde::Deserialize;
@@ -33,11 +33,12 @@ struct Probe<'a> {
 pub async fn model_action(
     State(state): State<AppState>,
     Path(model_action): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Response {
-    let result = handle(&state, &model_action, query.as_deref(), &headers, body).await;
+    // The parts are taken, not cloned: the `HeaderMap` extractor copies the map.
+    let (parts, body) = request.into_parts();
+    let (headers, query) = (&parts.headers, parts.uri.query());
+    let result = handle(&state, &model_action, query, headers, body).await;
     respond(&state, Protocol::Gemini, result)
 }
 

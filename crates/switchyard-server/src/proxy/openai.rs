@@ -6,7 +6,7 @@ use crate::auth::authenticate_client;
 use crate::error::ProxyError;
 use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Request, State};
 use axum::response::Response;
 use http::HeaderMap;
 use serde::Deserialize;
@@ -27,13 +27,11 @@ struct Probe<'a> {
     stream: Option<bool>,
 }
 
-pub async fn chat_completions(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let result = handle(&state, query.as_deref(), &headers, body).await;
+pub async fn chat_completions(State(state): State<AppState>, request: Request) -> Response {
+    // The parts are taken, not cloned: the `HeaderMap` extractor copies the map.
+    let (parts, body) = request.into_parts();
+    let (headers, query) = (&parts.headers, parts.uri.query());
+    let result = handle(&state, query, headers, body).await;
     respond(&state, Protocol::OpenAi, result)
 }
 

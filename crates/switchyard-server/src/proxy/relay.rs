@@ -17,6 +17,9 @@ use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, header};
 use http_body::Frame;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use std::borrow::Cow;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -72,6 +75,34 @@ pub(super) enum Bootstrap {
     Failed(String),
 }
 
+/// What an early stream event is made of, as far as bootstrap cares: read with
+/// everything else skipped, nothing copied.
+#[derive(Deserialize)]
+struct EarlyEvent<'a> {
+    #[serde(default)]
+    error: Option<IgnoredAny>,
+    #[serde(default, borrow)]
+    choices: Vec<EarlyChoice<'a>>,
+}
+
+#[derive(Deserialize)]
+struct EarlyChoice<'a> {
+    #[serde(default)]
+    finish_reason: Option<IgnoredAny>,
+    #[serde(default, borrow)]
+    delta: Option<EarlyDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct EarlyDelta<'a> {
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(default)]
+    tool_calls: Option<IgnoredAny>,
+    #[serde(default)]
+    reasoning_content: Option<IgnoredAny>,
+}
+
 /// Classify one early SSE event: `Some(true)` meaningful, `Some(false)` an error,
 /// `None` preamble to skip (pings, Anthropic `message_start`).
 fn early_event(protocol: Protocol, event: &SseEvent) -> Option<bool> {
@@ -85,20 +116,22 @@ fn early_event(protocol: Protocol, event: &SseEvent) -> Option<bool> {
             if !data.starts_with('{') {
                 return Some(true);
             }
-            let Ok(value) = serde_json::from_str::<serde_json::Value>(data) else {
+            let Ok(early) = serde_json::from_str::<EarlyEvent<'_>>(data) else {
                 return Some(true);
             };
-            if value.get("error").is_some() {
+            if early.error.is_some() {
                 return Some(false);
             }
             // OpenAI's opening chunk (`role` and an empty `content`) is preamble too.
-            let delta = &value["choices"][0]["delta"];
             let empty_opening = protocol == Protocol::OpenAi
-                && value["choices"][0]["finish_reason"].is_null()
-                && delta.is_object()
-                && delta["content"].as_str().is_none_or(str::is_empty)
-                && delta.get("tool_calls").is_none()
-                && delta.get("reasoning_content").is_none();
+                && early.choices.first().is_some_and(|choice| {
+                    choice.finish_reason.is_none()
+                        && choice.delta.as_ref().is_some_and(|d| {
+                            d.content.as_deref().is_none_or(str::is_empty)
+                                && d.tool_calls.is_none()
+                                && d.reasoning_content.is_none()
+                        })
+                });
             if empty_opening { None } else { Some(true) }
         }
     }
@@ -149,7 +182,11 @@ pub(super) async fn bootstrap(
             Err(e) => Bootstrap::Failed(format!("the upstream body failed: {e}")),
         };
     }
+    // The chunks read so far: the first one as it came (usually the only one, so it is
+    // relayed without a copy), any later ones appended to `held`.
+    let mut first: Option<Bytes> = None;
     let mut held = BytesMut::new();
+    let mut held_len = 0;
     let mut parser = SseParser::new();
     let mut events = Vec::new();
     let until =
@@ -161,7 +198,7 @@ pub(super) async fn bootstrap(
             Ok(Ok(None)) => {
                 let mut last = Vec::new();
                 parser.finish(&mut last);
-                if held.is_empty() || last.iter().any(|e| early_event(protocol, e) == Some(false)) {
+                if held_len == 0 || last.iter().any(|e| early_event(protocol, e) == Some(false)) {
                     return Bootstrap::Failed(
                         "the upstream stream ended before any event".to_owned(),
                     );
@@ -172,8 +209,17 @@ pub(super) async fn bootstrap(
                 return Bootstrap::Failed(format!("the upstream stream broke at its start: {e}"));
             }
         };
-        held.extend_from_slice(&chunk);
         let verdict = first_verdict(protocol, &mut parser, &chunk, &mut events);
+        held_len += chunk.len();
+        match first.take() {
+            None if held.is_empty() => first = Some(chunk),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    held.extend_from_slice(&earlier);
+                }
+                held.extend_from_slice(&chunk);
+            }
+        }
         match verdict {
             Some(false) => {
                 return Bootstrap::Failed(
@@ -181,13 +227,13 @@ pub(super) async fn bootstrap(
                 );
             }
             Some(true) => break,
-            None if held.len() >= BOOTSTRAP_BYTES => break,
+            None if held_len >= BOOTSTRAP_BYTES => break,
             None => {}
         }
     }
     Bootstrap::Ready {
         response,
-        prefix: Some(held.freeze()),
+        prefix: Some(first.unwrap_or_else(|| held.freeze())),
     }
 }
 
@@ -275,7 +321,23 @@ impl http_body::Body for RelayBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.prefix.is_none() && self.lease.is_none()
+        self.prefix.is_none() && (self.lease.is_none() || self.inner.is_end_stream())
+    }
+
+    /// The prefix plus what the upstream still announces: an upstream `Content-Length`
+    /// carries over, so a fully buffered answer goes out in one write.
+    fn size_hint(&self) -> http_body::SizeHint {
+        let prefix = self.prefix.as_ref().map_or(0, |p| p.len() as u64);
+        if self.lease.is_none() {
+            return http_body::SizeHint::with_exact(prefix);
+        }
+        let rest = self.inner.size_hint();
+        let mut hint = http_body::SizeHint::new();
+        hint.set_lower(rest.lower().saturating_add(prefix));
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper.saturating_add(prefix));
+        }
+        hint
     }
 }
 

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Switchyard-only load legs that ../shared/bench/bench.sh has no target for, in one run
+# against its nginx mock, gateway pinned to CPU 0 and wrk to CPU 1 (as bench.sh does):
+#
+#   - same-protocol and translated paths side by side (OpenAI client → Anthropic upstream,
+#     Anthropic client → OpenAI upstream, JSON and stream where the mock has the shape),
+#   - 1,000 concurrent open streams against a slow upstream (the testkit fake provider,
+#     chunks 250 ms apart), for RSS and errors.
+#
+# Appends TSV rows to $OUT/results.tsv in bench.sh's format (target, mode, loadgen, conc,
+# rps, p50, p99, errors, RSS, CPU, pin, noise) with targets named `sy:<client>-><upstream>`.
+# Called by scripts/bench.sh; runs alone too:
+#   SWITCHYARD_BIN=target/release/switchyard FAKE_BIN=target/release/switchyard-fake \
+#     scripts/bench-translated.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BENCH=${BENCH_DIR:-$(pwd)/../shared/bench}
+home=${BENCH_HOME:-$HOME/.cache/switchyard-bench}
+OUT=${OUT:-$home/results}
+DURATION=${DURATION:-10}
+CONC=${CONC:-"1 64"}
+STREAMS=${STREAMS:-1000}
+: "${SWITCHYARD_BIN:?set SWITCHYARD_BIN}"
+: "${FAKE_BIN:?set FAKE_BIN}"
+MOCK=http://127.0.0.1:18080
+PORT=8047
+FAKE_PORT=18090
+run=$(mktemp -d)
+mkdir -p "$OUT"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ "${mock_started:-0}" = 1 ] && "$BENCH/bench.sh" mock-stop >/dev/null 2>&1
+  rm -rf "$run"
+}
+trap cleanup EXIT
+log() { echo "[bench-translated $(date +%T)] $*" >&2; }
+
+curl -s -m 2 -o /dev/null "$MOCK/health" || { "$BENCH/bench.sh" mock-start >/dev/null 2>&1; mock_started=1; }
+
+# ---- gateway, pinned to CPU 0, with one account per upstream shape and one client key
+SWITCHYARD_ADMIN_KEY=bench-admin SWITCHYARD_LOG=error taskset -c 0 "$SWITCHYARD_BIN" serve \
+  --host 127.0.0.1 --port $PORT --data-dir "$run/data" > "$run/gw.log" 2>&1 &
+gw=$!; pids+=("$gw")
+for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:$PORT/healthz && break; sleep 0.1; done
+api=http://127.0.0.1:$PORT/api
+account() {
+  curl -sf -X POST $api/accounts -H 'Authorization: Bearer bench-admin' -H 'Content-Type: application/json' \
+    -d "{\"provider\":\"$1\",\"label\":\"$2\",\"api_key\":\"sk-fake\",\"base_url\":\"$3\",\"models\":[\"$4\"]}" >/dev/null \
+    || { log "POST /api/accounts failed: $(cat "$run/gw.log")"; exit 1; }
+}
+account openai_compatible oa-json "$MOCK/v1" oa-json
+account openai_compatible oa-stream "$MOCK/stream/v1" oa-stream
+account anthropic an-json "$MOCK" an-json
+account openai_compatible slow "http://127.0.0.1:$FAKE_PORT/v1" slow
+key=$(curl -sf -X POST $api/keys -H 'Authorization: Bearer bench-admin' -H 'Content-Type: application/json' \
+  -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+
+rss() { awk '/^VmRSS/{print int($2/1024)}' /proc/$gw/status; }
+ticks() { awk '{print $14+$15}' /proc/$gw/stat; }
+
+# one leg: NAME MODE(json|stream) PATH MODEL [PROMPT [EXPECT]]
+leg() {
+  local name=$1 mode=$2 path=$3 model=$4 prompt=${5:-Say hello in one short sentence.} expect=${6:-canned}
+  local hdrs body=$run/body-${1//[^a-z]/_}-$2.json c extra=""
+  [ "$mode" = stream ] && extra=',"stream":true'
+  if [ "$path" = /v1/messages ]; then
+    hdrs="x-api-key: $key|anthropic-version: 2023-06-01"
+  else
+    hdrs="Authorization: Bearer $key"
+  fi
+  printf '{"model":"%s","max_tokens":32,"messages":[{"role":"user","content":"%s"}]%s}\n' \
+    "$model" "$prompt" "$extra" > "$body"
+  local args=() IFS='|' h
+  for h in $hdrs; do args+=(-H "$h"); done
+  unset IFS
+  local smoke
+  smoke=$(curl -s -m 10 -w '\n%{http_code}' http://127.0.0.1:$PORT$path -H 'Content-Type: application/json' \
+    "${args[@]}" --data-binary @"$body")
+  if [ "${smoke##*$'\n'}" != 200 ] || ! grep -qi "$expect" <<<"$smoke"; then
+    log "smoke FAILED for $name $mode: $(head -c 300 <<<"$smoke")"; return 0
+  fi
+  WRK_BODY_FILE=$body WRK_HEADERS=$hdrs taskset -c 1 wrk -t1 -c16 -d2s -s "$BENCH/load/post.lua" \
+    http://127.0.0.1:$PORT$path >/dev/null 2>&1
+  for c in $CONC; do
+    local t0 t1 res rps p50 p99 errs
+    t0=$(ticks)
+    res=$(WRK_BODY_FILE=$body WRK_HEADERS=$hdrs taskset -c 1 wrk -t1 -c"$c" -d"${DURATION}s" --timeout 10s \
+      -s "$BENCH/load/post.lua" http://127.0.0.1:$PORT$path 2>&1 |
+      awk '/^RESULT/{for(i=2;i<=NF;i++){split($i,a,"=");v[a[1]]=a[2]}; print v["rps"], v["p50_ms"], v["p99_ms"], v["errors"]}')
+    t1=$(ticks)
+    read -r rps p50 p99 errs <<<"${res:-0 0 0 ERR}"
+    printf '%s\t%s\t%s\twrk\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t1\t-\n' "$(date -Is)" "$name" "$mode" "$c" \
+      "$rps" "$p50" "$p99" "$errs" "$(rss)" $(( (t1 - t0) * 100 / $(getconf CLK_TCK) / DURATION )) >> "$OUT/results.tsv"
+    log "$name $mode c=$c: $rps rps, p50 $p50 ms, p99 $p99 ms, errors $errs"
+  done
+}
+
+leg "sy:openai->openai" json /v1/chat/completions oa-json
+leg "sy:openai->anthropic" json /v1/chat/completions an-json
+leg "sy:anthropic->anthropic" json /v1/messages an-json
+leg "sy:anthropic->openai" json /v1/messages oa-json
+leg "sy:openai->openai" stream /v1/chat/completions oa-stream
+leg "sy:anthropic->openai" stream /v1/messages oa-stream
+
+# ---- many open streams: a slow upstream holds each stream open for a few seconds
+"$FAKE_BIN" --port $FAKE_PORT > "$run/fake.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:$FAKE_PORT/ && break; sleep 0.1; done
+CONC=$STREAMS leg "sy:open-streams" stream /v1/chat/completions slow "Say hello #fake:chunk_delay=250" fake
