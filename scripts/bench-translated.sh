@@ -40,22 +40,28 @@ log() { echo "[bench-translated $(date +%T)] $*" >&2; }
 curl -s -m 2 -o /dev/null "$MOCK/health" || { "$BENCH/bench.sh" mock-start >/dev/null 2>&1; mock_started=1; }
 
 # ---- gateway, pinned to CPU 0, with one account per upstream shape and one client key
-SWITCHYARD_ADMIN_KEY=bench-admin SWITCHYARD_LOG=error taskset -c 0 "$SWITCHYARD_BIN" serve \
-  --host 127.0.0.1 --port $PORT --data-dir "$run/data" > "$run/gw.log" 2>&1 &
-gw=$!; pids+=("$gw")
-for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:$PORT/healthz && break; sleep 0.1; done
+# start_gw [CONFIG_FILE]: sets gw (pid) and key
+start_gw() {
+  rm -rf "$run/data"
+  SWITCHYARD_ADMIN_KEY=bench-admin SWITCHYARD_LOG=error taskset -c 0 "$SWITCHYARD_BIN" serve \
+    ${1:+--config "$1"} --host 127.0.0.1 --port $PORT --data-dir "$run/data" > "$run/gw.log" 2>&1 &
+  gw=$!; pids+=("$gw")
+  for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:$PORT/healthz && break; sleep 0.1; done
+  account openai_compatible oa-json "$MOCK/v1" oa-json
+  account openai_compatible oa-stream "$MOCK/stream/v1" oa-stream
+  account anthropic an-json "$MOCK" an-json
+  account openai_compatible slow "http://127.0.0.1:$FAKE_PORT/v1" slow
+  key=$(curl -sf -X POST $api/keys -H 'Authorization: Bearer bench-admin' -H 'Content-Type: application/json' \
+    -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+}
+stop_gw() { kill "$gw" 2>/dev/null || true; wait "$gw" 2>/dev/null || true; }
 api=http://127.0.0.1:$PORT/api
 account() {
   curl -sf -X POST $api/accounts -H 'Authorization: Bearer bench-admin' -H 'Content-Type: application/json' \
     -d "{\"provider\":\"$1\",\"label\":\"$2\",\"api_key\":\"sk-fake\",\"base_url\":\"$3\",\"models\":[\"$4\"]}" >/dev/null \
     || { log "POST /api/accounts failed: $(cat "$run/gw.log")"; exit 1; }
 }
-account openai_compatible oa-json "$MOCK/v1" oa-json
-account openai_compatible oa-stream "$MOCK/stream/v1" oa-stream
-account anthropic an-json "$MOCK" an-json
-account openai_compatible slow "http://127.0.0.1:$FAKE_PORT/v1" slow
-key=$(curl -sf -X POST $api/keys -H 'Authorization: Bearer bench-admin' -H 'Content-Type: application/json' \
-  -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+start_gw
 
 rss() { awk '/^VmRSS/{print int($2/1024)}' /proc/$gw/status; }
 ticks() { awk '{print $14+$15}' /proc/$gw/stat; }
@@ -86,14 +92,19 @@ leg() {
   for c in $CONC; do
     local t0 t1 res rps p50 p99 errs
     t0=$(ticks)
+    # the gateway's largest RSS while the load runs, sampled every 0.25 s
+    ( m=0; while kill -0 "$gw" 2>/dev/null; do r=$(rss); [ "$r" -gt "$m" ] && { m=$r; echo "$m" > "$run/rss.max"; }; sleep 0.25; done ) &
+    local sampler=$!
     res=$(WRK_BODY_FILE=$body WRK_HEADERS=$hdrs taskset -c 1 wrk -t1 -c"$c" -d"${DURATION}s" --timeout 10s \
       -s "$BENCH/load/post.lua" http://127.0.0.1:$PORT$path 2>&1 |
       awk '/^RESULT/{for(i=2;i<=NF;i++){split($i,a,"=");v[a[1]]=a[2]}; print v["rps"], v["p50_ms"], v["p99_ms"], v["errors"]}')
     t1=$(ticks)
+    kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
     read -r rps p50 p99 errs <<<"${res:-0 0 0 ERR}"
     printf '%s\t%s\t%s\twrk\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t1\t-\n' "$(date -Is)" "$name" "$mode" "$c" \
-      "$rps" "$p50" "$p99" "$errs" "$(rss)" $(( (t1 - t0) * 100 / $(getconf CLK_TCK) / DURATION )) >> "$OUT/results.tsv"
-    log "$name $mode c=$c: $rps rps, p50 $p50 ms, p99 $p99 ms, errors $errs"
+      "$rps" "$p50" "$p99" "$errs" "$(cat "$run/rss.max")" $(( (t1 - t0) * 100 / $(getconf CLK_TCK) / DURATION )) >> "$OUT/results.tsv"
+    log "$name $mode c=$c: $rps rps, p50 $p50 ms, p99 $p99 ms, errors $errs, RSS max $(cat "$run/rss.max") MiB"
+    rm -f "$run/rss.max"
   done
 }
 
@@ -104,7 +115,12 @@ leg "sy:anthropic->openai" json /v1/messages oa-json
 leg "sy:openai->openai" stream /v1/chat/completions oa-stream
 leg "sy:anthropic->openai" stream /v1/messages oa-stream
 
-# ---- many open streams: a slow upstream holds each stream open for a few seconds
+# ---- many open streams: a slow upstream holds each stream open for a few seconds. The
+# default adaptive limit (8 → 64 per account) would queue them, so this gateway lets one
+# account hold them all.
+stop_gw
+printf '[aimd]\ninitial_limit = %s\nmax_limit = %s\n' "$STREAMS" "$STREAMS" > "$run/streams.toml"
+start_gw "$run/streams.toml"
 "$FAKE_BIN" --port $FAKE_PORT > "$run/fake.log" 2>&1 &
 pids+=("$!")
 for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:$FAKE_PORT/ && break; sleep 0.1; done

@@ -14,8 +14,9 @@ BENCH=${BENCH_DIR:-$ROOT/../shared/bench}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/switchyard-target}
 export SKIP_TRUNK_BUILD=${SKIP_TRUNK_BUILD:-1}
 ./scripts/install-tools.sh
-cargo build --release --locked -p switchyard-server
+cargo build --release --locked -p switchyard-server -p switchyard-testkit
 export SWITCHYARD_BIN=$CARGO_TARGET_DIR/release/switchyard
+export FAKE_BIN=$CARGO_TARGET_DIR/release/switchyard-fake
 
 peers=""
 home=${BENCH_HOME:-$HOME/.cache/switchyard-bench}
@@ -33,6 +34,11 @@ for mode in json stream; do
   echo "== mode=$mode targets: $TARGETS" >&2
   MODE=$mode "$BENCH/bench.sh" $TARGETS
 done
+
+if [ "${TRANSLATED:-1}" = 1 ]; then
+  echo "== translated paths and open streams" >&2
+  OUT=$results BENCH_DIR=$BENCH ./scripts/bench-translated.sh
+fi
 
 echo
 echo "Machine: $(nproc) cores, $(uname -sr); $(date -u +%Y-%m-%dT%H:%MZ)"

@@ -8,6 +8,19 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::error::Category;
+use std::borrow::Cow;
+
+/// For `#[serde(borrow, default, deserialize_with = "…")]` on an `Option<Cow<str>>`:
+/// borrows from the input when the string has no escapes (serde only does that for a
+/// bare `Cow` field, not inside an `Option`).
+pub fn opt_cow_str<'de, D>(deserializer: D) -> Result<Option<Cow<'de, str>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+    Ok(Option::<Borrowed<'de>>::deserialize(deserializer)?.map(|b| b.0))
+}
 
 /// Deserialise a client request body (a JSON object), naming the bad field.
 pub fn parse_client<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, TranslateError> {
@@ -93,6 +106,25 @@ fn path_error(prefix: &str, e: serde_path_to_error::Error<serde_json::Error>) ->
 mod tests {
     use super::*;
     use serde::de::IgnoredAny;
+
+    #[derive(Debug, Deserialize)]
+    struct Named<'a> {
+        #[serde(borrow, default, deserialize_with = "opt_cow_str")]
+        name: Option<Cow<'a, str>>,
+    }
+
+    #[test]
+    fn optional_strings_borrow_unless_escaped() {
+        let plain: Named<'_> = serde_json::from_str(r#"{"name":"gpt"}"#).unwrap();
+        assert!(matches!(plain.name, Some(Cow::Borrowed("gpt"))));
+        let escaped: Named<'_> = serde_json::from_str(r#"{"name":"a\"b"}"#).unwrap();
+        assert!(matches!(escaped.name, Some(Cow::Owned(ref s)) if s == "a\"b"));
+        let null: Named<'_> = serde_json::from_str(r#"{"name":null}"#).unwrap();
+        assert!(null.name.is_none());
+        let missing: Named<'_> = serde_json::from_str("{}").unwrap();
+        assert!(missing.name.is_none());
+        assert!(serde_json::from_str::<Named<'_>>(r#"{"name":1}"#).is_err());
+    }
 
     #[derive(Debug, Deserialize)]
     struct Probe {

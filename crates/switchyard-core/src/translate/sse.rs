@@ -5,6 +5,28 @@
 //! whose mid-stream errors can arrive as bare JSON without `data:` (protocols.md §3.5),
 //! non-field lines are collected as data too.
 
+use bytes::{BufMut, BytesMut};
+use serde::Serialize;
+use std::borrow::Cow;
+
+/// Append one SSE event (`event:` line when `name` is given, one `data:` line of JSON)
+/// to `out`, serialising straight into the buffer. A value that fails to serialise
+/// leaves `out` as it was.
+pub fn write_event<T: Serialize>(out: &mut BytesMut, name: Option<&str>, value: &T) {
+    let start = out.len();
+    if let Some(name) = name {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\n");
+    }
+    out.extend_from_slice(b"data: ");
+    if serde_json::to_writer(out.writer(), value).is_err() {
+        out.truncate(start);
+        return;
+    }
+    out.extend_from_slice(b"\n\n");
+}
+
 /// One SSE event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SseEvent {
@@ -34,45 +56,75 @@ impl SseParser {
     }
 
     /// Feed bytes; complete events are appended to `out`.
-    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) {
-        for &b in bytes {
-            match b {
-                b'\n' if self.after_cr => self.after_cr = false,
-                b'\n' | b'\r' => {
-                    self.after_cr = b == b'\r';
-                    self.end_line(out);
-                }
-                _ => {
-                    self.after_cr = false;
-                    if self.line.len() < MAX_EVENT_BYTES {
-                        self.line.push(b);
-                    }
+    ///
+    /// Lines are found with `memchr` and handled as slices of `bytes`; only a line split
+    /// across two feeds is copied into the carry-over buffer.
+    pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) {
+        if self.after_cr && !bytes.is_empty() {
+            // The `\n` of a `\r\n` split across two feeds.
+            if bytes[0] == b'\n' {
+                bytes = &bytes[1..];
+            }
+            self.after_cr = false;
+        }
+        while let Some(at) = memchr::memchr2(b'\n', b'\r', bytes) {
+            let (head, rest) = bytes.split_at(at);
+            if self.line.is_empty() {
+                self.end_line(head, out);
+            } else {
+                let mut line = std::mem::take(&mut self.line);
+                self.extend_line(&mut line, head);
+                self.end_line(&line, out);
+                line.clear();
+                self.line = line;
+            }
+            let cr = rest[0] == b'\r';
+            bytes = &rest[1..];
+            if cr {
+                match bytes.first() {
+                    Some(b'\n') => bytes = &bytes[1..],
+                    Some(_) => {}
+                    None => self.after_cr = true,
                 }
             }
+        }
+        if !bytes.is_empty() {
+            let mut line = std::mem::take(&mut self.line);
+            self.extend_line(&mut line, bytes);
+            self.line = line;
         }
     }
 
     /// The stream ended: emit a last event that had no terminating blank line.
     pub fn finish(&mut self, out: &mut Vec<SseEvent>) {
         if !self.line.is_empty() {
-            self.end_line(out);
+            let line = std::mem::take(&mut self.line);
+            self.end_line(&line, out);
         }
         self.dispatch(out);
     }
 
-    fn end_line(&mut self, out: &mut Vec<SseEvent>) {
-        if self.line.is_empty() {
+    /// Append to a partial line, up to [`MAX_EVENT_BYTES`].
+    fn extend_line(&self, line: &mut Vec<u8>, bytes: &[u8]) {
+        let room = MAX_EVENT_BYTES.saturating_sub(line.len());
+        line.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    fn end_line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) {
+        if line.is_empty() {
             self.dispatch(out);
             return;
         }
-        let line = String::from_utf8_lossy(&self.line).into_owned();
-        self.line.clear();
+        let line = match std::str::from_utf8(line) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(line),
+        };
         if line.starts_with(':') {
             return;
         }
         let (field, value) = match line.split_once(':') {
             Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-            None => (line.as_str(), ""),
+            None => (line.as_ref(), ""),
         };
         match field {
             "data" => self.push_data(value),
@@ -133,6 +185,55 @@ mod tests {
             assert_eq!(out[1].data, "x\ny");
             assert_eq!(out[2].data, "[DONE]");
         }
+    }
+
+    #[test]
+    fn events_are_written_whole_or_not_at_all() {
+        struct Fails;
+        impl Serialize for Fails {
+            fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+                Err(serde::ser::Error::custom("no"))
+            }
+        }
+        let mut out = BytesMut::from(&b"kept"[..]);
+        write_event(&mut out, Some("ping"), &serde_json::json!({"a": "\""}));
+        write_event(&mut out, None, &Fails);
+        write_event(&mut out, None, &[1]);
+        assert_eq!(
+            &out[..],
+            b"keptevent: ping\ndata: {\"a\":\"\\\"\"}\n\ndata: [1]\n\n"
+        );
+    }
+
+    #[test]
+    fn bare_cr_line_ends_and_any_two_way_split() {
+        let input = "data: a\r\rdata: b\r\n\r\nevent: e\rdata: c\n\n";
+        for at in 0..=input.len() {
+            let mut p = SseParser::new();
+            let mut out = Vec::new();
+            p.feed(&input.as_bytes()[..at], &mut out);
+            p.feed(&input.as_bytes()[at..], &mut out);
+            p.finish(&mut out);
+            let data: Vec<_> = out.iter().map(|e| e.data.as_str()).collect();
+            assert_eq!(data, ["a", "b", "c"], "split at {at}");
+            assert_eq!(out[2].event, "e");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_dropped() {
+        let out = parse_in_pieces_bytes(b"data: caf\xe9\n\n", 3);
+        assert_eq!(out[0].data, "caf\u{fffd}");
+    }
+
+    fn parse_in_pieces_bytes(input: &[u8], piece: usize) -> Vec<SseEvent> {
+        let mut p = SseParser::new();
+        let mut out = Vec::new();
+        for chunk in input.chunks(piece) {
+            p.feed(chunk, &mut out);
+        }
+        p.finish(&mut out);
+        out
     }
 
     #[test]

@@ -242,6 +242,9 @@ impl Stream for TranslatingStream {
             match this.inner.poll_next_unpin(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(chunk))) => {
+                    // `split` left `out` without capacity: size it once for what this
+                    // chunk re-encodes to, instead of growing it event by event.
+                    this.out.reserve(chunk.len() + chunk.len() / 2 + 256);
                     if let Err(e) = this.decoder.feed(&chunk, &mut this.events) {
                         this.end(Some(e.to_string()));
                         continue;

@@ -545,7 +545,7 @@ pub struct ErrorDetailIn {
 /// An event we write to an Anthropic client's stream.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum EventOut {
+pub enum EventOut<'a> {
     MessageStart {
         message: ResponseOut,
     },
@@ -555,7 +555,7 @@ pub enum EventOut {
     },
     ContentBlockDelta {
         index: u32,
-        delta: DeltaOut,
+        delta: DeltaOut<'a>,
     },
     ContentBlockStop {
         index: u32,
@@ -570,7 +570,7 @@ pub enum EventOut {
     },
 }
 
-impl EventOut {
+impl EventOut<'_> {
     /// The SSE `event:` name (the same as `type`).
     pub const fn name(&self) -> &'static str {
         match self {
@@ -591,11 +591,11 @@ impl EventOut {
     clippy::enum_variant_names,
     reason = "the variants are Anthropic's delta type names"
 )]
-pub enum DeltaOut {
-    TextDelta { text: String },
-    ThinkingDelta { thinking: String },
-    SignatureDelta { signature: String },
-    InputJsonDelta { partial_json: String },
+pub enum DeltaOut<'a> {
+    TextDelta { text: &'a str },
+    ThinkingDelta { thinking: &'a str },
+    SignatureDelta { signature: &'a str },
+    InputJsonDelta { partial_json: &'a str },
 }
 
 #[derive(Debug, Serialize)]

@@ -107,18 +107,18 @@ impl OpenAiStreamDecoder {
         if chunk.id.is_none() && chunk.choices.is_none() && chunk.usage.is_none() {
             return Ok(()); // a keep-alive or something we do not know
         }
-        self.start(chunk.id, chunk.model, out);
-        for choice in chunk.choices.into_iter().flatten() {
-            // We ask for one choice; ignore any other.
-            if self.finished || choice.index.unwrap_or(0) != 0 {
-                continue;
-            }
+        self.start(chunk.id.as_deref(), chunk.model.as_deref(), out);
+        // We ask for one choice; `FirstChoice` keeps only that one.
+        if let Some(choice) = chunk.choices.and_then(|c| c.0)
+            && !self.finished
+        {
             if let Some(delta) = choice.delta {
                 self.delta(delta, out);
             }
             if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
                 self.close_calls(out);
-                let reason = decode_finish(Some(&reason), !self.calls.is_empty(), self.refused);
+                let reason =
+                    decode_finish(Some(reason.as_ref()), !self.calls.is_empty(), self.refused);
                 out.push(StreamEvent::Finish { reason });
                 self.finished = true;
             }
@@ -131,15 +131,15 @@ impl OpenAiStreamDecoder {
         Ok(())
     }
 
-    fn start(&mut self, id: Option<String>, model: Option<String>, out: &mut Vec<StreamEvent>) {
+    fn start(&mut self, id: Option<&str>, model: Option<&str>, out: &mut Vec<StreamEvent>) {
         if self.started {
             return;
         }
         self.started = true;
-        self.id = id.unwrap_or_default();
+        self.id = id.unwrap_or_default().to_owned();
         let model = model
             .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| self.fallback_model.clone());
+            .map_or_else(|| self.fallback_model.clone(), str::to_owned);
         out.push(StreamEvent::Start {
             id: self.id.clone(),
             model,
@@ -376,9 +376,7 @@ impl OpenAiStreamEncoder {
 }
 
 fn write_data<T: Serialize>(value: &T, out: &mut BytesMut) {
-    out.extend_from_slice(b"data: ");
-    out.extend_from_slice(&serde_json::to_vec(value).unwrap_or_default());
-    out.extend_from_slice(b"\n\n");
+    crate::translate::sse::write_event(out, None, value);
 }
 
 impl StreamEncode for OpenAiStreamEncoder {

@@ -6,8 +6,10 @@
 //! Parts whose shape varies (`content`, `tool_choice`, `image_url`) stay
 //! [`serde_json::Value`]s and are read by hand so errors can name the exact path.
 
+use crate::translate::json::opt_cow_str;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use switchyard_types::ir::Effort;
 
 // ---------------------------------------------------------------- client request
@@ -376,19 +378,54 @@ pub(super) struct CompletionDetailsOut {
 
 /// One upstream `chat.completion.chunk` (or an in-stream error).
 #[derive(Debug, Deserialize)]
-pub(super) struct ChunkIn {
-    pub id: Option<String>,
-    pub model: Option<String>,
-    pub choices: Option<Vec<ChunkChoiceIn>>,
+pub(super) struct ChunkIn<'a> {
+    /// Borrowed: only the first chunk's id and model are kept.
+    #[serde(borrow, default, deserialize_with = "opt_cow_str")]
+    pub id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "opt_cow_str")]
+    pub model: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub choices: Option<FirstChoice<'a>>,
     pub usage: Option<UsageIn>,
     pub error: Option<Value>,
 }
 
+/// A chunk's `choices`, keeping only choice 0 (we ask for one; any other is ignored), so
+/// no vector is allocated per chunk.
+#[derive(Debug)]
+pub(super) struct FirstChoice<'a>(pub Option<ChunkChoiceIn<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FirstChoice<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Choices<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Choices<'a> {
+            type Value = FirstChoice<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of choices")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut first = None;
+                while let Some(choice) = seq.next_element::<ChunkChoiceIn<'a>>()? {
+                    if first.is_none() && choice.index.unwrap_or(0) == 0 {
+                        first = Some(choice);
+                    }
+                }
+                Ok(FirstChoice(first))
+            }
+        }
+        deserializer.deserialize_seq(Choices(std::marker::PhantomData))
+    }
+}
+
 #[derive(Debug, Deserialize)]
-pub(super) struct ChunkChoiceIn {
+pub(super) struct ChunkChoiceIn<'a> {
     pub index: Option<u32>,
     pub delta: Option<DeltaIn>,
-    pub finish_reason: Option<String>,
+    #[serde(borrow, default, deserialize_with = "opt_cow_str")]
+    pub finish_reason: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Deserialize)]

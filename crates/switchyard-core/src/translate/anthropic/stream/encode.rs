@@ -90,15 +90,8 @@ impl StreamEncoder {
         }
     }
 
-    fn write(out: &mut BytesMut, event: &EventOut) {
-        let Ok(json) = serde_json::to_string(event) else {
-            return;
-        };
-        out.extend_from_slice(b"event: ");
-        out.extend_from_slice(event.name().as_bytes());
-        out.extend_from_slice(b"\ndata: ");
-        out.extend_from_slice(json.as_bytes());
-        out.extend_from_slice(b"\n\n");
+    fn write(out: &mut BytesMut, event: &EventOut<'_>) {
+        crate::translate::sse::write_event(out, Some(event.name()), event);
     }
 
     fn message_start(&mut self, out: &mut BytesMut) {
@@ -133,7 +126,7 @@ impl StreamEncoder {
         );
     }
 
-    fn delta(&self, out: &mut BytesMut, delta: DeltaOut) {
+    fn delta(&self, out: &mut BytesMut, delta: DeltaOut<'_>) {
         Self::write(
             out,
             &EventOut::ContentBlockDelta {
@@ -153,12 +146,7 @@ impl StreamEncoder {
                     c.sent
                 });
                 if !sent {
-                    self.delta(
-                        out,
-                        DeltaOut::InputJsonDelta {
-                            partial_json: "{}".to_owned(),
-                        },
-                    );
+                    self.delta(out, DeltaOut::InputJsonDelta { partial_json: "{}" });
                 }
             }
             Open::Text | Open::Thinking { .. } => {}
@@ -192,7 +180,7 @@ impl StreamEncoder {
             self.delta(
                 out,
                 DeltaOut::InputJsonDelta {
-                    partial_json: buffered,
+                    partial_json: &buffered,
                 },
             );
         }
@@ -254,7 +242,7 @@ impl StreamEncoder {
                 self.delta(
                     out,
                     DeltaOut::InputJsonDelta {
-                        partial_json: arguments.to_owned(),
+                        partial_json: arguments,
                     },
                 );
             }
@@ -280,12 +268,7 @@ impl StreamEncoder {
             self.close_and_flush(out, true);
             self.open_thinking(out);
         }
-        self.delta(
-            out,
-            DeltaOut::ThinkingDelta {
-                thinking: text.to_owned(),
-            },
-        );
+        self.delta(out, DeltaOut::ThinkingDelta { thinking: text });
     }
 
     fn open_thinking(&mut self, out: &mut BytesMut) {
@@ -309,7 +292,7 @@ impl StreamEncoder {
         self.delta(
             out,
             DeltaOut::SignatureDelta {
-                signature: signature.value.clone(),
+                signature: &signature.value,
             },
         );
         self.open = Open::Thinking { signed: true };
@@ -329,12 +312,7 @@ impl StreamEncoder {
             );
             self.open = Open::Text;
         }
-        self.delta(
-            out,
-            DeltaOut::TextDelta {
-                text: text.to_owned(),
-            },
-        );
+        self.delta(out, DeltaOut::TextDelta { text });
     }
 
     fn redacted(&mut self, out: &mut BytesMut, data: &str) {
