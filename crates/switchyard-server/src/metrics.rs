@@ -2,7 +2,9 @@
 //! allocates or locks. Labels are small closed sets.
 
 use std::fmt::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use switchyard_types::Protocol;
 
 const PROTOCOLS: [Protocol; 3] = [Protocol::OpenAi, Protocol::Anthropic, Protocol::Gemini];
@@ -48,6 +50,36 @@ impl AttemptResult {
 
 /// Upper bounds (µs) of the overhead histogram's buckets; the last bucket is +Inf.
 const OVERHEAD_BUCKETS_US: [u64; 10] = [25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000];
+
+/// The overhead of a re-encoded stream, observed once when the stream ends or the client
+/// leaves: what the attempt loop measured up to the first byte, plus the time spent
+/// decoding and re-encoding the stream's chunks. The attempt loop finds it in the
+/// response's extensions.
+#[derive(Debug, Clone)]
+pub struct StreamOverhead(Arc<AtomicU64>);
+
+impl StreamOverhead {
+    /// Not committed yet: a stream dropped before that (a failed attempt) observes nothing.
+    const UNSET: u64 = u64::MAX;
+
+    pub fn new() -> Self {
+        Self(Arc::new(AtomicU64::new(Self::UNSET)))
+    }
+
+    /// The overhead up to the first byte, set when the response is committed.
+    pub fn set_first_byte(&self, us: u64) {
+        self.0.store(us.min(Self::UNSET - 1), Ordering::Relaxed);
+    }
+
+    /// Observe the total; called once, when the stream is dropped.
+    pub fn finish(&self, metrics: &Metrics, reencode: Duration) {
+        let first = self.0.load(Ordering::Relaxed);
+        if first != Self::UNSET {
+            let reencode = u64::try_from(reencode.as_micros()).unwrap_or(u64::MAX);
+            metrics.overhead(first.saturating_add(reencode));
+        }
+    }
+}
 
 /// The gateway's counters.
 #[derive(Debug, Default)]
@@ -159,6 +191,32 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stream_observes_first_byte_plus_reencoding_once_committed() {
+        let m = Metrics::default();
+        StreamOverhead::new().finish(&m, Duration::from_micros(10));
+        assert!(
+            m.render(&[])
+                .contains("switchyard_overhead_seconds_count 0")
+        );
+        let stream = StreamOverhead::new();
+        stream.set_first_byte(40);
+        stream.finish(&m, Duration::from_micros(20));
+        let text = m.render(&[]);
+        assert!(
+            text.contains("switchyard_overhead_seconds_bucket{le=\"0.00005\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("switchyard_overhead_seconds_bucket{le=\"0.0001\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("switchyard_overhead_seconds_sum 0.00006"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn renders_counts() {

@@ -21,7 +21,7 @@
 use super::relay::{self, Bootstrap};
 use super::translated::{self, Translation};
 use crate::error::ProxyError;
-use crate::metrics::AttemptResult;
+use crate::metrics::{AttemptResult, StreamOverhead};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::response::Response;
@@ -175,7 +175,11 @@ pub async fn forward(state: &AppState, inbound: Inbound<'_>) -> Result<Response,
             Attempt::Done(mut response) => {
                 let overhead = inbound.started.elapsed().saturating_sub(failures.waiting);
                 let us = u64::try_from(overhead.as_micros()).unwrap_or(u64::MAX);
-                state.metrics.overhead(us);
+                // A re-encoded stream observes its overhead itself, when it ends.
+                match response.extensions_mut().remove::<StreamOverhead>() {
+                    Some(stream) => stream.set_first_byte(us),
+                    None => state.metrics.overhead(us),
+                }
                 response
                     .headers_mut()
                     .insert("x-switchyard-overhead-us", HeaderValue::from(us));

@@ -2,8 +2,11 @@
 //! decoded to the IR once per request (only when such an account is first tried), encoded
 //! once per upstream protocol, and the answer is decoded and re-encoded — whole for JSON,
 //! event by event for streams ([`TranslatingStream`]: upstream bytes → decoder → IR events
-//! → encoder → client bytes, chunk by chunk, nothing held beyond what the client protocol
-//! itself requires).
+//! → encoder → client bytes, as the chunks arrive; what is re-encoded goes out as soon as
+//! the upstream has nothing more ready, so nothing is held beyond what has arrived).
+//!
+//! A re-encoded stream's overhead is observed when it ends: the time to its first byte
+//! plus the decode and re-encode time of every chunk ([`crate::metrics::StreamOverhead`]).
 //!
 //! An upstream error is judged like any other ([`super::forward::send_and_judge`]) and,
 //! when it is the request's own fault, reaches the client in the client's error shape.
@@ -11,15 +14,17 @@
 use super::forward::{Attempt, Failures, Inbound, Verdict, send_and_judge};
 use super::images;
 use crate::error::ProxyError;
-use crate::metrics::AttemptResult;
+use crate::metrics::{AttemptResult, StreamOverhead};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 use http::{HeaderValue, header};
+use http_body::Frame;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use switchyard_core::pool::Lease;
 use switchyard_core::translate::{StreamDecode, StreamEncode, dispatch};
 use switchyard_core::upstream::{Endpoint, GeminiMethod, UpstreamBody, read_bounded};
@@ -126,6 +131,7 @@ pub(super) async fn attempt(
     if inbound.stream {
         let decoder = dispatch::stream_decoder(target, ir);
         let encoder = dispatch::stream_encoder(inbound.protocol, ir, created, inbound.gemini_sse);
+        let overhead = StreamOverhead::new();
         let stream = TranslatingStream {
             inner: response.into_parts().2,
             lease: Some(lease),
@@ -135,13 +141,17 @@ pub(super) async fn attempt(
             out: BytesMut::new(),
             saw_finish: false,
             state: state.clone(),
+            overhead: overhead.clone(),
+            reencode: Duration::ZERO,
         };
         let content_type = if inbound.protocol == Protocol::Gemini && !inbound.gemini_sse {
             "application/json"
         } else {
             "text/event-stream"
         };
-        let mut response = Response::new(Body::from_stream(stream));
+        let mut response = Response::new(Body::new(stream));
+        // The attempt loop sets the first-byte part; the stream observes the whole.
+        response.extensions_mut().insert(overhead);
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -194,6 +204,15 @@ struct TranslatingStream {
     out: BytesMut,
     saw_finish: bool,
     state: AppState,
+    /// Observed with the decode + re-encode time when the stream is dropped.
+    overhead: StreamOverhead,
+    reencode: Duration,
+}
+
+impl Drop for TranslatingStream {
+    fn drop(&mut self) {
+        self.overhead.finish(&self.state.metrics, self.reencode);
+    }
 }
 
 impl TranslatingStream {
@@ -230,30 +249,54 @@ impl TranslatingStream {
     }
 }
 
-impl Stream for TranslatingStream {
-    type Item = Result<Bytes, std::io::Error>;
+/// Output is handed on once the upstream has nothing more ready (or past this much), so
+/// an answer that arrives in one piece leaves in one write, its ending included.
+const FLUSH_BYTES: usize = 16 * 1024;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
+impl TranslatingStream {
+    /// Decode one upstream chunk and re-encode its events into `out`, timing the work.
+    fn reencode_chunk(&mut self, chunk: &[u8]) {
+        let started = std::time::Instant::now();
+        // `split` left `out` without capacity: size it once for what this chunk
+        // re-encodes to, instead of growing it event by event.
+        self.out.reserve(chunk.len() + chunk.len() / 2 + 256);
+        match self.decoder.feed(chunk, &mut self.events) {
+            Ok(()) => self.encode_pending(),
+            Err(e) => self.end(Some(e.to_string())),
+        }
+        self.reencode += started.elapsed();
+    }
+
+    fn take_out(&mut self) -> Option<Result<Frame<Bytes>, std::io::Error>> {
+        (!self.out.is_empty()).then(|| Ok(Frame::data(self.out.split().freeze())))
+    }
+}
+
+impl http_body::Body for TranslatingStream {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
         loop {
             if this.lease.is_none() {
-                return Poll::Ready((!this.out.is_empty()).then(|| Ok(this.out.split().freeze())));
+                return Poll::Ready(this.take_out());
+            }
+            if this.out.len() >= FLUSH_BYTES {
+                return Poll::Ready(this.take_out());
             }
             match this.inner.poll_next_unpin(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(chunk))) => {
-                    // `split` left `out` without capacity: size it once for what this
-                    // chunk re-encodes to, instead of growing it event by event.
-                    this.out.reserve(chunk.len() + chunk.len() / 2 + 256);
-                    if let Err(e) = this.decoder.feed(&chunk, &mut this.events) {
-                        this.end(Some(e.to_string()));
-                        continue;
-                    }
-                    this.encode_pending();
-                    if !this.out.is_empty() {
-                        return Poll::Ready(Some(Ok(this.out.split().freeze())));
-                    }
+                // Our waker stays with the upstream body; hyper polls again after writing.
+                Poll::Pending => {
+                    return match this.take_out() {
+                        Some(frame) => Poll::Ready(Some(frame)),
+                        None => Poll::Pending,
+                    };
                 }
+                Poll::Ready(Some(Ok(chunk))) => this.reencode_chunk(&chunk),
                 Poll::Ready(Some(Err(e))) => {
                     tracing::warn!(error = %e, "upstream stream failed mid-response");
                     this.end(Some("the upstream connection failed mid-stream".to_owned()));
@@ -261,5 +304,9 @@ impl Stream for TranslatingStream {
                 Poll::Ready(None) => this.end(None),
             }
         }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.lease.is_none() && self.out.is_empty()
     }
 }
