@@ -258,3 +258,60 @@ async fn a_client_disconnect_cancels_the_upstream_within_100ms() {
     println!("upstream cancelled {released:?} after the client went away");
     assert!(released < Duration::from_millis(100), "took {released:?}");
 }
+
+#[tokio::test]
+async fn a_stream_that_goes_silent_ends_after_the_idle_timeout() {
+    let fake = FakeProvider::start().await.unwrap();
+    fake.set_key_behaviour(
+        "stall",
+        Behaviour::SlowStream {
+            chunk_delay_millis: 4_000,
+        },
+    );
+    let gw = Gateway::start_with(crate::harness::Options {
+        config_toml: Some("[upstream]\nidle_timeout_secs = 1\n".into()),
+        ..Default::default()
+    })
+    .await;
+    gw.add_account(json!({"provider": "gemini", "label": "g", "api_key": "stall", "base_url": fake.gemini_base_url()})).await;
+    gw.add_account(json!({"provider": "anthropic", "label": "a", "api_key": "stall", "base_url": fake.anthropic_base_url(), "models": ["claude-*"]})).await;
+    let key = gw.create_key().await;
+
+    // Passthrough: the first event commits the stream, then the upstream goes silent.
+    let start = Instant::now();
+    let text = gw
+        .post(
+            "/v1beta/models/gemini-x:streamGenerateContent?alt=sse",
+            &key,
+        )
+        .json(&gemini_body("hi"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let waited = start.elapsed();
+    assert!(text.contains("\"status\":\"UNAVAILABLE\""), "{text}");
+    assert!(waited < Duration::from_millis(3_500), "ended after {waited:?}");
+
+    // Translated (OpenAI client, Anthropic upstream): the same silence ends the stream
+    // with an error chunk and no `[DONE]`.
+    let mut body = openai_chat("claude-x", "hi");
+    body["stream"] = json!(true);
+    let start = Instant::now();
+    let text = gw
+        .post("/v1/chat/completions", &key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let waited = start.elapsed();
+    assert!(text.contains("\"error\""), "{text}");
+    assert!(!text.contains("[DONE]"), "{text}");
+    assert!(waited < Duration::from_millis(3_500), "ended after {waited:?}");
+    assert_eq!(gw.wait_inflight(0).await, 0);
+}
