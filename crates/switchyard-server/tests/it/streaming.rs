@@ -293,7 +293,10 @@ async fn a_stream_that_goes_silent_ends_after_the_idle_timeout() {
         .unwrap();
     let waited = start.elapsed();
     assert!(text.contains("\"status\":\"UNAVAILABLE\""), "{text}");
-    assert!(waited < Duration::from_millis(3_500), "ended after {waited:?}");
+    assert!(
+        waited < Duration::from_millis(3_500),
+        "ended after {waited:?}"
+    );
 
     // Translated (OpenAI client, Anthropic upstream): the same silence ends the stream
     // with an error chunk and no `[DONE]`.
@@ -312,6 +315,9 @@ async fn a_stream_that_goes_silent_ends_after_the_idle_timeout() {
     let waited = start.elapsed();
     assert!(text.contains("\"error\""), "{text}");
     assert!(!text.contains("[DONE]"), "{text}");
-    assert!(waited < Duration::from_millis(3_500), "ended after {waited:?}");
+    assert!(
+        waited < Duration::from_millis(3_500),
+        "ended after {waited:?}"
+    );
     assert_eq!(gw.wait_inflight(0).await, 0);
 }

@@ -113,7 +113,7 @@ impl OpenAiStreamDecoder {
             && !self.finished
         {
             if let Some(delta) = choice.delta {
-                self.delta(delta, out);
+                self.delta(*delta, out);
             }
             if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
                 self.close_calls(out);

@@ -386,8 +386,8 @@ pub(super) struct ChunkIn<'a> {
     pub model: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub choices: Option<FirstChoice<'a>>,
-    pub usage: Option<UsageIn>,
-    pub error: Option<Value>,
+    pub usage: Option<Box<UsageIn>>,
+    pub error: Option<Box<Value>>,
 }
 
 /// A chunk's `choices`, keeping only choice 0 (we ask for one; any other is ignored), so
@@ -423,7 +423,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for FirstChoice<'a> {
 #[derive(Debug, Deserialize)]
 pub(super) struct ChunkChoiceIn<'a> {
     pub index: Option<u32>,
-    pub delta: Option<DeltaIn>,
+    pub delta: Option<Box<DeltaIn>>,
     #[serde(borrow, default, deserialize_with = "opt_cow_str")]
     pub finish_reason: Option<Cow<'a, str>>,
 }

@@ -1,6 +1,9 @@
 //! Upstream Anthropic SSE → IR events.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+use serde::Deserialize;
 
 use switchyard_types::Protocol;
 use switchyard_types::ir::{FinishReason, Signature, StreamEvent};
@@ -23,6 +26,45 @@ enum BlockKind {
     /// Redacted thinking (sent whole at start) or a block with no IR form (server tools):
     /// its deltas are dropped.
     Skipped,
+}
+
+/// A `content_block_delta` read without serde's internally-tagged buffering (which copies
+/// every event into an intermediate tree): the SSE `event:` name already says what it is.
+#[derive(Deserialize)]
+struct BlockDelta<'a> {
+    index: u64,
+    #[serde(borrow)]
+    delta: FlatDelta<'a>,
+}
+
+#[derive(Deserialize)]
+struct FlatDelta<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    text: Option<String>,
+    thinking: Option<String>,
+    signature: Option<String>,
+    partial_json: Option<String>,
+}
+
+/// `None` when the data is not a well-formed delta: the general reader then decides
+/// (and names the fault).
+fn block_delta(data: &str) -> Option<EventIn> {
+    let BlockDelta { index, delta } = serde_json::from_str(data).ok()?;
+    let delta = match delta.kind.as_ref() {
+        "text_delta" => DeltaIn::TextDelta { text: delta.text? },
+        "thinking_delta" => DeltaIn::ThinkingDelta {
+            thinking: delta.thinking?,
+        },
+        "signature_delta" => DeltaIn::SignatureDelta {
+            signature: delta.signature?,
+        },
+        "input_json_delta" => DeltaIn::InputJsonDelta {
+            partial_json: delta.partial_json?,
+        },
+        _ => DeltaIn::Other,
+    };
+    Some(EventIn::ContentBlockDelta { index, delta })
 }
 
 /// Upstream Anthropic SSE → IR events.
@@ -49,7 +91,14 @@ impl StreamDecoder {
         if self.failed {
             return Ok(());
         }
-        let event: EventIn = match serde_json::from_str(&sse.data) {
+        let fast = (sse.event == "content_block_delta")
+            .then(|| block_delta(&sse.data))
+            .flatten();
+        let parsed = match fast {
+            Some(event) => Ok(event),
+            None => serde_json::from_str(&sse.data),
+        };
+        let event: EventIn = match parsed {
             Ok(e) => e,
             Err(_) if !KNOWN_EVENTS.contains(&sse.event.as_str()) => return Ok(()),
             Err(e) => {
@@ -300,5 +349,33 @@ impl StreamDecode for StreamDecoder {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod block_delta_tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_delta_reader_agrees_with_the_general_one() {
+        for data in [
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi \"there\""}}"#,
+            r#"{"type":"content_block_delta","index":2,"delta":{"type":"thinking_delta","thinking":"hmm"}}"#,
+            r#"{"type":"content_block_delta","index":2,"delta":{"type":"signature_delta","signature":"c2ln"}}"#,
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"q\":"}}"#,
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"citations_delta","citation":{}}}"#,
+        ] {
+            let fast = block_delta(data).expect(data);
+            let general: EventIn = serde_json::from_str(data).unwrap();
+            assert_eq!(format!("{fast:?}"), format!("{general:?}"));
+        }
+        for malformed in [
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta"}}"#,
+            r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"x"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"text":"x"}}"#,
+            "not json",
+        ] {
+            assert!(block_delta(malformed).is_none(), "{malformed}");
+        }
     }
 }
