@@ -88,6 +88,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
         Arc::clone(&keys),
     );
     admin.reload().await?;
+    warn_about_proxy_env(&OsEnv);
     let state = AppState(Arc::new(Shared {
         pool,
         keys,
@@ -101,6 +102,28 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
         state,
         admin_key_file,
     })
+}
+
+/// Provider calls go straight to the provider: the hot-path client does not read the
+/// `*_PROXY` variables (only the image fetch does). Say so rather than fail silently.
+fn warn_about_proxy_env(env: &dyn switchyard_core::env::Env) {
+    let set: Vec<&str> = [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ]
+    .into_iter()
+    .filter(|name| env.var(name).is_some_and(|v| !v.is_empty()))
+    .collect();
+    if !set.is_empty() {
+        tracing::warn!(
+            variables = ?set,
+            "provider calls do not go through an HTTP proxy: these variables only apply to image fetches"
+        );
+    }
 }
 
 /// Run the server until a shutdown signal. `overrides` are kept to re-read the

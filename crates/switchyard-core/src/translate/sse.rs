@@ -70,7 +70,7 @@ impl SseParser {
         while let Some(at) = memchr::memchr2(b'\n', b'\r', bytes) {
             let (head, rest) = bytes.split_at(at);
             if self.line.is_empty() {
-                self.end_line(head, out);
+                self.end_line(&head[..head.len().min(MAX_EVENT_BYTES)], out);
             } else {
                 let mut line = std::mem::take(&mut self.line);
                 self.extend_line(&mut line, head);

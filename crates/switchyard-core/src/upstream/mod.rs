@@ -24,6 +24,7 @@ pub use client::Upstream;
 
 use crate::pool::PoolAccount;
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
+use std::fmt::Write as _;
 use std::time::Duration;
 use switchyard_types::Protocol;
 
@@ -91,7 +92,8 @@ impl Endpoint<'_> {
             Self::Messages => format!("{base_url}/v1/messages"),
             Self::CountTokens => format!("{base_url}/v1/messages/count_tokens"),
             Self::Gemini { model, method, sse } => format!(
-                "{base_url}/v1beta/models/{model}:{}{}",
+                "{base_url}/v1beta/models/{}:{}{}",
+                PathSegment(model),
                 method.as_str(),
                 if sse { "?alt=sse" } else { "" }
             ),
@@ -100,6 +102,24 @@ impl Endpoint<'_> {
 }
 
 /// The upstream could not be reached or did not answer in time.
+/// A model name as one URL path segment: everything but RFC 3986 unreserved characters is
+/// percent-encoded, so a client's odd model name reaches the upstream (which answers 404)
+/// instead of failing to form a URL, which would count against the account.
+struct PathSegment<'a>(&'a str);
+
+impl std::fmt::Display for PathSegment<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in self.0.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                f.write_char(char::from(b))?;
+            } else {
+                write!(f, "%{b:02X}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// An account's upstream URLs and credential header, prepared once when the pool is
 /// built: parsing URLs and formatting `Bearer …` showed in the request profile. Gemini
 /// URLs carry the model and are built per request.
@@ -304,6 +324,15 @@ mod tests {
         assert_eq!(
             wire.uri("http://h:1", g).unwrap(),
             "http://h:1/v1beta/models/gemini-2.5-pro:generateContent"
+        );
+        let odd = Endpoint::Gemini {
+            model: "my model/ü:x",
+            method: GeminiMethod::GenerateContent,
+            sse: false,
+        };
+        assert_eq!(
+            wire.uri("http://h:1", odd).unwrap(),
+            "http://h:1/v1beta/models/my%20model%2F%C3%BC%3Ax:generateContent"
         );
         let bad = AccountWire::new(Protocol::OpenAi, "not a url", "k");
         assert!(matches!(

@@ -117,7 +117,11 @@ fn early_event(protocol: Protocol, event: &SseEvent) -> Option<bool> {
                 return Some(true);
             }
             let Ok(early) = serde_json::from_str::<EarlyEvent<'_>>(data) else {
-                return Some(true);
+                // An unexpected shape somewhere: still fail over if it carries an error.
+                return match serde_json::from_str::<serde_json::Value>(data) {
+                    Ok(value) if value.get("error").is_some_and(|e| !e.is_null()) => Some(false),
+                    _ => Some(true),
+                };
             };
             if early.error.is_some() {
                 return Some(false);
@@ -294,7 +298,15 @@ impl http_body::Body for RelayBody {
         if self.lease.is_none() {
             return Poll::Ready(None);
         }
-        match Pin::new(&mut self.inner).poll_frame(cx) {
+        // Data only: upstream trailers (an account's rate-limit state, say) stay behind,
+        // like its other headers.
+        let frame = loop {
+            match Pin::new(&mut self.inner).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) if !frame.is_data() => {}
+                other => break other,
+            }
+        };
+        match frame {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
             Poll::Ready(None) => {
@@ -322,22 +334,6 @@ impl http_body::Body for RelayBody {
 
     fn is_end_stream(&self) -> bool {
         self.prefix.is_none() && (self.lease.is_none() || self.inner.is_end_stream())
-    }
-
-    /// The prefix plus what the upstream still announces: an upstream `Content-Length`
-    /// carries over, so a fully buffered answer goes out in one write.
-    fn size_hint(&self) -> http_body::SizeHint {
-        let prefix = self.prefix.as_ref().map_or(0, |p| p.len() as u64);
-        if self.lease.is_none() {
-            return http_body::SizeHint::with_exact(prefix);
-        }
-        let rest = self.inner.size_hint();
-        let mut hint = http_body::SizeHint::new();
-        hint.set_lower(rest.lower().saturating_add(prefix));
-        if let Some(upper) = rest.upper() {
-            hint.set_upper(upper.saturating_add(prefix));
-        }
-        hint
     }
 }
 
@@ -442,6 +438,16 @@ mod tests {
         );
         let opening = "{\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}";
         assert_eq!(early_event(Protocol::OpenAi, &ev("", opening)), None);
+        let odd_error = "{\"choices\":null,\"error\":{\"message\":\"overloaded\"}}";
+        assert_eq!(
+            early_event(Protocol::OpenAi, &ev("", odd_error)),
+            Some(false)
+        );
+        let odd_content = "{\"choices\":[{\"delta\":{\"content\":[1]}}]}";
+        assert_eq!(
+            early_event(Protocol::OpenAi, &ev("", odd_content)),
+            Some(true)
+        );
         let text = "{\"choices\":[{\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}]}";
         assert_eq!(early_event(Protocol::OpenAi, &ev("", text)), Some(true));
         assert_eq!(
