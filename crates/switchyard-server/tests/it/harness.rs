@@ -143,6 +143,18 @@ impl Gateway {
             .bearer_auth(key)
     }
 
+    /// POST `body` as JSON and read the whole answer as text (status not checked).
+    pub async fn post_text(&self, path: &str, key: &str, body: &Value) -> String {
+        self.post(path, key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Wait until the in-flight gauge reads `want` (the lease is released asynchronously
     /// when a response body is dropped).
     pub async fn wait_inflight(&self, want: u64) -> u64 {

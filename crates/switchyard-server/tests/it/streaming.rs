@@ -75,15 +75,7 @@ async fn a_stream_that_breaks_ends_with_an_error_event_in_the_clients_protocol()
 
     let mut body = openai_chat("gpt-4o", "hi");
     body["stream"] = json!(true);
-    let text = gw
-        .post("/v1/chat/completions", &key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = gw.post_text("/v1/chat/completions", &key, &body).await;
     assert!(
         text.contains("\"code\":\"upstream_stream_error\""),
         "{text}"
@@ -92,30 +84,17 @@ async fn a_stream_that_breaks_ends_with_an_error_event_in_the_clients_protocol()
 
     let mut body = anthropic_msg("claude-x", "hi");
     body["stream"] = json!(true);
-    let text = gw
-        .post("/v1/messages", &key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = gw.post_text("/v1/messages", &key, &body).await;
     assert!(text.contains("event: error"), "{text}");
     assert!(!text.contains("message_stop"));
 
     let text = gw
-        .post(
+        .post_text(
             "/v1beta/models/gemini-x:streamGenerateContent?alt=sse",
             &key,
+            &gemini_body("hi"),
         )
-        .json(&gemini_body("hi"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .await;
     assert!(text.contains("\"status\":\"UNAVAILABLE\""), "{text}");
     assert_eq!(gw.wait_inflight(0).await, 0);
 }
@@ -125,14 +104,12 @@ async fn gemini_and_anthropic_streams_pass_through() {
     let fake = FakeProvider::start().await.unwrap();
     let (gw, key) = gateway_with(&fake, "ok").await;
     let text = gw
-        .post("/v1/models/gemini-x:streamGenerateContent?alt=sse", &key)
-        .json(&gemini_body("hi"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .post_text(
+            "/v1/models/gemini-x:streamGenerateContent?alt=sse",
+            &key,
+            &gemini_body("hi"),
+        )
+        .await;
     assert!(text.contains("finishReason"), "{text}");
     assert!(
         fake.calls()[0]
@@ -142,15 +119,7 @@ async fn gemini_and_anthropic_streams_pass_through() {
 
     let mut body = anthropic_msg("claude-x", "hi");
     body["stream"] = json!(true);
-    let text = gw
-        .post("/v1/messages", &key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = gw.post_text("/v1/messages", &key, &body).await;
     assert!(text.contains("event: message_stop"), "{text}");
 
     let r = gw
@@ -280,17 +249,12 @@ async fn a_stream_that_goes_silent_ends_after_the_idle_timeout() {
     // Passthrough: the first event commits the stream, then the upstream goes silent.
     let start = Instant::now();
     let text = gw
-        .post(
+        .post_text(
             "/v1beta/models/gemini-x:streamGenerateContent?alt=sse",
             &key,
+            &gemini_body("hi"),
         )
-        .json(&gemini_body("hi"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .await;
     let waited = start.elapsed();
     assert!(text.contains("\"status\":\"UNAVAILABLE\""), "{text}");
     assert!(
@@ -303,15 +267,7 @@ async fn a_stream_that_goes_silent_ends_after_the_idle_timeout() {
     let mut body = openai_chat("claude-x", "hi");
     body["stream"] = json!(true);
     let start = Instant::now();
-    let text = gw
-        .post("/v1/chat/completions", &key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = gw.post_text("/v1/chat/completions", &key, &body).await;
     let waited = start.elapsed();
     assert!(text.contains("\"error\""), "{text}");
     assert!(!text.contains("[DONE]"), "{text}");
