@@ -43,6 +43,12 @@ pub struct OpenAiStreamDecoder {
     refused: bool,
     /// Tool calls by IR index.
     calls: Vec<Call>,
+    /// The first chunk's bytes before its top-level `"choices"` key (`{"id":…,"model":…,`).
+    /// Later chunks that repeat them byte for byte (OpenAI's do) are parsed from
+    /// `"choices"` on: the skipped fields carry nothing new.
+    head: Option<String>,
+    /// Scratch for `{` + the rest of such a chunk.
+    tail: String,
 }
 
 #[derive(Debug)]
@@ -68,6 +74,29 @@ impl OpenAiStreamDecoder {
             done: false,
             refused: false,
             calls: Vec::new(),
+            head: None,
+            tail: String::new(),
+        }
+    }
+
+    /// The rest of `data` after a head seen before (it starts at `"choices"`).
+    fn repeated_head<'d>(&self, data: &'d str) -> Option<&'d str> {
+        data.strip_prefix(self.head.as_deref()?)
+    }
+
+    /// Remember the head of a chunk that parsed: up to its first `"choices":`, which must
+    /// follow a `,` (so it is a key of the outer object, not of something nested; a wrong
+    /// guess only makes later chunks fail the short parse and take the full one). Heads
+    /// carrying `usage` or `error` are not reused.
+    fn learn_head(&mut self, data: &str) {
+        if let Some(at) = memchr::memmem::find(data.as_bytes(), b"\"choices\":")
+            && let Some(head) = data.get(..at)
+            && head.starts_with('{')
+            && head.ends_with(',')
+            && !head.contains("\"usage\"")
+            && !head.contains("\"error\"")
+        {
+            self.head = Some(head.to_owned());
         }
     }
 
@@ -94,8 +123,45 @@ impl OpenAiStreamDecoder {
             self.done = true;
             return Ok(());
         }
+        let mut tail = std::mem::take(&mut self.tail);
+        let result = match self.repeated_head(data) {
+            Some(rest) => {
+                tail.clear();
+                tail.push('{');
+                tail.push_str(rest);
+                match serde_json::from_str(&tail) {
+                    Ok(chunk) => self.chunk(chunk, out),
+                    // Not what the head promised: read the chunk whole.
+                    Err(_) => self.parse_whole(data, out),
+                }
+            }
+            None => {
+                let result = self.parse_whole(data, out);
+                if result.is_ok() && self.head.is_none() && self.started {
+                    self.learn_head(data);
+                }
+                result
+            }
+        };
+        self.tail = tail;
+        result
+    }
+
+    fn parse_whole(
+        &mut self,
+        data: &str,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), TranslateError> {
         let chunk: ChunkIn = serde_json::from_str(data)
             .map_err(|e| TranslateError::UpstreamMalformed(format!("stream chunk: {e}")))?;
+        self.chunk(chunk, out)
+    }
+
+    fn chunk(
+        &mut self,
+        chunk: ChunkIn<'_>,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), TranslateError> {
         if let Some(err) = &chunk.error {
             self.start(None, None, out);
             out.push(StreamEvent::Error {
@@ -486,5 +552,90 @@ impl StreamEncode for OpenAiStreamEncoder {
             write_data(&chunk, out);
         }
         out.extend_from_slice(b"data: [DONE]\n\n");
+    }
+}
+
+#[cfg(test)]
+mod head_tests {
+    use super::*;
+
+    fn run(chunks: &[&str]) -> (Vec<StreamEvent>, OpenAiStreamDecoder) {
+        let mut d = OpenAiStreamDecoder::new("fallback");
+        let mut out = Vec::new();
+        for c in chunks {
+            d.feed(format!("data: {c}\n\n").as_bytes(), &mut out)
+                .unwrap();
+        }
+        (out, d)
+    }
+
+    const HEAD: &str = r#"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","#;
+
+    #[test]
+    fn a_repeated_head_is_skipped_and_changes_nothing() {
+        let chunks = [
+            format!(
+                r#"{HEAD}"choices":[{{"index":0,"delta":{{"role":"assistant","content":""}}}}]}}"#
+            ),
+            format!(r#"{HEAD}"choices":[{{"index":0,"delta":{{"content":"Hel"}}}}]}}"#),
+            // Another head (a new id): read whole, the call stays the same.
+            r#"{"id":"c2","choices":[{"index":0,"delta":{"content":"lo"}}]}"#.to_owned(),
+            format!(
+                r#"{HEAD}"choices":[{{"index":0,"delta":{{}},"finish_reason":"stop"}}],"usage":{{"prompt_tokens":3,"completion_tokens":2}}}}"#
+            ),
+        ];
+        let refs: Vec<&str> = chunks.iter().map(String::as_str).collect();
+        let (events, d) = run(&refs);
+        assert_eq!(d.head.as_deref(), Some(HEAD));
+        let text: String = events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::TextDelta { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(text, "Hello");
+        assert!(
+            matches!(&events[0], StreamEvent::Start { id, model } if id == "c1" && model == "m")
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, StreamEvent::Finish { .. }))
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, StreamEvent::Usage { usage } if usage.output_tokens == 2))
+        );
+    }
+
+    #[test]
+    fn a_misleading_head_falls_back_to_the_whole_chunk() {
+        // The first `"choices":` after a comma is nested: the short parse of the next chunk
+        // fails and the whole chunk is read instead.
+        let head = r#"{"id":"c1","x":{"a":1,"#;
+        let first =
+            format!(r#"{head}"choices":2}},"choices":[{{"index":0,"delta":{{"content":"A"}}}}]}}"#);
+        let second =
+            format!(r#"{head}"choices":2}},"choices":[{{"index":0,"delta":{{"content":"B"}}}}]}}"#);
+        let (events, d) = run(&[&first, &second]);
+        assert_eq!(d.head.as_deref(), Some(head));
+        let text: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::TextDelta { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(text, ["A", "B"]);
+    }
+
+    #[test]
+    fn heads_with_usage_or_error_are_not_reused() {
+        let with_usage =
+            r#"{"id":"c1","usage":null,"choices":[{"index":0,"delta":{"content":"A"}}]}"#;
+        let (_, d) = run(&[with_usage]);
+        assert!(d.head.is_none());
     }
 }
