@@ -8,7 +8,8 @@
 #   PERF=1 scripts/profile.sh stream      # + perf record → $OUT/perf.data, top symbols printed
 #   scripts/profile.sh translated-stream  # Anthropic client → OpenAI upstream stream
 #
-# Knobs: DURATION (6 s), CONC (64), OUT ($HOME/.cache/switchyard-profile).
+# Knobs: DURATION (6 s), CONC (64), OUT ($HOME/.cache/switchyard-profile), BIN (a prebuilt
+# binary instead of the profiling build: for an A/B of two builds, run them in turn).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH=${BENCH_DIR:-$(pwd)/../shared/bench}
@@ -20,8 +21,10 @@ PORT=8048
 MOCK=http://127.0.0.1:18080
 mkdir -p "$OUT"
 export CARGO_TARGET_DIR=${PROFILE_TARGET_DIR:-$HOME/.cache/switchyard-fp-target} SKIP_TRUNK_BUILD=1
-RUSTFLAGS="-C force-frame-pointers=yes" cargo build --profile profiling -p switchyard-server
-BIN=$CARGO_TARGET_DIR/profiling/switchyard
+if [ -z "${BIN:-}" ]; then
+  RUSTFLAGS="-C force-frame-pointers=yes" cargo build --profile profiling -p switchyard-server
+  BIN=$CARGO_TARGET_DIR/profiling/switchyard
+fi
 
 curl -s -m 2 -o /dev/null "$MOCK/health" || "$BENCH/bench.sh" mock-start >/dev/null
 data=$(mktemp -d)
