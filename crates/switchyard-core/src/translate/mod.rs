@@ -12,7 +12,7 @@
 //! - `error.rs` — `decode_error` (upstream error body → [`UpstreamFault`]).
 //!
 //! The [`Codec`] trait ties them together; [`dispatch`] picks a pair of codecs at run
-//! time. Shared helpers: [`json`] (bodies read with the bad field named), [`sse`] (incremental SSE framing), [`ids`] (tool-call id
+//! time. Shared helpers: [`json`] (bodies read with the bad field named), [`sse`] (incremental SSE framing), [`frame`] (chunks read without the parser when only their text changed), [`ids`] (tool-call id
 //! sanitising), [`schema`] (JSON Schema → Gemini's subset).
 //!
 //! All functions are pure: no I/O, no clock (ids and timestamps come in as arguments
@@ -20,6 +20,7 @@
 
 pub mod anthropic;
 pub mod dispatch;
+pub mod frame;
 pub mod gemini;
 pub mod ids;
 pub mod json;

@@ -6,6 +6,7 @@ use super::wire::{
     ChunkChoiceOut, ChunkIn, ChunkOut, DeltaIn, DeltaOut, FunctionDeltaOut, StreamErrorBodyOut,
     StreamErrorOut, ToolCallDeltaIn, ToolCallDeltaOut,
 };
+use crate::translate::frame::StringFrame;
 use crate::translate::sse::{SseEvent, SseParser};
 use crate::translate::{StreamDecode, StreamEncode, TranslateError, ids};
 use bytes::BytesMut;
@@ -49,6 +50,11 @@ pub struct OpenAiStreamDecoder {
     head: Option<String>,
     /// Scratch for `{` + the rest of such a chunk.
     tail: String,
+    /// The shape (after the head) of a chunk that carries only text: later chunks of that
+    /// shape are read without the parser.
+    text_frame: Option<StringFrame>,
+    /// Chunks left that may be tried as a [`StringFrame`] template.
+    frame_tries: u8,
 }
 
 #[derive(Debug)]
@@ -76,6 +82,8 @@ impl OpenAiStreamDecoder {
             calls: Vec::new(),
             head: None,
             tail: String::new(),
+            text_frame: None,
+            frame_tries: 2,
         }
     }
 
@@ -123,14 +131,38 @@ impl OpenAiStreamDecoder {
             self.done = true;
             return Ok(());
         }
+        let rest = self.repeated_head(data);
+        if let Some(text) = rest.and_then(|r| self.text_frame.as_ref()?.read(r)) {
+            // What `chunk` does with a text-only chunk.
+            if !self.finished && !text.is_empty() {
+                out.push(StreamEvent::TextDelta {
+                    text: text.into_owned(),
+                });
+            }
+            return Ok(());
+        }
         let mut tail = std::mem::take(&mut self.tail);
-        let result = match self.repeated_head(data) {
+        let result = match rest {
             Some(rest) => {
                 tail.clear();
                 tail.push('{');
                 tail.push_str(rest);
-                match serde_json::from_str(&tail) {
-                    Ok(chunk) => self.chunk(chunk, out),
+                match serde_json::from_str::<ChunkIn>(&tail) {
+                    Ok(chunk) => {
+                        if self.text_frame.is_none()
+                            && self.frame_tries > 0
+                            && let Some(text) = text_only(&chunk)
+                        {
+                            self.frame_tries -= 1;
+                            self.text_frame =
+                                StringFrame::learn(rest, "\"content\":\"", text, |probe| {
+                                    let doc = format!("{{{probe}");
+                                    let chunk = serde_json::from_str(&doc).ok()?;
+                                    text_only(&chunk).map(str::to_owned)
+                                });
+                        }
+                        self.chunk(chunk, out)
+                    }
                     // Not what the head promised: read the chunk whole.
                     Err(_) => self.parse_whole(data, out),
                 }
@@ -328,6 +360,22 @@ impl OpenAiStreamDecoder {
             });
         }
     }
+}
+
+/// The text of a chunk that carries nothing but choice 0's `delta.content` (non-empty):
+/// no finish, usage, error, reasoning, refusal or tool call.
+fn text_only<'c>(chunk: &'c ChunkIn<'_>) -> Option<&'c str> {
+    if chunk.usage.is_some() || chunk.error.is_some() {
+        return None;
+    }
+    let choice = chunk.choices.as_ref()?.0.as_ref()?;
+    let delta = choice.delta.as_deref()?;
+    let plain = choice.finish_reason.is_none()
+        && delta.reasoning_content.is_none()
+        && delta.reasoning.is_none()
+        && delta.refusal.is_none()
+        && delta.tool_calls.is_none();
+    delta.content.as_deref().filter(|t| plain && !t.is_empty())
 }
 
 /// Emit the call's `ToolCallStart`, synthesizing an id when the upstream gave none.
@@ -629,6 +677,54 @@ mod head_tests {
             })
             .collect();
         assert_eq!(text, ["A", "B"]);
+    }
+
+    #[test]
+    fn text_chunks_read_by_frame_give_what_the_parser_gives() {
+        let body = |choice: &str| format!(r#"{HEAD}"choices":[{choice}]}}"#);
+        let text = |t: &str| {
+            body(&format!(
+                r#"{{"index":0,"delta":{{"content":{t}}},"logprobs":null,"finish_reason":null}}"#
+            ))
+        };
+        let chunks = [
+            body(r#"{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}"#),
+            text(r#""Hel""#),
+            text(r#""lo \"q\"\n\u00e9""#),
+            text(r#""""#),
+            text(r#""bad \x""#),
+            body(r#"{"index":0,"delta":{"refusal":"no"},"logprobs":null,"finish_reason":null}"#),
+            body(
+                r#"{"index":0,"delta":{"content":"x"},"logprobs":{"content":[]},"finish_reason":null}"#,
+            ),
+            body(
+                r#"{"index":0,"delta":{"content":"y","tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{}"}}]},"finish_reason":null}"#,
+            ),
+            text(r#""after""#),
+            body(r#"{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}"#),
+            text(r#""late""#),
+        ];
+        let decode = |frames: bool| {
+            let mut d = OpenAiStreamDecoder::new("m");
+            if !frames {
+                d.frame_tries = 0;
+            }
+            let mut out = Vec::new();
+            let mut errors = 0;
+            for c in &chunks {
+                if d.feed(format!("data: {c}\n\n").as_bytes(), &mut out).is_err() {
+                    errors += 1;
+                }
+            }
+            (format!("{out:?}"), errors, d.text_frame.is_some())
+        };
+        let (framed, framed_errors, learned) = decode(true);
+        let (parsed, parsed_errors, _) = decode(false);
+        assert!(learned);
+        assert_eq!(framed, parsed);
+        assert_eq!((framed_errors, parsed_errors), (1, 1)); // the bad escape
+        assert!(framed.contains(r#"TextDelta { text: "lo \"q\"\né" }"#), "{framed}");
+        assert!(!framed.contains("late"), "{framed}");
     }
 
     #[test]
