@@ -36,6 +36,15 @@ pub struct SseEvent {
     pub data: String,
 }
 
+impl SseEvent {
+    fn new(event: &str, data: &str) -> Self {
+        Self {
+            event: event.to_owned(),
+            data: data.to_owned(),
+        }
+    }
+}
+
 /// Splits a byte stream into events.
 #[derive(Debug, Default)]
 pub struct SseParser {
@@ -56,10 +65,18 @@ impl SseParser {
     }
 
     /// Feed bytes; complete events are appended to `out`.
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) {
+        self.feed_with(bytes, |event, data| out.push(SseEvent::new(event, data)));
+    }
+
+    /// Feed bytes; each complete event is handed to `on_event` as (`event:` name, data),
+    /// borrowed from buffers the parser keeps for the next event (no allocation per
+    /// event once they have grown).
     ///
     /// Lines are found with `memchr` and handled as slices of `bytes`; only a line split
     /// across two feeds is copied into the carry-over buffer.
-    pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) {
+    pub fn feed_with(&mut self, mut bytes: &[u8], mut on_event: impl FnMut(&str, &str)) {
+        let out = &mut on_event;
         if self.after_cr && !bytes.is_empty() {
             // The `\n` of a `\r\n` split across two feeds.
             if bytes[0] == b'\n' {
@@ -97,11 +114,41 @@ impl SseParser {
 
     /// The stream ended: emit a last event that had no terminating blank line.
     pub fn finish(&mut self, out: &mut Vec<SseEvent>) {
+        self.finish_with(|event, data| out.push(SseEvent::new(event, data)));
+    }
+
+    /// [`Self::finish`], handing the last event to `on_event` as [`Self::feed_with`] does.
+    pub fn finish_with(&mut self, mut on_event: impl FnMut(&str, &str)) {
+        let out = &mut on_event;
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
             self.end_line(&line, out);
         }
         self.dispatch(out);
+    }
+
+    /// Run `chunk` (or, with `None`, the end of the stream) through the parser that `owner`
+    /// keeps at `parser`, handing each event's name and data to `handle` along with
+    /// `owner`. After an error the remaining events are skipped and the error returned.
+    pub fn drive<O, E>(
+        owner: &mut O,
+        parser: fn(&mut O) -> &mut SseParser,
+        chunk: Option<&[u8]>,
+        mut handle: impl FnMut(&mut O, &str, &str) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut sse = std::mem::take(parser(owner));
+        let mut result = Ok(());
+        let on_event = |event: &str, data: &str| {
+            if result.is_ok() {
+                result = handle(owner, event, data);
+            }
+        };
+        match chunk {
+            Some(chunk) => sse.feed_with(chunk, on_event),
+            None => sse.finish_with(on_event),
+        }
+        *parser(owner) = sse;
+        result
     }
 
     /// Append to a partial line, up to [`MAX_EVENT_BYTES`].
@@ -110,9 +157,18 @@ impl SseParser {
         line.extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
-    fn end_line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) {
+    fn end_line(&mut self, line: &[u8], out: &mut impl FnMut(&str, &str)) {
         if line.is_empty() {
             self.dispatch(out);
+            return;
+        }
+        // The common line, without the general field split.
+        if let Some(value) = line.strip_prefix(b"data:") {
+            let value = value.strip_prefix(b" ").unwrap_or(value);
+            match std::str::from_utf8(value) {
+                Ok(value) => self.push_data(value),
+                Err(_) => self.push_data(&String::from_utf8_lossy(value)),
+            }
             return;
         }
         let line = match std::str::from_utf8(line) {
@@ -143,14 +199,12 @@ impl SseParser {
         self.has_data = true;
     }
 
-    fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
+    fn dispatch(&mut self, out: &mut impl FnMut(&str, &str)) {
         if self.has_data {
-            out.push(SseEvent {
-                event: std::mem::take(&mut self.event),
-                data: std::mem::take(&mut self.data),
-            });
+            out(&self.event, &self.data);
         }
         self.event.clear();
+        self.data.clear();
         self.has_data = false;
     }
 }

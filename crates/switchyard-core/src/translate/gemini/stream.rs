@@ -20,7 +20,7 @@ use super::response::{
     finish_from_gemini, finish_to_gemini, function_call, usage_from_gemini, usage_to_gemini,
 };
 use super::wire::{self, GenerateContentResponse};
-use crate::translate::sse::{SseEvent, SseParser};
+use crate::translate::sse::SseParser;
 use crate::translate::{StreamDecode, StreamEncode, TranslateError, ids};
 
 /// Upstream Gemini stream → IR events.
@@ -52,12 +52,8 @@ impl StreamDecoder {
         }
     }
 
-    fn event(
-        &mut self,
-        event: &SseEvent,
-        out: &mut Vec<StreamEvent>,
-    ) -> Result<(), TranslateError> {
-        let data = event.data.trim();
+    fn event(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
+        let data = data.trim();
         if self.failed || data.is_empty() || data == "[DONE]" {
             return Ok(());
         }
@@ -181,22 +177,24 @@ fn parse<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, TranslateError
     wire::parse_upstream(data.as_bytes())
 }
 
+impl StreamDecoder {
+    /// Run `chunk` (or, with `None`, the end of the stream) through the SSE parser.
+    fn parse(
+        &mut self,
+        chunk: Option<&[u8]>,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), TranslateError> {
+        SseParser::drive(self, |d| &mut d.sse, chunk, |d, _, data| d.event(data, out))
+    }
+}
+
 impl StreamDecode for StreamDecoder {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
-        let mut events = Vec::new();
-        self.sse.feed(chunk, &mut events);
-        for event in &events {
-            self.event(event, out)?;
-        }
-        Ok(())
+        self.parse(Some(chunk), out)
     }
 
     fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
-        let mut events = Vec::new();
-        self.sse.finish(&mut events);
-        for event in &events {
-            self.event(event, out)?;
-        }
+        self.parse(None, out)?;
         if self.failed || self.finished {
             return Ok(());
         }

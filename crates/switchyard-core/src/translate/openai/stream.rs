@@ -7,7 +7,7 @@ use super::wire::{
     StreamErrorOut, ToolCallDeltaIn, ToolCallDeltaOut,
 };
 use crate::translate::frame::StringFrame;
-use crate::translate::sse::{SseEvent, SseParser};
+use crate::translate::sse::SseParser;
 use crate::translate::{StreamDecode, StreamEncode, TranslateError, ids};
 use bytes::BytesMut;
 use serde::Serialize;
@@ -28,7 +28,6 @@ use switchyard_types::ir::{StreamEvent, Usage};
 #[derive(Debug)]
 pub struct OpenAiStreamDecoder {
     sse: SseParser,
-    events: Vec<SseEvent>,
     /// The request's model, for a `Start` when the upstream names none.
     fallback_model: String,
     /// The upstream's response id (for synthesizing missing call ids).
@@ -72,7 +71,6 @@ impl OpenAiStreamDecoder {
     pub(super) fn new(model: &str) -> Self {
         Self {
             sse: SseParser::new(),
-            events: Vec::new(),
             fallback_model: model.to_owned(),
             id: String::new(),
             started: false,
@@ -108,18 +106,13 @@ impl OpenAiStreamDecoder {
         }
     }
 
-    fn drain(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
-        let events = std::mem::take(&mut self.events);
-        let mut result = Ok(());
-        for ev in &events {
-            result = self.handle(&ev.data, out);
-            if result.is_err() {
-                break;
-            }
-        }
-        self.events = events;
-        self.events.clear();
-        result
+    /// Run `chunk` (or, with `None`, the end of the stream) through the SSE parser.
+    fn parse(
+        &mut self,
+        chunk: Option<&[u8]>,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), TranslateError> {
+        SseParser::drive(self, |d| &mut d.sse, chunk, |d, _, data| d.handle(data, out))
     }
 
     fn handle(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
@@ -397,15 +390,13 @@ fn index_u32(k: usize) -> u32 {
 
 impl StreamDecode for OpenAiStreamDecoder {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
-        self.sse.feed(chunk, &mut self.events);
-        self.drain(out)
+        self.parse(Some(chunk), out)
     }
 
     /// Flush the last event, then end any call still open. No `Finish` is invented: the
     /// server decides what a stream cut short means.
     fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
-        self.sse.finish(&mut self.events);
-        self.drain(out)?;
+        self.parse(None, out)?;
         if !self.finished {
             self.close_calls(out);
         }

@@ -10,7 +10,7 @@ use switchyard_types::ir::{FinishReason, Signature, StreamEvent};
 
 use super::super::response::{anthropic_signature, decode_stop_reason, decode_usage};
 use super::super::wire::{DeltaIn, EventIn, StreamBlockIn, UsageIn};
-use crate::translate::sse::{SseEvent, SseParser};
+use crate::translate::sse::SseParser;
 use crate::translate::{StreamDecode, TranslateError};
 
 /// What an upstream content block is, by its Anthropic index.
@@ -87,24 +87,28 @@ impl StreamDecoder {
         Self::default()
     }
 
-    fn event(&mut self, sse: &SseEvent, out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
+    fn event(
+        &mut self,
+        name: &str,
+        data: &str,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), TranslateError> {
         if self.failed {
             return Ok(());
         }
-        let fast = (sse.event == "content_block_delta")
-            .then(|| block_delta(&sse.data))
+        let fast = (name == "content_block_delta")
+            .then(|| block_delta(data))
             .flatten();
         let parsed = match fast {
             Some(event) => Ok(event),
-            None => serde_json::from_str(&sse.data),
+            None => serde_json::from_str(data),
         };
         let event: EventIn = match parsed {
             Ok(e) => e,
-            Err(_) if !KNOWN_EVENTS.contains(&sse.event.as_str()) => return Ok(()),
+            Err(_) if !KNOWN_EVENTS.contains(&name) => return Ok(()),
             Err(e) => {
                 return Err(TranslateError::UpstreamMalformed(format!(
-                    "`{}` event: {e}",
-                    sse.event
+                    "`{name}` event: {e}"
                 )));
             }
         };
@@ -320,17 +324,26 @@ fn end_call(call: u32, has_args: bool, out: &mut Vec<StreamEvent>) {
     out.push(StreamEvent::ToolCallEnd { index: call });
 }
 
+impl StreamDecoder {
+    /// Run `chunk` (or, with `None`, the end of the stream) through the SSE parser.
+    fn parse(
+        &mut self,
+        chunk: Option<&[u8]>,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<(), TranslateError> {
+        SseParser::drive(self, |d| &mut d.sse, chunk, |d, name, data| {
+            d.event(name, data, out)
+        })
+    }
+}
+
 impl StreamDecode for StreamDecoder {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
-        let mut events = Vec::new();
-        self.sse.feed(chunk, &mut events);
-        events.iter().try_for_each(|e| self.event(e, out))
+        self.parse(Some(chunk), out)
     }
 
     fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
-        let mut events = Vec::new();
-        self.sse.finish(&mut events);
-        events.iter().try_for_each(|e| self.event(e, out))?;
+        self.parse(None, out)?;
         if self.failed {
             return Ok(());
         }
