@@ -42,7 +42,11 @@ impl StringFrame {
         let before = doc.get(..open)?;
         let (end, escaped) = string_end(doc.get(open..)?)?;
         let after = doc.get(open + end..)?;
-        let found = decode(doc.get(open..open + end)?, doc.get(open - 1..=open + end)?, escaped)?;
+        let found = decode(
+            doc.get(open..open + end)?,
+            doc.get(open - 1..=open + end)?,
+            escaped,
+        )?;
         if found != value {
             return None;
         }

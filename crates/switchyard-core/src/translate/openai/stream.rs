@@ -112,7 +112,12 @@ impl OpenAiStreamDecoder {
         chunk: Option<&[u8]>,
         out: &mut Vec<StreamEvent>,
     ) -> Result<(), TranslateError> {
-        SseParser::drive(self, |d| &mut d.sse, chunk, |d, _, data| d.handle(data, out))
+        SseParser::drive(
+            self,
+            |d| &mut d.sse,
+            chunk,
+            |d, _, data| d.handle(data, out),
+        )
     }
 
     fn handle(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> Result<(), TranslateError> {
@@ -703,7 +708,9 @@ mod head_tests {
             let mut out = Vec::new();
             let mut errors = 0;
             for c in &chunks {
-                if d.feed(format!("data: {c}\n\n").as_bytes(), &mut out).is_err() {
+                if d.feed(format!("data: {c}\n\n").as_bytes(), &mut out)
+                    .is_err()
+                {
                     errors += 1;
                 }
             }
@@ -714,7 +721,10 @@ mod head_tests {
         assert!(learned);
         assert_eq!(framed, parsed);
         assert_eq!((framed_errors, parsed_errors), (1, 1)); // the bad escape
-        assert!(framed.contains(r#"TextDelta { text: "lo \"q\"\né" }"#), "{framed}");
+        assert!(
+            framed.contains(r#"TextDelta { text: "lo \"q\"\né" }"#),
+            "{framed}"
+        );
         assert!(!framed.contains("late"), "{framed}");
     }
 

@@ -331,9 +331,12 @@ impl StreamDecoder {
         chunk: Option<&[u8]>,
         out: &mut Vec<StreamEvent>,
     ) -> Result<(), TranslateError> {
-        SseParser::drive(self, |d| &mut d.sse, chunk, |d, name, data| {
-            d.event(name, data, out)
-        })
+        SseParser::drive(
+            self,
+            |d| &mut d.sse,
+            chunk,
+            |d, name, data| d.event(name, data, out),
+        )
     }
 }
 
