@@ -11,8 +11,13 @@
 //! ([`StringFrame::learn`]). Anything that does not match byte for byte, a string with a
 //! raw control character, or a bad escape makes [`StringFrame::read`] answer `None`, and
 //! the caller parses the chunk as usual.
+//!
+//! A proven frame holds for any stream, so [`KnownFrames`] keeps the few most recent ones
+//! for the streams that follow: they skip the proof.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 /// The bytes before (up to and including the opening quote) and after (from the closing
 /// quote on) one JSON string value of a chunk.
@@ -68,6 +73,59 @@ impl StringFrame {
         }
         let quoted = doc.get(open - 1..=open + end)?;
         decode(body.get(..end)?, quoted, escaped)
+    }
+}
+
+/// Frames proven by earlier streams, for one decoder's reader (a `static` next to it).
+/// Whether a frame reads a chunk as the decoder would is a fact about the JSON layout and
+/// that reader, not about one stream or upstream, so any stream may reuse it. At most
+/// [`KnownFrames::CAPACITY`] are kept; the oldest goes first.
+#[derive(Debug)]
+pub struct KnownFrames {
+    frames: Mutex<VecDeque<Arc<StringFrame>>>,
+}
+
+impl KnownFrames {
+    pub const CAPACITY: usize = 16;
+
+    pub const fn new() -> Self {
+        Self {
+            frames: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// A frame for `doc` (see [`StringFrame::learn`]): one proven before that reads `doc`
+    /// as `value`, else a newly proven one, which is kept for later streams.
+    pub fn learn(
+        &self,
+        doc: &str,
+        marker: &str,
+        value: &str,
+        read: impl Fn(&str) -> Option<String>,
+    ) -> Option<Arc<StringFrame>> {
+        let known = self.frames.lock().ok().and_then(|frames| {
+            frames
+                .iter()
+                .find(|f| f.read(doc).is_some_and(|v| v == value))
+                .cloned()
+        });
+        if known.is_some() {
+            return known;
+        }
+        let frame = Arc::new(StringFrame::learn(doc, marker, value, read)?);
+        if let Ok(mut frames) = self.frames.lock() {
+            if frames.len() == Self::CAPACITY {
+                frames.pop_front();
+            }
+            frames.push_back(Arc::clone(&frame));
+        }
+        Some(frame)
+    }
+}
+
+impl Default for KnownFrames {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -179,6 +237,33 @@ mod tests {
             StringFrame::learn(r#"{"a":{"b":1}}"#, r#""b":""#, "x", read_ab),
             None
         );
+    }
+
+    #[test]
+    fn known_frames_are_reused_and_bounded() {
+        let known = KnownFrames::new();
+        let calls = std::cell::Cell::new(0);
+        let counting = |d: &str| {
+            calls.set(calls.get() + 1);
+            read_ab(d)
+        };
+        let a = known.learn(r#"{"a":{"b":"x"},"c":1}"#, r#""b":""#, "x", counting);
+        let b = known.learn(r#"{"a":{"b":"y"},"c":1}"#, r#""b":""#, "y", counting);
+        assert_eq!(calls.get(), 1, "the second stream skips the proof");
+        assert!(Arc::ptr_eq(&a.unwrap(), &b.unwrap()));
+        // A frame that does not read the document is not taken for it.
+        assert_eq!(
+            known
+                .learn(r#"{"a":{"b":"y"},"c":2}"#, r#""b":""#, "y", counting)
+                .map(|f| f.read(r#"{"a":{"b":"z"},"c":2}"#).map(Cow::into_owned)),
+            Some(Some("z".to_owned()))
+        );
+        assert_eq!(calls.get(), 2);
+        for c in 0..40 {
+            let doc = format!(r#"{{"a":{{"b":"x"}},"c":{c}}}"#);
+            assert!(known.learn(&doc, r#""b":""#, "x", read_ab).is_some());
+        }
+        assert_eq!(known.frames.lock().unwrap().len(), KnownFrames::CAPACITY);
     }
 
     #[test]

@@ -6,14 +6,18 @@ use super::wire::{
     ChunkChoiceOut, ChunkIn, ChunkOut, DeltaIn, DeltaOut, FunctionDeltaOut, StreamErrorBodyOut,
     StreamErrorOut, ToolCallDeltaIn, ToolCallDeltaOut,
 };
-use crate::translate::frame::StringFrame;
+use crate::translate::frame::{KnownFrames, StringFrame};
 use crate::translate::sse::SseParser;
 use crate::translate::{StreamDecode, StreamEncode, TranslateError, ids};
 use bytes::BytesMut;
 use serde::Serialize;
+use std::sync::Arc;
 use switchyard_types::ir::{StreamEvent, Usage};
 
 // ---------------------------------------------------------------- decoder
+
+/// Text-only chunk shapes proven by earlier streams.
+static TEXT_FRAMES: KnownFrames = KnownFrames::new();
 
 /// Upstream SSE → IR events.
 ///
@@ -51,7 +55,7 @@ pub struct OpenAiStreamDecoder {
     tail: String,
     /// The shape (after the head) of a chunk that carries only text: later chunks of that
     /// shape are read without the parser.
-    text_frame: Option<StringFrame>,
+    text_frame: Option<Arc<StringFrame>>,
     /// Chunks left that may be tried as a [`StringFrame`] template.
     frame_tries: u8,
 }
@@ -153,7 +157,7 @@ impl OpenAiStreamDecoder {
                         {
                             self.frame_tries -= 1;
                             self.text_frame =
-                                StringFrame::learn(rest, "\"content\":\"", text, |probe| {
+                                TEXT_FRAMES.learn(rest, "\"content\":\"", text, |probe| {
                                     let doc = format!("{{{probe}");
                                     let chunk = serde_json::from_str(&doc).ok()?;
                                     text_only(&chunk).map(str::to_owned)

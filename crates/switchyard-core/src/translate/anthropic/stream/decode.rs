@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -10,6 +11,7 @@ use switchyard_types::ir::{FinishReason, Signature, StreamEvent};
 
 use super::super::response::{anthropic_signature, decode_stop_reason, decode_usage};
 use super::super::wire::{DeltaIn, EventIn, StreamBlockIn, UsageIn};
+use crate::translate::frame::{KnownFrames, StringFrame};
 use crate::translate::sse::SseParser;
 use crate::translate::{StreamDecode, TranslateError};
 
@@ -67,6 +69,12 @@ fn block_delta(data: &str) -> Option<EventIn> {
     Some(EventIn::ContentBlockDelta { index, delta })
 }
 
+/// Text-delta shapes proven by earlier streams.
+static TEXT_FRAMES: KnownFrames = KnownFrames::new();
+
+/// Text deltas a stream may try as a frame template.
+const FRAME_TRIES: u8 = 2;
+
 /// Upstream Anthropic SSE → IR events.
 #[derive(Debug, Default)]
 pub struct StreamDecoder {
@@ -80,6 +88,10 @@ pub struct StreamDecoder {
     finished: bool,
     stopped: bool,
     failed: bool,
+    /// The shape of this stream's text deltas and the block index it carries: later
+    /// deltas of that shape are read without the parser.
+    text_frame: Option<(Arc<StringFrame>, u64)>,
+    frame_tries: u8,
 }
 
 impl StreamDecoder {
@@ -96,9 +108,11 @@ impl StreamDecoder {
         if self.failed {
             return Ok(());
         }
-        let fast = (name == "content_block_delta")
-            .then(|| block_delta(data))
-            .flatten();
+        let fast = if name == "content_block_delta" {
+            self.content_block_delta(data)
+        } else {
+            None
+        };
         let parsed = match fast {
             Some(event) => Ok(event),
             None => serde_json::from_str(data),
@@ -236,6 +250,44 @@ impl StreamDecoder {
             StreamBlockIn::Other => BlockKind::Skipped,
         };
         self.blocks.insert(index, kind);
+    }
+
+    /// A `content_block_delta` read by the stream's text frame when it fits, else by
+    /// [`block_delta`] (the first text deltas teach the frame).
+    fn content_block_delta(&mut self, data: &str) -> Option<EventIn> {
+        if let Some((frame, index)) = &self.text_frame
+            && let Some(text) = frame.read(data)
+        {
+            let delta = DeltaIn::TextDelta {
+                text: text.into_owned(),
+            };
+            return Some(EventIn::ContentBlockDelta {
+                index: *index,
+                delta,
+            });
+        }
+        let event = block_delta(data)?;
+        if self.text_frame.is_none()
+            && self.frame_tries < FRAME_TRIES
+            && let EventIn::ContentBlockDelta {
+                index,
+                delta: DeltaIn::TextDelta { text },
+            } = &event
+        {
+            self.frame_tries += 1;
+            self.text_frame = TEXT_FRAMES
+                .learn(data, "\"text\":\"", text, |probe| {
+                    match block_delta(probe)? {
+                        EventIn::ContentBlockDelta {
+                            delta: DeltaIn::TextDelta { text },
+                            ..
+                        } => Some(text),
+                        _ => None,
+                    }
+                })
+                .map(|frame| (frame, *index));
+        }
+        Some(event)
     }
 
     fn block_delta(&mut self, index: u64, delta: DeltaIn, out: &mut Vec<StreamEvent>) {
@@ -393,5 +445,66 @@ mod block_delta_tests {
         ] {
             assert!(block_delta(malformed).is_none(), "{malformed}");
         }
+    }
+}
+
+#[cfg(test)]
+mod frame_tests {
+    use super::*;
+
+    #[test]
+    fn text_deltas_read_by_frame_give_what_the_parser_gives() {
+        let delta = |index: u32, delta: &str| {
+            format!(
+                "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":{index},\"delta\":{delta}}}\n\n"
+            )
+        };
+        let text =
+            |index: u32, t: &str| delta(index, &format!(r#"{{"type":"text_delta","text":{t}}}"#));
+        let start = |index: u32, block: &str| {
+            format!(
+                "event: content_block_start\ndata: {{\"type\":\"content_block_start\",\"index\":{index},\"content_block\":{block}}}\n\n"
+            )
+        };
+        let stream = [
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"claude\",\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n".to_owned(),
+            start(0, r#"{"type":"text","text":""}"#),
+            text(0, r#""Hel""#),
+            text(0, r#""lo \"q\"\n\u00e9""#),
+            text(0, r#""""#),
+            delta(0, r#"{"type":"text_delta","text":"x","extra":1}"#),
+            delta(0, r#"{"type":"thinking_delta","thinking":"hmm"}"#),
+            "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n".to_owned(),
+            start(1, r#"{"type":"server_tool_use","id":"s","name":"web_search","input":{}}"#),
+            text(1, r#""skipped""#),
+            start(2, r#"{"type":"text","text":""}"#),
+            text(2, r#""two""#),
+            text(0, r#""bad \x""#),
+        ];
+        let decode = |frames: bool| {
+            let mut d = StreamDecoder::new();
+            if !frames {
+                d.frame_tries = FRAME_TRIES;
+            }
+            let mut out = Vec::new();
+            let mut errors = 0;
+            for e in &stream {
+                if d.feed(e.as_bytes(), &mut out).is_err() {
+                    errors += 1;
+                }
+            }
+            (format!("{out:?}"), errors, d.text_frame.is_some())
+        };
+        let (framed, framed_errors, learned) = decode(true);
+        let (parsed, parsed_errors, _) = decode(false);
+        assert!(learned);
+        assert_eq!(framed, parsed);
+        assert_eq!((framed_errors, parsed_errors), (1, 1)); // the bad escape
+        assert!(
+            framed.contains(r#"TextDelta { text: "lo \"q\"\né" }"#),
+            "{framed}"
+        );
+        assert!(framed.contains(r#"TextDelta { text: "two" }"#), "{framed}");
+        assert!(!framed.contains("skipped"), "{framed}");
     }
 }
