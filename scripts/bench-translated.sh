@@ -4,6 +4,7 @@
 #
 #   - same-protocol and translated paths side by side (OpenAI client → Anthropic upstream,
 #     Anthropic client → OpenAI upstream, JSON and stream where the mock has the shape),
+#   - time to first byte of a stream at c=1, against the floor (scripts/ttfb.py),
 #   - 1,000 concurrent open streams against a slow upstream (the testkit fake provider,
 #     chunks 250 ms apart), for RSS and errors.
 #
@@ -114,6 +115,29 @@ leg "sy:anthropic->anthropic" json /v1/messages an-json
 leg "sy:anthropic->openai" json /v1/messages oa-json
 leg "sy:openai->openai" stream /v1/chat/completions oa-stream
 leg "sy:anthropic->openai" stream /v1/messages oa-stream
+
+# ---- time to first byte of a stream, one request at a time, against the floor (a bare
+# hyper proxy, also pinned to CPU 0): the two take turns in blocks (scripts/ttfb.py).
+floor_bin=$home/floor-target/release/floor
+if [ -x "$floor_bin" ]; then
+  taskset -c 0 "$floor_bin" "$MOCK/stream/v1/chat/completions" 127.0.0.1:8046 > "$run/floor.log" 2>&1 &
+  floor=$!; pids+=("$floor")
+  for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:8046/ && break; sleep 0.1; done
+  printf '{"model":"oa-stream","stream":true,"messages":[{"role":"user","content":"Say hello in one short sentence."}]}' \
+    > "$run/ttfb.json"
+  taskset -c 1 python3 scripts/ttfb.py --body "$run/ttfb.json" --header "Authorization: Bearer $key" \
+    -n "${TTFB_N:-3000}" floor=http://127.0.0.1:8046/v1/chat/completions \
+    "sy:openai->openai=http://127.0.0.1:$PORT/v1/chat/completions" > "$run/ttfb.out" \
+    || log "ttfb FAILED: $(cat "$run/ttfb.out")"
+  while read -r name p50 p90 p99 n; do
+    log "$name time to first byte at c=1: p50 $p50 µs, p90 $p90 µs, p99 $p99 µs ($n requests)"
+    printf '%s\t%s\tttfb\tttfb.py\t1\t-\t%s\t%s\t0\t-\t-\t1\t-\n' "$(date -Is)" "$name" \
+      "$(awk "BEGIN{print $p50/1000}")" "$(awk "BEGIN{print $p99/1000}")" >> "$OUT/results.tsv"
+  done < "$run/ttfb.out"
+  kill "$floor" 2>/dev/null || true
+else
+  log "no floor binary at $floor_bin (bench.sh builds it): time to first byte skipped"
+fi
 
 # ---- many open streams: a slow upstream holds each stream open for a few seconds. The
 # default adaptive limit (8 → 64 per account) would queue them, so this gateway lets one

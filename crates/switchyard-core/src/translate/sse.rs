@@ -56,7 +56,10 @@ pub struct SseParser {
     after_cr: bool,
 }
 
-/// Events larger than this are cut off (defence against an endless line).
+/// The data buffer is reused between events up to this capacity.
+const KEPT_DATA_BYTES: usize = 64 * 1024;
+
+/// Lines longer than this are cut off (defence against an endless line).
 const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
 impl SseParser {
@@ -205,6 +208,10 @@ impl SseParser {
         }
         self.event.clear();
         self.data.clear();
+        if self.data.capacity() > KEPT_DATA_BYTES {
+            // One huge event should not pin its buffer for the rest of the stream.
+            self.data = String::new();
+        }
         self.has_data = false;
     }
 }

@@ -6,18 +6,21 @@ use super::wire::{
     ChunkChoiceOut, ChunkIn, ChunkOut, DeltaIn, DeltaOut, FunctionDeltaOut, StreamErrorBodyOut,
     StreamErrorOut, ToolCallDeltaIn, ToolCallDeltaOut,
 };
-use crate::translate::frame::{KnownFrames, StringFrame};
+use crate::translate::frame::{KnownFrames, StreamFrame};
 use crate::translate::sse::SseParser;
 use crate::translate::{StreamDecode, StreamEncode, TranslateError, ids};
 use bytes::BytesMut;
 use serde::Serialize;
-use std::sync::Arc;
 use switchyard_types::ir::{StreamEvent, Usage};
 
 // ---------------------------------------------------------------- decoder
 
 /// Text-only chunk shapes proven by earlier streams.
 static TEXT_FRAMES: KnownFrames = KnownFrames::new();
+
+/// OpenAI pads each chunk with a random string (`stream_options.include_obfuscation`, on
+/// by default, against length side channels); frames skip it.
+const OBFUSCATION: Option<&str> = Some("\"obfuscation\":\"");
 
 /// Upstream SSE → IR events.
 ///
@@ -55,9 +58,7 @@ pub struct OpenAiStreamDecoder {
     tail: String,
     /// The shape (after the head) of a chunk that carries only text: later chunks of that
     /// shape are read without the parser.
-    text_frame: Option<Arc<StringFrame>>,
-    /// Chunks left that may be tried as a [`StringFrame`] template.
-    frame_tries: u8,
+    text_frame: StreamFrame,
 }
 
 #[derive(Debug)]
@@ -84,8 +85,7 @@ impl OpenAiStreamDecoder {
             calls: Vec::new(),
             head: None,
             tail: String::new(),
-            text_frame: None,
-            frame_tries: 2,
+            text_frame: StreamFrame::default(),
         }
     }
 
@@ -134,7 +134,7 @@ impl OpenAiStreamDecoder {
             return Ok(());
         }
         let rest = self.repeated_head(data);
-        if let Some(text) = rest.and_then(|r| self.text_frame.as_ref()?.read(r)) {
+        if let Some(text) = rest.and_then(|r| self.text_frame.read(&TEXT_FRAMES, r)) {
             // What `chunk` does with a text-only chunk.
             if !self.finished && !text.is_empty() {
                 out.push(StreamEvent::TextDelta {
@@ -151,13 +151,12 @@ impl OpenAiStreamDecoder {
                 tail.push_str(rest);
                 match serde_json::from_str::<ChunkIn>(&tail) {
                     Ok(chunk) => {
-                        if self.text_frame.is_none()
-                            && self.frame_tries > 0
+                        if self.text_frame.wants()
                             && let Some(text) = text_only(&chunk)
                         {
-                            self.frame_tries -= 1;
-                            self.text_frame =
-                                TEXT_FRAMES.learn(rest, "\"content\":\"", text, |probe| {
+                            let shape = ("\"content\":\"", OBFUSCATION);
+                            self.text_frame
+                                .learn(&TEXT_FRAMES, rest, shape, text, |probe| {
                                     let doc = format!("{{{probe}");
                                     let chunk = serde_json::from_str(&doc).ok()?;
                                     text_only(&chunk).map(str::to_owned)
@@ -682,10 +681,15 @@ mod head_tests {
     #[test]
     fn text_chunks_read_by_frame_give_what_the_parser_gives() {
         let body = |choice: &str| format!(r#"{HEAD}"choices":[{choice}]}}"#);
+        // OpenAI pads each chunk with a random `obfuscation` string.
+        let pad = std::cell::Cell::new(0);
         let text = |t: &str| {
-            body(&format!(
+            pad.set(pad.get() + 1);
+            let chunk = body(&format!(
                 r#"{{"index":0,"delta":{{"content":{t}}},"logprobs":null,"finish_reason":null}}"#
-            ))
+            ));
+            let pad = "x".repeat(pad.get());
+            format!(r#"{},"obfuscation":"{pad}"}}"#, chunk.trim_end_matches('}'))
         };
         let chunks = [
             body(r#"{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}"#),
@@ -707,7 +711,7 @@ mod head_tests {
         let decode = |frames: bool| {
             let mut d = OpenAiStreamDecoder::new("m");
             if !frames {
-                d.frame_tries = 0;
+                d.text_frame = StreamFrame::new(0);
             }
             let mut out = Vec::new();
             let mut errors = 0;
@@ -718,7 +722,7 @@ mod head_tests {
                     errors += 1;
                 }
             }
-            (format!("{out:?}"), errors, d.text_frame.is_some())
+            (format!("{out:?}"), errors, d.text_frame.is_learned())
         };
         let (framed, framed_errors, learned) = decode(true);
         let (parsed, parsed_errors, _) = decode(false);

@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -11,7 +10,7 @@ use switchyard_types::ir::{FinishReason, Signature, StreamEvent};
 
 use super::super::response::{anthropic_signature, decode_stop_reason, decode_usage};
 use super::super::wire::{DeltaIn, EventIn, StreamBlockIn, UsageIn};
-use crate::translate::frame::{KnownFrames, StringFrame};
+use crate::translate::frame::{KnownFrames, StreamFrame};
 use crate::translate::sse::SseParser;
 use crate::translate::{StreamDecode, TranslateError};
 
@@ -72,9 +71,6 @@ fn block_delta(data: &str) -> Option<EventIn> {
 /// Text-delta shapes proven by earlier streams.
 static TEXT_FRAMES: KnownFrames = KnownFrames::new();
 
-/// Text deltas a stream may try as a frame template.
-const FRAME_TRIES: u8 = 2;
-
 /// Upstream Anthropic SSE → IR events.
 #[derive(Debug, Default)]
 pub struct StreamDecoder {
@@ -88,10 +84,11 @@ pub struct StreamDecoder {
     finished: bool,
     stopped: bool,
     failed: bool,
-    /// The shape of this stream's text deltas and the block index it carries: later
-    /// deltas of that shape are read without the parser.
-    text_frame: Option<(Arc<StringFrame>, u64)>,
-    frame_tries: u8,
+    /// The shape of this stream's text deltas: later deltas of that shape are read
+    /// without the parser.
+    text_frame: StreamFrame,
+    /// The block index the frame's bytes carry.
+    frame_index: u64,
 }
 
 impl StreamDecoder {
@@ -255,37 +252,41 @@ impl StreamDecoder {
     /// A `content_block_delta` read by the stream's text frame when it fits, else by
     /// [`block_delta`] (the first text deltas teach the frame).
     fn content_block_delta(&mut self, data: &str) -> Option<EventIn> {
-        if let Some((frame, index)) = &self.text_frame
-            && let Some(text) = frame.read(data)
-        {
+        if let Some(text) = self.text_frame.read(&TEXT_FRAMES, data) {
             let delta = DeltaIn::TextDelta {
                 text: text.into_owned(),
             };
             return Some(EventIn::ContentBlockDelta {
-                index: *index,
+                index: self.frame_index,
                 delta,
             });
         }
         let event = block_delta(data)?;
-        if self.text_frame.is_none()
-            && self.frame_tries < FRAME_TRIES
+        if self.text_frame.wants()
             && let EventIn::ContentBlockDelta {
                 index,
                 delta: DeltaIn::TextDelta { text },
             } = &event
         {
-            self.frame_tries += 1;
-            self.text_frame = TEXT_FRAMES
-                .learn(data, "\"text\":\"", text, |probe| {
-                    match block_delta(probe)? {
+            let shape = ("\"text\":\"", None);
+            let learned = self
+                .text_frame
+                .learn(
+                    &TEXT_FRAMES,
+                    data,
+                    shape,
+                    text,
+                    |probe| match block_delta(probe)? {
                         EventIn::ContentBlockDelta {
                             delta: DeltaIn::TextDelta { text },
                             ..
                         } => Some(text),
                         _ => None,
-                    }
-                })
-                .map(|frame| (frame, *index));
+                    },
+                );
+            if learned {
+                self.frame_index = *index;
+            }
         }
         Some(event)
     }
@@ -484,7 +485,7 @@ mod frame_tests {
         let decode = |frames: bool| {
             let mut d = StreamDecoder::new();
             if !frames {
-                d.frame_tries = FRAME_TRIES;
+                d.text_frame = StreamFrame::new(0);
             }
             let mut out = Vec::new();
             let mut errors = 0;
@@ -493,7 +494,7 @@ mod frame_tests {
                     errors += 1;
                 }
             }
-            (format!("{out:?}"), errors, d.text_frame.is_some())
+            (format!("{out:?}"), errors, d.text_frame.is_learned())
         };
         let (framed, framed_errors, learned) = decode(true);
         let (parsed, parsed_errors, _) = decode(false);
