@@ -74,12 +74,17 @@ def main():
     ap.add_argument("--header", action="append", default=[])
     ap.add_argument("-n", type=int, default=3000, help="requests per target")
     ap.add_argument("--block", type=int, default=250, help="requests per turn")
-    ap.add_argument("targets", nargs="+", help="NAME=URL")
+    ap.add_argument("targets", nargs="+", help="NAME=URL, or NAME=URL|Header: value")
     args = ap.parse_args()
     body = open(args.body, "rb").read().strip()
-    targets = [t.split("=", 1) for t in args.targets]
+    targets, extra = [], {}
+    for t in args.targets:
+        name, _, rest = t.partition("=")
+        url, *headers = rest.split("|")
+        targets.append((name, url))
+        extra[name] = headers
     socks = {name: connect(url) for name, url in targets}
-    reqs = {name: request_bytes(url, body, args.header) for name, url in targets}
+    reqs = {name: request_bytes(url, body, args.header + extra[name]) for name, url in targets}
     times = {name: [] for name, _ in targets}
     for name, _ in targets:  # warm up
         for _ in range(50):
