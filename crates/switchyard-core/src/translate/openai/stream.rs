@@ -736,6 +736,50 @@ mod head_tests {
         assert!(!framed.contains("late"), "{framed}");
     }
 
+    proptest::proptest! {
+        /// Any texts, any one byte of any chunk changed: the frame path and the parser
+        /// give the same events and the same errors.
+        #[test]
+        fn frames_agree_with_the_parser(
+            texts in proptest::collection::vec(".{0,6}", 2..8),
+            flips in proptest::collection::vec(
+                (0usize..400, proptest::sample::select(b"\"\\}]{,:0a \t".to_vec())),
+                0..3,
+            ),
+        ) {
+            let mut chunks: Vec<Vec<u8>> = texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let content = serde_json::to_string(t).unwrap();
+                    format!(
+                        r#"{HEAD}"choices":[{{"index":0,"delta":{{"content":{content}}},"finish_reason":null}}],"obfuscation":"{}"}}"#,
+                        "z".repeat(i)
+                    )
+                    .into_bytes()
+                })
+                .collect();
+            for (k, (at, byte)) in flips.iter().enumerate() {
+                let chunk = &mut chunks[(k * 3 + 1) % texts.len()];
+                let at = at % chunk.len();
+                chunk[at] = *byte;
+            }
+            let decode = |frames: bool| {
+                let mut d = OpenAiStreamDecoder::new("m");
+                if !frames {
+                    d.text_frame = StreamFrame::new(0);
+                }
+                let mut out = Vec::new();
+                let results: Vec<bool> = chunks
+                    .iter()
+                    .map(|c| d.feed(&[b"data: ", &c[..], b"\n\n"].concat(), &mut out).is_ok())
+                    .collect();
+                (format!("{out:?}"), results)
+            };
+            proptest::prop_assert_eq!(decode(true), decode(false));
+        }
+    }
+
     #[test]
     fn heads_with_usage_or_error_are_not_reused() {
         let with_usage =

@@ -453,6 +453,55 @@ mod block_delta_tests {
 mod frame_tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Any texts, any one byte of any delta changed: the frame path and the parser
+        /// give the same events and the same errors.
+        #[test]
+        fn frames_agree_with_the_parser(
+            texts in proptest::collection::vec(".{0,6}", 2..8),
+            flips in proptest::collection::vec(
+                (0usize..200, proptest::sample::select(b"\"\\}]{,:0a \t".to_vec())),
+                0..3,
+            ),
+        ) {
+            let mut events: Vec<Vec<u8>> = texts
+                .iter()
+                .map(|t| {
+                    let text = serde_json::to_string(t).unwrap();
+                    format!(
+                        r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":{text}}}}}"#
+                    )
+                    .into_bytes()
+                })
+                .collect();
+            for (k, (at, byte)) in flips.iter().enumerate() {
+                let event = &mut events[(k * 3 + 1) % texts.len()];
+                let at = at % event.len();
+                event[at] = *byte;
+            }
+            let decode = |frames: bool| {
+                let mut d = StreamDecoder::new();
+                if !frames {
+                    d.text_frame = StreamFrame::new(0);
+                }
+                let mut out = Vec::new();
+                let start = concat!(
+                    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":",
+                    "{\"id\":\"m\",\"model\":\"c\",\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n",
+                    "event: content_block_start\ndata: {\"type\":\"content_block_start\",",
+                    "\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+                );
+                let mut results = vec![d.feed(start.as_bytes(), &mut out).is_ok()];
+                for e in &events {
+                    let sse = [b"event: content_block_delta\ndata: ", &e[..], b"\n\n"].concat();
+                    results.push(d.feed(&sse, &mut out).is_ok());
+                }
+                (format!("{out:?}"), results)
+            };
+            proptest::prop_assert_eq!(decode(true), decode(false));
+        }
+    }
+
     #[test]
     fn text_deltas_read_by_frame_give_what_the_parser_gives() {
         let delta = |index: u32, delta: &str| {
