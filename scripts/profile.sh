@@ -7,6 +7,7 @@
 #   scripts/profile.sh json               # OpenAI JSON passthrough, wrk c=64, prints RESULT
 #   PERF=1 scripts/profile.sh stream      # + perf record → $OUT/perf.data, top symbols printed
 #   scripts/profile.sh translated-stream  # Anthropic client → OpenAI upstream stream
+#   scripts/profile.sh translated-json    # the same, JSON
 #
 # Knobs: DURATION (6 s), CONC (64), OUT ($HOME/.cache/switchyard-profile), BIN (a prebuilt
 # binary instead of the profiling build: for an A/B of two builds, run them in turn).
@@ -49,7 +50,10 @@ case $SHAPE in
   translated-stream) path=/v1/messages
     body="{\"model\":\"oa-stream\",\"max_tokens\":32,\"stream\":true,$msgs}"
     hdrs="x-api-key: $key|anthropic-version: 2023-06-01" ;;
-  *) echo "profile: shape is json | stream | translated-stream" >&2; exit 2 ;;
+  translated-json) path=/v1/messages
+    body="{\"model\":\"oa-json\",\"max_tokens\":32,$msgs}"
+    hdrs="x-api-key: $key|anthropic-version: 2023-06-01" ;;
+  *) echo "profile: shape is json | stream | translated-json | translated-stream" >&2; exit 2 ;;
 esac
 echo "$body" > "$OUT/body.json"
 load() { WRK_BODY_FILE=$OUT/body.json WRK_HEADERS=$hdrs taskset -c 1 wrk -t1 -c"$CONC" -d"$1"s \

@@ -53,6 +53,10 @@ pub fn parse_client_at<'a, T: Deserialize<'a>>(
     value: &'a Value,
     prefix: &str,
 ) -> Result<T, TranslateError> {
+    // As in `parse_client`: path tracking only for a piece that fails.
+    if let Ok(piece) = T::deserialize(value) {
+        return Ok(piece);
+    }
     serde_path_to_error::deserialize(value).map_err(|e| path_error(prefix, e))
 }
 

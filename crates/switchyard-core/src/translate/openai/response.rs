@@ -12,9 +12,7 @@ use switchyard_types::ir::{ChatResponse, FinishReason, Part, Usage};
 
 /// Upstream body → IR: the first choice (`choices[0]`, or the one with `index: 0`).
 pub(super) fn decode_response(body: &[u8]) -> Result<ChatResponse, TranslateError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let r: ResponseIn = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| TranslateError::UpstreamMalformed(format!("{}: {}", e.path(), e.inner())))?;
+    let r: ResponseIn = crate::translate::json::parse_upstream(body)?;
     if let Some(err) = &r.error {
         return Err(TranslateError::UpstreamMalformed(format!(
             "error in a success response: {}",
