@@ -259,6 +259,44 @@ impl Default for KnownFrames {
     }
 }
 
+/// Shared by the decoders' property tests: the frame path and the parser must agree.
+#[cfg(test)]
+pub(crate) mod testing {
+    use proptest::prelude::*;
+
+    /// Texts for the chunks of one stream, and byte changes `(position, byte)` to make in
+    /// some of them (positions wrap around the chunk).
+    pub fn texts_and_flips() -> impl Strategy<Value = (Vec<String>, Vec<(usize, u8)>)> {
+        let flip = (
+            0usize..400,
+            prop::sample::select(b"\"\\}]{,:0a \t".to_vec()),
+        );
+        (
+            prop::collection::vec(".{0,6}", 2..8),
+            prop::collection::vec(flip, 0..3),
+        )
+    }
+
+    /// One chunk per text (`chunk(i, text as a JSON string)`), with the flips applied.
+    pub fn chunks(
+        texts: &[String],
+        flips: &[(usize, u8)],
+        chunk: impl Fn(usize, &str) -> String,
+    ) -> Vec<Vec<u8>> {
+        let mut chunks: Vec<Vec<u8>> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| chunk(i, &serde_json::to_string(t).unwrap()).into_bytes())
+            .collect();
+        for (k, (at, byte)) in flips.iter().enumerate() {
+            let chunk = &mut chunks[(k * 3 + 1) % texts.len()];
+            let at = at % chunk.len();
+            chunk[at] = *byte;
+        }
+        chunks
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -605,6 +605,7 @@ impl StreamEncode for OpenAiStreamEncoder {
 #[cfg(test)]
 mod head_tests {
     use super::*;
+    use crate::translate::frame::testing;
 
     fn run(chunks: &[&str]) -> (Vec<StreamEvent>, OpenAiStreamDecoder) {
         let mut d = OpenAiStreamDecoder::new("fallback");
@@ -740,30 +741,13 @@ mod head_tests {
         /// Any texts, any one byte of any chunk changed: the frame path and the parser
         /// give the same events and the same errors.
         #[test]
-        fn frames_agree_with_the_parser(
-            texts in proptest::collection::vec(".{0,6}", 2..8),
-            flips in proptest::collection::vec(
-                (0usize..400, proptest::sample::select(b"\"\\}]{,:0a \t".to_vec())),
-                0..3,
-            ),
-        ) {
-            let mut chunks: Vec<Vec<u8>> = texts
-                .iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    let content = serde_json::to_string(t).unwrap();
-                    format!(
-                        r#"{HEAD}"choices":[{{"index":0,"delta":{{"content":{content}}},"finish_reason":null}}],"obfuscation":"{}"}}"#,
-                        "z".repeat(i)
-                    )
-                    .into_bytes()
-                })
-                .collect();
-            for (k, (at, byte)) in flips.iter().enumerate() {
-                let chunk = &mut chunks[(k * 3 + 1) % texts.len()];
-                let at = at % chunk.len();
-                chunk[at] = *byte;
-            }
+        fn frames_agree_with_the_parser((texts, flips) in testing::texts_and_flips()) {
+            let chunks = testing::chunks(&texts, &flips, |i, content| {
+                format!(
+                    r#"{HEAD}"choices":[{{"index":0,"delta":{{"content":{content}}},"finish_reason":null}}],"obfuscation":"{}"}}"#,
+                    "z".repeat(i)
+                )
+            });
             let decode = |frames: bool| {
                 let mut d = OpenAiStreamDecoder::new("m");
                 if !frames {

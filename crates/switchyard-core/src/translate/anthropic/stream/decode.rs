@@ -452,33 +452,18 @@ mod block_delta_tests {
 #[cfg(test)]
 mod frame_tests {
     use super::*;
+    use crate::translate::frame::testing;
 
     proptest::proptest! {
         /// Any texts, any one byte of any delta changed: the frame path and the parser
         /// give the same events and the same errors.
         #[test]
-        fn frames_agree_with_the_parser(
-            texts in proptest::collection::vec(".{0,6}", 2..8),
-            flips in proptest::collection::vec(
-                (0usize..200, proptest::sample::select(b"\"\\}]{,:0a \t".to_vec())),
-                0..3,
-            ),
-        ) {
-            let mut events: Vec<Vec<u8>> = texts
-                .iter()
-                .map(|t| {
-                    let text = serde_json::to_string(t).unwrap();
-                    format!(
-                        r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":{text}}}}}"#
-                    )
-                    .into_bytes()
-                })
-                .collect();
-            for (k, (at, byte)) in flips.iter().enumerate() {
-                let event = &mut events[(k * 3 + 1) % texts.len()];
-                let at = at % event.len();
-                event[at] = *byte;
-            }
+        fn frames_agree_with_the_parser((texts, flips) in testing::texts_and_flips()) {
+            let events = testing::chunks(&texts, &flips, |_, text| {
+                format!(
+                    r#"{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":{text}}}}}"#
+                )
+            });
             let decode = |frames: bool| {
                 let mut d = StreamDecoder::new();
                 if !frames {
