@@ -127,8 +127,8 @@ if [ -x "$floor_bin" ]; then
     > "$run/ttfb.json"
   taskset -c 1 python3 scripts/ttfb.py --body "$run/ttfb.json" --header "Authorization: Bearer $key" \
     -n "${TTFB_N:-3000}" floor=http://127.0.0.1:8046/v1/chat/completions \
-    "sy:openai->openai=http://127.0.0.1:$PORT/v1/chat/completions" > "$run/ttfb.out" \
-    || log "ttfb FAILED: $(cat "$run/ttfb.out")"
+    "sy:openai->openai=http://127.0.0.1:$PORT/v1/chat/completions" > "$run/ttfb.out" 2> "$run/ttfb.err" \
+    || log "ttfb FAILED: $(tail -3 "$run/ttfb.err")"
   while read -r name p50 p90 p99 n; do
     log "$name time to first byte at c=1: p50 $p50 µs, p90 $p90 µs, p99 $p99 µs ($n requests)"
     printf '%s\t%s\tttfb\tttfb.py\t1\t-\t%s\t%s\t0\t-\t-\t1\t-\n' "$(date -Is)" "$name" \

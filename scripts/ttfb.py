@@ -19,7 +19,7 @@ import urllib.parse
 def request_bytes(url, body, headers):
     u = urllib.parse.urlsplit(url)
     lines = [
-        f"POST {u.path or '/'} HTTP/1.1",
+        f"POST {u.path or '/'}{'?' + u.query if u.query else ''} HTTP/1.1",
         f"Host: {u.netloc}",
         "Content-Type: application/json",
         f"Content-Length: {len(body)}",
@@ -33,6 +33,21 @@ def connect(url):
     s = socket.create_connection((u.hostname, u.port or 80), timeout=10)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
+
+
+def chunked_end(buf, at):
+    """Whether the chunked body starting at `at` is complete (last chunk and trailers)."""
+    while True:
+        line_end = buf.find(b"\r\n", at)
+        if line_end < 0:
+            return False
+        size = int(buf[at:line_end].split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            # Trailer lines, if any, then an empty line.
+            return buf.find(b"\r\n\r\n", line_end) >= 0
+        at = line_end + 2 + size + 2
+        if at > len(buf):
+            return False
 
 
 def one(sock, req):
@@ -62,9 +77,14 @@ def one(sock, req):
                     length = int(value)
         if first is None and b"data:" in buf[head_end:]:
             first = time.perf_counter() - t0
-        body = len(buf) - head_end - 4
-        done = body >= length if length is not None else buf.endswith(b"\r\n0\r\n\r\n")
-        if first is not None and done:
+        body_at = head_end + 4
+        if length is not None:
+            done = len(buf) - body_at >= length
+        else:
+            done = chunked_end(buf, body_at)
+        if done:
+            if first is None:
+                raise RuntimeError("the answer has no `data:` event")
             return first
 
 
@@ -76,6 +96,8 @@ def main():
     ap.add_argument("--block", type=int, default=250, help="requests per turn")
     ap.add_argument("targets", nargs="+", help="NAME=URL, or NAME=URL|Header: value")
     args = ap.parse_args()
+    if args.n < 1 or args.block < 1:
+        ap.error("-n and --block must be at least 1")
     body = open(args.body, "rb").read().strip()
     targets, extra = [], {}
     for t in args.targets:

@@ -143,7 +143,7 @@ fn decode(doc: &str, open: usize, end: usize) -> Option<Cow<'_, str>> {
 /// Frames proven by earlier streams, for one decoder's reader (a `static` next to it).
 /// Whether a frame reads a chunk as the decoder would is a fact about the JSON layout and
 /// that reader, not about one stream or upstream, so any stream may reuse it. At most
-/// [`KnownFrames::CAPACITY`] are kept; the first learned goes first.
+/// [`KnownFrames::CAPACITY`] are kept; the first kept goes first.
 #[derive(Debug)]
 pub struct KnownFrames {
     frames: Mutex<VecDeque<Arc<StringFrame>>>,
