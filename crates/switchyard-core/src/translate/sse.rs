@@ -60,7 +60,7 @@ pub struct SseParser {
 const KEPT_DATA_BYTES: usize = 64 * 1024;
 
 /// Lines longer than this are cut off (defence against an endless line).
-const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
 impl SseParser {
     pub fn new() -> Self {
@@ -90,7 +90,7 @@ impl SseParser {
         while let Some(at) = memchr::memchr2(b'\n', b'\r', bytes) {
             let (head, rest) = bytes.split_at(at);
             if self.line.is_empty() {
-                self.end_line(&head[..head.len().min(MAX_EVENT_BYTES)], out);
+                self.end_line(&head[..head.len().min(MAX_LINE_BYTES)], out);
             } else {
                 let mut line = std::mem::take(&mut self.line);
                 self.extend_line(&mut line, head);
@@ -154,9 +154,9 @@ impl SseParser {
         result
     }
 
-    /// Append to a partial line, up to [`MAX_EVENT_BYTES`].
+    /// Append to a partial line, up to [`MAX_LINE_BYTES`].
     fn extend_line(&self, line: &mut Vec<u8>, bytes: &[u8]) {
-        let room = MAX_EVENT_BYTES.saturating_sub(line.len());
+        let room = MAX_LINE_BYTES.saturating_sub(line.len());
         line.extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
