@@ -130,6 +130,9 @@ fn warn_about_proxy_env(env: &dyn switchyard_core::env::Env) {
 /// configuration on SIGHUP (routing and resilience settings apply without a restart).
 pub async fn run(config: Config, overrides: Overrides) -> Result<(), ServeError> {
     let prepared = prepare(&config).await?;
+    // Handlers go in before the listener accepts: until then a signal's default action
+    // (terminate) would kill the process without draining.
+    let shutdown = shutdown_signal();
     spawn_reloader(prepared.state.clone(), overrides);
     if let Some(path) = &prepared.admin_key_file {
         tracing::info!(path = %path.display(), "admin key (Authorization: Bearer <key> on /api/*) is in this file");
@@ -153,7 +156,7 @@ pub async fn run(config: Config, overrides: Overrides) -> Result<(), ServeError>
     let mut server = tokio::spawn(async move { server.await });
     tokio::select! {
         joined = &mut server => return flatten(joined),
-        () = shutdown_signal() => {}
+        () = shutdown => {}
     }
     tracing::info!(deadline = ?DRAIN_DEADLINE, "shutting down: draining in-flight requests");
     let _ = stop_tx.send(true);
@@ -172,11 +175,11 @@ pub async fn run(config: Config, overrides: Overrides) -> Result<(), ServeError>
 /// An invalid file is reported and ignored: the running settings stay.
 fn spawn_reloader(state: AppState, overrides: Overrides) {
     #[cfg(unix)]
+    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        return;
+    };
+    #[cfg(unix)]
     tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            return;
-        };
         while hup.recv().await.is_some() {
             match Config::load(&overrides, &OsEnv) {
                 Ok(config) => {
@@ -215,26 +218,34 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::from_std(socket.into())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// SIGTERM or SIGINT (Ctrl-C). The handlers are registered when this is called, not
+/// when the future is first polled.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        async fn recv(signal: Option<Signal>) {
+            match signal {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            tokio::select! {
+                () = recv(term) => {}
+                () = recv(int) => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
 }
 
