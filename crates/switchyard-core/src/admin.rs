@@ -11,7 +11,8 @@ use crate::store::{AccountRecord, KeyRecord, Store, StoreError, now_unix};
 use std::sync::Arc;
 use switchyard_types::Provider;
 use switchyard_types::admin::{
-    AccountView, CreateAccount, CreateKey, KeyCreated, KeyView, UpdateAccount, secret_hint,
+    AccountView, CreateAccount, CreateKey, KeyCreated, KeyView, UpdateAccount, base_url_problem,
+    secret_hint,
 };
 
 /// Prefix of client keys we issue.
@@ -84,11 +85,20 @@ fn effective_models(provider: Provider, models: Option<&Vec<String>>) -> Vec<Str
     }
 }
 
+/// The account's `base_url` is present when the provider has no default, and well formed
+/// (http(s), no `user:password@`: see [`base_url_problem`]) when given. Checked here as
+/// well as by the request validator, so no caller can store a credential in a URL.
 fn require_base_url(provider: Provider, base_url: Option<&str>) -> Result<(), AdminError> {
     if provider.default_base_url().is_none() && base_url.is_none_or(str::is_empty) {
         return Err(AdminError::Invalid {
             field: "base_url",
             message: format!("is required for provider {provider}"),
+        });
+    }
+    if let Some(problem) = base_url.filter(|u| !u.is_empty()).and_then(base_url_problem) {
+        return Err(AdminError::Invalid {
+            field: "base_url",
+            message: problem.to_owned(),
         });
     }
     Ok(())
@@ -348,6 +358,31 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[tokio::test]
+    async fn base_url_with_credentials_or_another_scheme_is_refused() {
+        let (admin, _, _) = admin_on(Store::open_in_memory().await.unwrap()).await;
+        let invalid_base_url = |r: Result<AccountView, AdminError>| {
+            matches!(r, Err(AdminError::Invalid { field: "base_url", ref message }) if !message.contains("hunter2"))
+        };
+        for url in ["https://user:hunter2@api.example.com/v1", "ftp://api.example.com"] {
+            let mut req = create("openai", "sk-test-abcdefgh1234");
+            req.base_url = Some(url.to_owned());
+            assert!(invalid_base_url(admin.create_account(req).await), "{url}");
+        }
+        let acc = admin
+            .create_account(create("openai", "sk-test-abcdefgh1234"))
+            .await
+            .unwrap();
+        let upd = UpdateAccount {
+            base_url: Some("http://user:hunter2@10.0.0.1".into()),
+            ..Default::default()
+        };
+        assert!(invalid_base_url(admin.update_account(&acc.id, upd).await));
+        let stored = admin.get_account(&acc.id).await.unwrap();
+        assert_eq!(stored.base_url, "https://api.openai.com/v1");
+        assert_eq!(admin.list_accounts().await.unwrap().len(), 1);
     }
 
     #[tokio::test]

@@ -13,6 +13,7 @@ use std::time::Duration;
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub const DEFAULT_PORT: u16 = 8045;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 256 * 1024 * 1024;
 
 /// A configuration problem, naming the offending field.
 #[derive(Debug, thiserror::Error)]
@@ -51,8 +52,14 @@ pub struct RawConfig {
     pub admin_key: Option<String>,
     pub log: Option<String>,
     pub max_body_bytes: Option<usize>,
+    /// Memory budget for buffered request and response bytes, across all requests
+    /// (1 MiB..=64 GiB, at least `max_body_bytes`; default 256 MiB). Over it, requests
+    /// get 503.
+    pub max_buffered_bytes: Option<usize>,
     #[serde(default)]
     pub upstream: RawUpstream,
+    #[serde(default)]
+    pub server: RawServer,
     /// `[routing]`, `[aimd]`, `[breaker]`, `[retry]`: see [`crate::pool::RoutingSettings`].
     #[serde(default)]
     pub routing: crate::pool::RoutingConfig,
@@ -75,6 +82,25 @@ pub struct RawUpstream {
     /// Longest silence allowed between two chunks of a response body, seconds
     /// (1..=3600, default 300).
     pub idle_timeout_secs: Option<u64>,
+    /// Let image fetches (inlining image URLs for Gemini) reach loopback, private,
+    /// link-local and other non-public addresses (default false).
+    pub allow_private_image_hosts: Option<bool>,
+}
+
+/// `[server]` table: limits on client connections (see [`ServerConfig`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    /// Time a connection has to send a request's headers, seconds (1..=300, default 10).
+    pub header_timeout_secs: Option<u64>,
+    /// How long a keep-alive connection may wait for its next request, seconds
+    /// (1..=3600, default 60).
+    pub idle_timeout_secs: Option<u64>,
+    /// Time a request has to send its whole body, seconds (1..=3600, default 60).
+    pub body_timeout_secs: Option<u64>,
+    /// Client connections served at once (1..=1000000, default 10000; lowered to fit the
+    /// open-file limit).
+    pub max_connections: Option<usize>,
 }
 
 /// Overrides from the command line (highest precedence).
@@ -99,7 +125,11 @@ pub struct Config {
     pub static_dir: Option<PathBuf>,
     pub log: String,
     pub max_body_bytes: usize,
+    /// See [`RawConfig::max_buffered_bytes`].
+    pub max_buffered_bytes: usize,
     pub upstream: UpstreamConfig,
+    /// Limits on client connections (applied at start-up).
+    pub server: ServerConfig,
     /// Routing and resilience tuning (hot-reloadable).
     pub routing: crate::pool::RoutingSettings,
     /// The file the config came from, if any.
@@ -120,7 +150,9 @@ impl std::fmt::Debug for Config {
             .field("static_dir", &self.static_dir)
             .field("log", &self.log)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_buffered_bytes", &self.max_buffered_bytes)
             .field("upstream", &self.upstream)
+            .field("server", &self.server)
             .field("routing", &self.routing)
             .field("source_file", &self.source_file)
             .finish()
@@ -133,6 +165,8 @@ pub struct UpstreamConfig {
     pub connect_timeout: Duration,
     pub header_timeout: Duration,
     pub idle_timeout: Duration,
+    /// Image fetches may reach non-public addresses (see `upstream::guard`).
+    pub allow_private_image_hosts: bool,
 }
 
 impl Default for UpstreamConfig {
@@ -141,6 +175,33 @@ impl Default for UpstreamConfig {
             connect_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(300),
             idle_timeout: Duration::from_secs(300),
+            allow_private_image_hosts: false,
+        }
+    }
+}
+
+/// Limits on client connections: a client that stalls is cut off instead of holding a
+/// socket (and a file descriptor) for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// From accepting a connection (or, on a kept-alive one, from the first byte of the
+    /// next request) to the end of the request's headers.
+    pub header_timeout: Duration,
+    /// From the end of a response to the first byte of the next request.
+    pub idle_timeout: Duration,
+    /// From the request's headers to the end of its body.
+    pub body_timeout: Duration,
+    /// Connections served at once; more wait in the listen queue.
+    pub max_connections: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
         }
     }
 }
@@ -228,6 +289,17 @@ impl Config {
                 "must be between 1024 and 1073741824",
             ));
         }
+        let max_buffered_bytes = raw
+            .max_buffered_bytes
+            .unwrap_or(DEFAULT_MAX_BUFFERED_BYTES);
+        if !(1 << 20..=64 << 30).contains(&max_buffered_bytes) || max_buffered_bytes < max_body_bytes
+        {
+            return Err(invalid(
+                "max_buffered_bytes",
+                &max_buffered_bytes.to_string(),
+                "must be between 1048576 and 68719476736, and at least max_body_bytes",
+            ));
+        }
 
         let d = UpstreamConfig::default();
         let u = &raw.upstream;
@@ -250,6 +322,41 @@ impl Config {
                 1..=3600,
                 d.idle_timeout,
             )?,
+            allow_private_image_hosts: u
+                .allow_private_image_hosts
+                .unwrap_or(d.allow_private_image_hosts),
+        };
+
+        let d = ServerConfig::default();
+        let s = &raw.server;
+        let max_connections = s.max_connections.unwrap_or(d.max_connections);
+        if !(1..=1_000_000).contains(&max_connections) {
+            return Err(invalid(
+                "server.max_connections",
+                &max_connections.to_string(),
+                "must be between 1 and 1000000",
+            ));
+        }
+        let server = ServerConfig {
+            header_timeout: secs_in(
+                "server.header_timeout_secs",
+                s.header_timeout_secs,
+                1..=300,
+                d.header_timeout,
+            )?,
+            idle_timeout: secs_in(
+                "server.idle_timeout_secs",
+                s.idle_timeout_secs,
+                1..=3600,
+                d.idle_timeout,
+            )?,
+            body_timeout: secs_in(
+                "server.body_timeout_secs",
+                s.body_timeout_secs,
+                1..=3600,
+                d.body_timeout,
+            )?,
+            max_connections,
         };
 
         let routing = crate::pool::RoutingSettings {
@@ -275,7 +382,9 @@ impl Config {
             static_dir,
             log,
             max_body_bytes,
+            max_buffered_bytes,
             upstream,
+            server,
             source_file,
         })
     }
@@ -438,6 +547,47 @@ mod tests {
         let env = MapEnv::new([("HOME", "/h"), ("SWITCHYARD_HOST", "not a host")]);
         let e = load("", &env, &Overrides::default()).unwrap_err();
         assert!(e.to_string().contains("SWITCHYARD_HOST"), "{e}");
+    }
+
+    #[test]
+    fn private_image_hosts_are_refused_unless_allowed() {
+        let env = MapEnv::new([("HOME", "/h")]);
+        let c = load("", &env, &Overrides::default()).unwrap();
+        assert!(!c.upstream.allow_private_image_hosts);
+        let c = load(
+            "[upstream]\nallow_private_image_hosts = true",
+            &env,
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert!(c.upstream.allow_private_image_hosts);
+    }
+
+    #[test]
+    fn server_limits_have_defaults_and_ranges() {
+        let env = MapEnv::new([("HOME", "/h")]);
+        let c = load("", &env, &Overrides::default()).unwrap();
+        assert_eq!(c.server, ServerConfig::default());
+        let c = load(
+            "[server]\nheader_timeout_secs = 1\nidle_timeout_secs = 2\nbody_timeout_secs = 3\nmax_connections = 4",
+            &env,
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.server.header_timeout, Duration::from_secs(1));
+        assert_eq!(c.server.idle_timeout, Duration::from_secs(2));
+        assert_eq!(c.server.body_timeout, Duration::from_secs(3));
+        assert_eq!(c.server.max_connections, 4);
+        for (toml, field) in [
+            ("header_timeout_secs = 0", "server.header_timeout_secs"),
+            ("idle_timeout_secs = 3601", "server.idle_timeout_secs"),
+            ("body_timeout_secs = 0", "server.body_timeout_secs"),
+            ("max_connections = 0", "server.max_connections"),
+            ("keepalive = 1", "keepalive"),
+        ] {
+            let e = load(&format!("[server]\n{toml}"), &env, &Overrides::default()).unwrap_err();
+            assert!(e.to_string().contains(field), "{e}");
+        }
     }
 
     #[test]

@@ -6,10 +6,16 @@
 //! - [`env`]: environment access behind a trait (tests never set real variables).
 //! - [`crypto`]: the master key (AES-256-GCM at rest), redacted [`crypto::Secret`]s,
 //!   constant-time key digests, random tokens and ids.
+//! - [`data_dir`]: the data directory's private files and the start-up check of their
+//!   modes.
 //! - [`store`]: SQLite (WAL, migrations) on the blocking pool: accounts, client keys.
+//! - [`pipeline`]: the request pipeline's rules in order: context, outcome classifier,
+//!   attempt loop, commit checks, memory budget, client limits.
 //! - [`pool`]: the account snapshot and selection, returning an RAII [`pool::Lease`].
 //! - [`keyring`]: client-key authentication against in-memory digests.
 //! - [`admin`]: management operations; every change rebuilds pool and key ring.
+//! - [`change_feed`]: polls the store's data version and reloads on writes by another
+//!   process sharing the data dir.
 //! - [`resilience`]: AIMD, circuit breaker, health, lockouts, session affinity, backoff.
 //! - [`translate`]: protocol ↔ IR codecs (request, response, stream, error) per
 //!   protocol, SSE framing, tool-id sanitising, Gemini schema cleaning.
@@ -17,10 +23,13 @@
 //!   classification.
 
 pub mod admin;
+pub mod change_feed;
 pub mod config;
 pub mod crypto;
+pub mod data_dir;
 pub mod env;
 pub mod keyring;
+pub mod pipeline;
 pub mod pool;
 pub mod resilience;
 pub mod store;

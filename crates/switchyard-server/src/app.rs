@@ -6,11 +6,13 @@
 //!    Unknown paths under `/v1`, `/v1beta` and any non-`GET` answer in the caller's
 //!    protocol shape ([`crate::proxy::fallback`]); inside `/api` with a JSON
 //!    `ApiErrorBody`. The dashboard never answers a reserved path with its page.
-//! 2. **Admin auth** (`/api/*` only) — [`crate::auth::require_admin`], constant-time
+//! 2. **Request id** — [`crate::request_id::layer`]: every response carries
+//!    `x-request-id` (the client's when sane, else a fresh one).
+//! 3. **Admin auth** (`/api/*` only) — [`crate::auth::require_admin`], constant-time
 //!    compare of the admin key's digest. Nothing is added to request extensions.
-//! 3. **Handlers** — proxy handlers authenticate the client key themselves (the error
-//!    must be in their protocol's shape), read the body with the configured limit, probe
-//!    it, and forward ([`crate::proxy::forward`]).
+//! 4. **Handlers** — proxy handlers go through the one request pipeline
+//!    ([`crate::proxy`]): they authenticate the client key themselves (the error must be
+//!    in their protocol's shape).
 //!
 //! No body-limit or timeout layer wraps the proxy: the limit is enforced while reading
 //! (so the 413 is protocol-shaped) and streams may legitimately run for minutes.
@@ -19,6 +21,7 @@ use crate::api;
 use crate::api::ops;
 use crate::dashboard::Dashboard;
 use crate::proxy::{anthropic, fallback, gemini, models, openai};
+use crate::request_id;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::Request;
@@ -48,5 +51,6 @@ pub fn router(state: AppState) -> Router {
         .nest("/api", api::router(&state))
         .fallback(move |request: Request| dashboard.clone().fallback(request))
         .method_not_allowed_fallback(fallback::method_not_allowed)
+        .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }

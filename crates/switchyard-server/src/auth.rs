@@ -27,12 +27,8 @@ pub fn presented_key<'a>(
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     {
-        let v = v.trim();
-        if let Some(token) = v
-            .strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))
-        {
-            return Some((token.trim().into(), KeySource::Bearer));
+        if let Some(token) = bearer_token(v) {
+            return Some((token.into(), KeySource::Bearer));
         }
     }
     for (name, source) in [
@@ -44,6 +40,17 @@ pub fn presented_key<'a>(
         }
     }
     query_param(query?, "key").map(|k| (k, KeySource::Query))
+}
+
+/// The token of an `Authorization: Bearer <token>` value. The scheme word is matched in
+/// any case (RFC 9110 §11.1: auth schemes are case-insensitive) and may be followed by
+/// any run of spaces or tabs.
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let value = value.trim();
+    let (scheme, token) = value.split_once([' ', '\t'])?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
 }
 
 /// One query parameter, percent-decoded.
@@ -97,22 +104,27 @@ pub fn authenticate_client(
     state.keys.authenticate(&key).ok_or(ProxyError::InvalidKey)
 }
 
-/// Middleware for `/api/*`: `Authorization: Bearer <admin key>`, compared in constant time.
+/// Middleware for `/api/*`: `Authorization: Bearer <admin key>` (scheme in any case),
+/// compared in constant time.
 pub async fn require_admin(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    let presented = request
-        .headers()
+    if is_admin(request.headers(), &state.admin_key) {
+        next.run(request).await
+    } else {
+        ApiFailure::unauthorized().into_response()
+    }
+}
+
+/// Whether `headers` carry the admin key as a bearer token.
+fn is_admin(headers: &HeaderMap, admin_key: &KeyDigest) -> bool {
+    headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().strip_prefix("Bearer "))
-        .map(|k| KeyDigest::of(k.trim()));
-    match presented {
-        Some(digest) if digest.ct_eq(&state.admin_key) => next.run(request).await,
-        _ => ApiFailure::unauthorized().into_response(),
-    }
+        .and_then(bearer_token)
+        .is_some_and(|k| KeyDigest::of(k).ct_eq(admin_key))
 }
 
 #[cfg(test)]
@@ -143,6 +155,33 @@ mod tests {
             presented_key(&h, None).unwrap(),
             ("b".into(), KeySource::Bearer)
         );
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        let admin = KeyDigest::of("adm-key");
+        for value in [
+            "Bearer adm-key",
+            "bearer adm-key",
+            "BEARER adm-key",
+            "bEaReR  adm-key ",
+            "Bearer\tadm-key",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("authorization", HeaderValue::from_str(value).unwrap());
+            assert!(is_admin(&h, &admin), "{value:?}");
+            assert_eq!(
+                presented_key(&h, None).unwrap(),
+                ("adm-key".into(), KeySource::Bearer),
+                "{value:?}"
+            );
+        }
+        for value in ["Basic adm-key", "Bearer", "Beareradm-key", "Bearer other", "adm-key"] {
+            let mut h = HeaderMap::new();
+            h.insert("authorization", HeaderValue::from_str(value).unwrap());
+            assert!(!is_admin(&h, &admin), "{value:?}");
+        }
+        assert!(!is_admin(&HeaderMap::new(), &admin));
     }
 
     #[test]

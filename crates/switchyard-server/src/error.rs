@@ -36,6 +36,8 @@ pub enum ProxyError {
     BodyTooLarge { limit: usize },
     #[error("cannot read the request body: {0}")]
     BodyRead(String),
+    #[error("the request body did not arrive within {}s", .0.as_secs())]
+    BodyTimeout(Duration),
     #[error("model {0:?} is not served by any enabled account")]
     ModelNotFound(String),
     #[error("unknown route {method} {path}")]
@@ -53,6 +55,8 @@ pub enum ProxyError {
     UpstreamFailed { model: String, detail: String },
     #[error("the upstream did not answer in time for {model:?}")]
     UpstreamTimeout { model: String },
+    #[error("the gateway's memory budget for buffered bytes is spent")]
+    OverBudget,
 }
 
 impl From<TranslateError> for ProxyError {
@@ -81,12 +85,14 @@ impl ProxyError {
             | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
             Self::Upstream { status, .. } => *status,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::ModelNotFound(_) | Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamFailed { .. } => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Self::OverBudget => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -101,12 +107,14 @@ impl ProxyError {
             | Self::Upstream { .. }
             | Self::BodyTooLarge { .. }
             | Self::BodyRead(_)
+            | Self::BodyTimeout(_)
             | Self::RouteNotFound { .. }
             | Self::MethodNotAllowed { .. }
             | Self::RateLimited { .. }
             | Self::Overloaded { .. }
             | Self::UpstreamFailed { .. }
-            | Self::UpstreamTimeout { .. } => None,
+            | Self::UpstreamTimeout { .. }
+            | Self::OverBudget => None,
         }
     }
 
@@ -123,18 +131,83 @@ impl ProxyError {
             | Self::Upstream { .. }
             | Self::BodyTooLarge { .. }
             | Self::BodyRead(_)
+            | Self::BodyTimeout(_)
             | Self::RouteNotFound { .. }
             | Self::MethodNotAllowed { .. }
             | Self::Overloaded { .. }
             | Self::UpstreamFailed { .. }
-            | Self::UpstreamTimeout { .. } => None,
+            | Self::UpstreamTimeout { .. }
+            | Self::OverBudget => None,
         }
     }
 
-    /// Render in `protocol`'s error shape, with `Retry-After` when rate limited.
-    pub fn render(&self, protocol: Protocol) -> Response {
+    /// The message a client sees: what it can act on, never internals (account ids,
+    /// upstream URLs, socket errors: those are in the log under the request id), and
+    /// never more than a short prefix of what it sent.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::MissingKey
+            | Self::InvalidKey
+            | Self::BodyTooLarge { .. }
+            | Self::RateLimited { .. }
+            | Self::OverBudget => self.to_string(),
+            Self::InvalidJson(m) => format!("invalid JSON body: {}", echo_long(m)),
+            Self::InvalidField { field, message } | Self::Unsupported { field, message } => {
+                format!("{}: {}", echo_long(field), echo_long(message))
+            }
+            Self::Upstream { message, .. } => {
+                format!("upstream rejected the request: {}", echo_long(message))
+            }
+            Self::BodyRead(_) => "cannot read the request body".to_owned(),
+            Self::BodyTimeout(_) => self.to_string(),
+            Self::ModelNotFound(model) => {
+                format!("model {:?} is not served by any enabled account", echo(model))
+            }
+            Self::RouteNotFound { method, path } => {
+                format!("unknown route {} {}", echo(method), echo(path))
+            }
+            Self::MethodNotAllowed { method, path } => {
+                format!("method {} is not allowed on {}", echo(method), echo(path))
+            }
+            Self::Overloaded { model } => format!(
+                "every account serving {:?} is overloaded or unavailable",
+                echo(model)
+            ),
+            Self::UpstreamFailed { model, .. } => {
+                format!("no upstream account could answer for {:?}", echo(model))
+            }
+            Self::UpstreamTimeout { model } => {
+                format!("the upstream did not answer in time for {:?}", echo(model))
+            }
+        }
+    }
+
+    /// A stable label for the request log and metrics.
+    pub const fn class(&self) -> &'static str {
+        match self {
+            Self::MissingKey | Self::InvalidKey => "auth",
+            Self::InvalidJson(_)
+            | Self::InvalidField { .. }
+            | Self::Unsupported { .. }
+            | Self::BodyTooLarge { .. }
+            | Self::BodyRead(_) => "invalid_request",
+            Self::BodyTimeout(_) => "body_timeout",
+            Self::Upstream { .. } => "upstream_refused",
+            Self::ModelNotFound(_) => "model_not_found",
+            Self::RouteNotFound { .. } | Self::MethodNotAllowed { .. } => "route",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Overloaded { .. } => "overloaded",
+            Self::UpstreamFailed { .. } => "upstream_failed",
+            Self::UpstreamTimeout { .. } => "upstream_timeout",
+            Self::OverBudget => "over_budget",
+        }
+    }
+
+    /// Render in `protocol`'s error shape, with `Retry-After` when rate limited, and the
+    /// request id in the message (and Anthropic's `request_id`).
+    pub fn render(&self, protocol: Protocol, request_id: &str) -> Response {
         let status = self.status();
-        let message = self.to_string();
+        let message = format!("{} (request id {request_id})", self.public_message());
         let body = match protocol {
             Protocol::OpenAi => json!({"error": {
                 "message": message,
@@ -145,7 +218,7 @@ impl ProxyError {
             Protocol::Anthropic => json!({
                 "type": "error",
                 "error": {"type": anthropic_type(status), "message": message},
-                "request_id": null,
+                "request_id": request_id,
             }),
             Protocol::Gemini => json!({"error": {
                 "code": status.as_u16(),
@@ -154,6 +227,11 @@ impl ProxyError {
             }}),
         };
         let mut response = (status, Json(body)).into_response();
+        if matches!(self, Self::OverBudget) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if let Self::RateLimited { retry_after, .. } = self {
             let secs = retry_after.as_secs_f64().ceil().max(1.0);
             if let Ok(v) = HeaderValue::from_str(&format!("{secs:.0}")) {
@@ -161,6 +239,19 @@ impl ProxyError {
             }
         }
         response
+    }
+}
+
+fn echo(text: &str) -> String {
+    switchyard_core::pipeline::limits::echo(text)
+}
+
+/// Messages and field paths from our own parsers: longer than a model name may be, still
+/// bounded.
+fn echo_long(text: &str) -> String {
+    match text.char_indices().nth(300) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
     }
 }
 
@@ -294,14 +385,31 @@ mod tests {
     #[tokio::test]
     async fn each_protocol_gets_its_own_shape() {
         let e = ProxyError::InvalidKey;
-        let v = body(e.render(Protocol::OpenAi)).await;
+        let v = body(e.render(Protocol::OpenAi, "req_1")).await;
         assert_eq!(v["error"]["code"], "invalid_api_key");
-        let v = body(e.render(Protocol::Anthropic)).await;
+        let v = body(e.render(Protocol::Anthropic, "req_1")).await;
         assert_eq!(v["type"], "error");
         assert_eq!(v["error"]["type"], "authentication_error");
-        let v = body(e.render(Protocol::Gemini)).await;
+        let v = body(e.render(Protocol::Gemini, "req_1")).await;
         assert_eq!(v["error"]["status"], "UNAUTHENTICATED");
         assert_eq!(v["error"]["code"], 401);
+    }
+
+    #[tokio::test]
+    async fn messages_carry_the_request_id_and_no_internals() {
+        let e = ProxyError::UpstreamFailed {
+            model: "m".repeat(100_000),
+            detail: "connect to http://user:pw@10.0.0.1:9/v1 failed: Connection refused".into(),
+        };
+        let v = body(e.render(Protocol::Anthropic, "req_abc")).await;
+        let text = v.to_string();
+        assert!(!text.contains("user:pw") && !text.contains("refused"), "{text}");
+        assert!(text.len() < 400, "the model is not echoed whole");
+        assert_eq!(v["request_id"], "req_abc");
+        assert!(v["error"]["message"].as_str().unwrap().contains("req_abc"));
+        let e = ProxyError::ModelNotFound("x".repeat(1 << 20));
+        let v = body(e.render(Protocol::OpenAi, "r")).await;
+        assert!(v.to_string().len() < 400);
     }
 
     #[tokio::test]
@@ -310,7 +418,7 @@ mod tests {
             model: "m".into(),
             retry_after: Duration::from_millis(1200),
         };
-        let r = e.render(Protocol::Gemini);
+        let r = e.render(Protocol::Gemini, "req_1");
         assert_eq!(r.status(), 429);
         assert_eq!(r.headers()["retry-after"], "2");
         assert_eq!(body(r).await["error"]["status"], "RESOURCE_EXHAUSTED");

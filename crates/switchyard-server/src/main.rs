@@ -4,10 +4,14 @@
 //! # Layout
 //! - `main.rs` / [`cli`]: command line; the only place that decides the exit code.
 //! - [`serve`]: start-up (data dir, keys, store, state), listener, graceful drain.
+//! - [`conn`]: client connections: accept loop, connection cap, header / idle / body
+//!   timeouts, closing idle connections on shutdown.
 //! - [`app`]: the router and the map of its layers.
 //! - [`state`]: shared state handed to handlers.
 //! - [`auth`]: client keys on proxy routes, the admin key on `/api/*`.
-//! - [`proxy`]: the protocol endpoints, body probing, the attempt loop and relay.
+//! - [`proxy`]: the request pipeline (edge → context → classify → attempt loop →
+//!   commit → relay → finish) behind the protocol endpoints.
+//! - [`request_id`]: `x-request-id` on every response.
 //! - [`api`]: the management REST API and its OpenAPI document.
 //! - [`error`]: every error → HTTP, in the client protocol's shape.
 //! - [`metrics`]: Prometheus counters.
@@ -18,10 +22,12 @@ mod api;
 mod app;
 mod auth;
 mod cli;
+mod conn;
 mod dashboard;
 mod error;
 mod metrics;
 mod proxy;
+mod request_id;
 mod serve;
 mod state;
 

@@ -5,46 +5,40 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use switchyard_core::pipeline::context::{BodyEnd, Finisher, RequestContext};
+use switchyard_core::pipeline::outcome::Outcome;
 use switchyard_types::Protocol;
 
 const PROTOCOLS: [Protocol; 3] = [Protocol::OpenAi, Protocol::Anthropic, Protocol::Gemini];
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
-/// Why an upstream attempt ended, as far as routing saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptResult {
-    Relayed,
-    RateLimited,
-    Overloaded,
-    ServerError,
-    AuthFailed,
-    ClientError,
-    Unreachable,
-    Timeout,
-}
+const FINISHED: [&str; 4] = ["complete", "upstream_failed", "cancelled", "refused"];
 
-impl AttemptResult {
-    const ALL: [AttemptResult; 8] = [
-        Self::Relayed,
-        Self::RateLimited,
-        Self::Overloaded,
-        Self::ServerError,
-        Self::AuthFailed,
-        Self::ClientError,
-        Self::Unreachable,
-        Self::Timeout,
-    ];
-    const fn as_str(self) -> &'static str {
-        match self {
-            Self::Relayed => "relayed",
-            Self::RateLimited => "rate_limited",
-            Self::Overloaded => "overloaded",
-            Self::ServerError => "server_error",
-            Self::AuthFailed => "auth_failed",
-            Self::ClientError => "client_error",
-            Self::Unreachable => "unreachable",
-            Self::Timeout => "timeout",
-        }
+impl Finisher for Metrics {
+    fn finish(&self, context: RequestContext) {
+        let i = match context.end {
+            Some(BodyEnd::Complete) => 0,
+            Some(BodyEnd::UpstreamFailed) => 1,
+            Some(BodyEnd::Cancelled) => 2,
+            None => 3,
+        };
+        self.finished[i].fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            request_id = %context.id,
+            protocol_in = %context.protocol_in,
+            protocol_out = ?context.protocol_out,
+            key = context.key_id.as_deref().unwrap_or(""),
+            account = context.account_id().unwrap_or(""),
+            attempts = context.attempts.len(),
+            status = context.status,
+            error = context.error.unwrap_or(""),
+            end = FINISHED[i],
+            ms = context.started.elapsed().as_millis(),
+            ttfb_ms = context.ttfb.map(|t| t.as_millis()),
+            bytes_in = context.bytes_in,
+            bytes_out = context.bytes_out,
+            "request finished"
+        );
     }
 }
 
@@ -85,7 +79,10 @@ impl StreamOverhead {
 #[derive(Debug, Default)]
 pub struct Metrics {
     requests: [[AtomicU64; 5]; 3],
-    attempts: [AtomicU64; 8],
+    attempts: [AtomicU64; Outcome::ALL.len()],
+    /// Finished requests by how their body ended: complete, upstream_failed, cancelled,
+    /// and refused (an error answered by the gateway).
+    finished: [AtomicU64; 4],
     stream_errors: AtomicU64,
     /// Per bucket (non-cumulative), plus +Inf at the end.
     overhead: [AtomicU64; 11],
@@ -106,10 +103,8 @@ impl Metrics {
         self.requests[protocol_index(protocol)][class].fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn attempt(&self, result: AttemptResult) {
-        if let Some(i) = AttemptResult::ALL.iter().position(|r| *r == result) {
-            self.attempts[i].fetch_add(1, Ordering::Relaxed);
-        }
+    pub fn attempt(&self, outcome: Outcome) {
+        self.attempts[outcome.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Time spent in the gateway for one request, upstream waiting excluded.
@@ -142,12 +137,12 @@ impl Metrics {
         }
         out.push_str("# HELP switchyard_upstream_attempts_total Upstream attempts by result.\n");
         out.push_str("# TYPE switchyard_upstream_attempts_total counter\n");
-        for (i, r) in AttemptResult::ALL.iter().enumerate() {
+        for (i, r) in Outcome::ALL.iter().enumerate() {
             let v = self.attempts[i].load(Ordering::Relaxed);
             let _ = writeln!(
                 out,
                 "switchyard_upstream_attempts_total{{result=\"{}\"}} {v}",
-                r.as_str()
+                r.label()
             );
         }
         out.push_str("# HELP switchyard_stream_errors_total Upstream bodies that failed after the response started.\n");
@@ -157,6 +152,12 @@ impl Metrics {
             "switchyard_stream_errors_total {}",
             self.stream_errors.load(Ordering::Relaxed)
         );
+        out.push_str("# HELP switchyard_requests_finished_total Proxied requests finished, by how their body ended.\n");
+        out.push_str("# TYPE switchyard_requests_finished_total counter\n");
+        for (i, end) in FINISHED.iter().enumerate() {
+            let v = self.finished[i].load(Ordering::Relaxed);
+            let _ = writeln!(out, "switchyard_requests_finished_total{{end=\"{end}\"}} {v}");
+        }
         out.push_str("# HELP switchyard_overhead_seconds Time a request spends in the gateway, upstream waiting excluded.\n");
         out.push_str("# TYPE switchyard_overhead_seconds histogram\n");
         let mut cumulative = 0;
@@ -222,7 +223,7 @@ mod tests {
     fn renders_counts() {
         let m = Metrics::default();
         m.request(Protocol::Anthropic, http::StatusCode::TOO_MANY_REQUESTS);
-        m.attempt(AttemptResult::RateLimited);
+        m.attempt(Outcome::RateLimited { retry_after: None });
         m.overhead(40);
         m.overhead(1_000_000);
         let text = m.render(&[("switchyard_accounts", "Accounts.", 3)]);

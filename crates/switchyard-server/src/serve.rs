@@ -2,7 +2,7 @@
 //! store, build the state, listen (SO_REUSEPORT) and serve until SIGTERM / Ctrl-C, then
 //! drain in-flight requests for up to [`DRAIN_DEADLINE`].
 
-use crate::app;
+use crate::{app, conn};
 use crate::metrics::Metrics;
 use crate::state::{AppState, Shared};
 use std::net::SocketAddr;
@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use switchyard_core::admin::{Admin, AdminError};
+use switchyard_core::{change_feed, data_dir};
 use switchyard_core::config::{Config, ConfigError, Overrides};
 use switchyard_core::crypto::{
     CryptoError, KeyDigest, MasterKey, random_token, write_private_file,
@@ -79,6 +80,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
         tracing::info!(path = %config.data_dir.join("master.key").display(), "generated a master key for secrets at rest; back it up");
     }
     let store = Store::open(&config.data_dir.join("switchyard.db")).await?;
+    data_dir::warn_if_exposed(&config.data_dir);
     let pool = Arc::new(Pool::with_settings(config.routing.clone()));
     let keys = Arc::new(KeyRing::new());
     let admin = Admin::new(
@@ -88,6 +90,9 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
         Arc::clone(&keys),
     );
     admin.reload().await?;
+    // Another process on this data dir (a redeploy's other half) may write too: reload
+    // when it does. Detached: it lives as long as the process.
+    drop(change_feed::spawn(admin.clone(), change_feed::POLL_INTERVAL).await);
     warn_about_proxy_env(&OsEnv);
     let state = AppState(Arc::new(Shared {
         pool,
@@ -96,6 +101,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
         upstream: Upstream::new(config.upstream)?,
         admin_key: KeyDigest::of(&admin_key),
         max_body_bytes: config.max_body_bytes,
+        budget: switchyard_core::pipeline::budget::MemoryBudget::new(config.max_buffered_bytes),
         metrics: Metrics::default(),
     }));
     Ok(Prepared {
@@ -142,18 +148,21 @@ pub async fn run(config: Config, overrides: Overrides) -> Result<(), ServeError>
     let local = listener
         .local_addr()
         .map_err(|source| ServeError::Bind { addr, source })?;
+    let accounts = prepared.state.pool.accounts().len();
+    let server = conn::Server::new(listener, app::router(prepared.state), config.server);
     tracing::info!(
-        accounts = prepared.state.pool.accounts().len(),
+        accounts,
         data_dir = %config.data_dir.display(),
+        max_connections = server.max_connections(),
         "switchyard listening on http://{local}"
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let app = app::router(prepared.state);
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    // Stops accepting on `stop`, closes connections with no request in progress, then
+    // waits for the others: that wait is what the deadline below bounds.
+    let mut server = tokio::spawn(server.serve(async move {
         let mut rx = stop_rx;
         let _ = rx.wait_for(|stop| *stop).await;
-    });
-    let mut server = tokio::spawn(async move { server.await });
+    }));
     tokio::select! {
         joined = &mut server => return flatten(joined),
         () = shutdown => {}
@@ -196,11 +205,8 @@ fn spawn_reloader(state: AppState, overrides: Overrides) {
     let _ = (state, overrides);
 }
 
-fn flatten(joined: Result<std::io::Result<()>, tokio::task::JoinError>) -> Result<(), ServeError> {
-    match joined {
-        Ok(result) => result.map_err(ServeError::Serve),
-        Err(e) => Err(ServeError::Serve(std::io::Error::other(e.to_string()))),
-    }
+fn flatten(joined: Result<(), tokio::task::JoinError>) -> Result<(), ServeError> {
+    joined.map_err(|e| ServeError::Serve(std::io::Error::other(e.to_string())))
 }
 
 /// A listener with SO_REUSEADDR and SO_REUSEPORT, so a new process can bind the same

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use switchyard_core::admin::Admin;
 use switchyard_core::crypto::KeyDigest;
 use switchyard_core::keyring::KeyRing;
+use switchyard_core::pipeline::budget::MemoryBudget;
+use switchyard_core::pipeline::context::Finisher;
 use switchyard_core::pool::Pool;
 use switchyard_core::upstream::Upstream;
 
@@ -20,7 +22,16 @@ pub struct Shared {
     /// SHA-256 of the admin key, compared in constant time.
     pub admin_key: KeyDigest,
     pub max_body_bytes: usize,
+    /// Buffered request and response bytes, across all requests.
+    pub budget: MemoryBudget,
     pub metrics: Metrics,
+}
+
+impl Shared {
+    /// Where finished requests go.
+    pub fn finisher(&self) -> &dyn Finisher {
+        &self.metrics
+    }
 }
 
 /// Cheap-to-clone handle on [`Shared`].

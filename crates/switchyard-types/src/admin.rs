@@ -201,19 +201,37 @@ fn validate_secret(secret: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
-fn validate_base_url(url: &str) -> Result<(), ValidationError> {
-    let rest = url
+/// What is wrong with an account's `base_url`, if anything: it must be an `http://` or
+/// `https://` URL with a host, without credentials (`user:password@`, which would be
+/// stored and shown in clear: the credential belongs in `api_key`), query or fragment.
+/// The message never repeats the URL.
+pub fn base_url_problem(url: &str) -> Option<&'static str> {
+    let Some(rest) = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| err("url", "must be an http:// or https:// URL"))?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || url.len() > 2048 || url.chars().any(char::is_whitespace) {
-        return Err(err("url", "must be an http:// or https:// URL with a host"));
+    else {
+        return Some("must be an http:// or https:// URL");
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Some(
+            "must not carry credentials (user:password@); put the credential in api_key",
+        );
+    }
+    if authority.is_empty() || url.len() > 2048 || url.chars().any(char::is_whitespace) {
+        return Some("must be an http:// or https:// URL with a host");
     }
     if url.contains(['?', '#']) {
-        return Err(err("url", "must not carry a query or fragment"));
+        return Some("must not carry a query or fragment");
     }
-    Ok(())
+    None
+}
+
+fn validate_base_url(url: &str) -> Result<(), ValidationError> {
+    match base_url_problem(url) {
+        Some(message) => Err(err("url", message)),
+        None => Ok(()),
+    }
 }
 
 fn validate_base_url_or_empty(url: &str) -> Result<(), ValidationError> {
@@ -299,6 +317,25 @@ mod tests {
         let (field, msg) = first_violation(&a.validate().unwrap_err());
         assert_eq!(field, "base_url");
         assert!(msg.contains("http"));
+
+        for url in [
+            "https://user:pw@api.example.com/v1",
+            "http://token@api.example.com",
+        ] {
+            let a = account(serde_json::json!({
+                "provider": "openai", "label": "x", "api_key": "k", "base_url": url
+            }));
+            let (field, msg) = first_violation(&a.validate().unwrap_err());
+            assert_eq!(field, "base_url");
+            assert!(msg.contains("credentials") && !msg.contains("pw"), "{msg}");
+            let u = UpdateAccount {
+                base_url: Some(url.to_owned()),
+                ..Default::default()
+            };
+            assert_eq!(first_violation(&u.validate().unwrap_err()).0, "base_url");
+        }
+        assert_eq!(base_url_problem("https://api.example.com/v1/a@b"), None);
+        assert!(base_url_problem("file:///etc/passwd").is_some());
 
         let a = account(serde_json::json!({
             "provider": "openai", "label": "x", "api_key": "k", "models": ["ok", "has space"]

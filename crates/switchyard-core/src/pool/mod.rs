@@ -32,8 +32,32 @@
 //! candidate is locked out, [`Selection::Exhausted`] tells when the earliest lockout
 //! ends, so the caller can wait briefly or answer 429 with an honest `Retry-After`.
 //!
-//! Concurrency: the account list is an `ArcSwap` snapshot (no lock to read); per-account
-//! state uses atomics and short `parking_lot` mutexes never held across an `.await`.
+//! # Why it stays cheap with many accounts
+//!
+//! Selection runs once per attempt of every request, so its cost must not grow with the
+//! pool. Each snapshot carries an index built once at [`Pool::replace`]:
+//!
+//! - Enabled accounts are grouped by (glob list, tier, protocol), members in the
+//!   operator's order. Pools have many accounts but few distinct `models` lists, so
+//!   matching a model costs one glob test per distinct list, not per account.
+//! - The groups serving a model are memoised per snapshot (at most
+//!   [`MODEL_MEMO`] models; past that, and for models nothing serves, they are computed
+//!   without being kept, so arbitrary model names cannot grow memory). Tiers are ranked
+//!   at lookup, so reordering tiers on reload needs no rebuild.
+//! - Accounts are found by id in a map, for the session's bound account.
+//!
+//! Within a tier of at most [`SAMPLE`] candidates every account is ranked, exactly as
+//! above. A larger tier ranks a window of [`SAMPLE`] accounts at a random offset (half
+//! of them speaking the client's protocol when both kinds are present, so passthrough
+//! still wins ties): with many choices, least connections over a random sample spreads
+//! load almost as evenly as over all, at a fixed cost; ties go to the first sampled
+//! account instead of the operator's first. Only when no sampled account can take the
+//! request is the whole tier scanned, so an available account is never missed, and the
+//! [`Exhaustion`] details come from that full scan when nothing is available at all.
+//!
+//! Concurrency: the accounts and their index are an `ArcSwap` snapshot (no lock to
+//! read); the model memo is a read-mostly `RwLock`; per-account state uses atomics and
+//! short `parking_lot` mutexes never held across an `.await`.
 
 mod lease;
 mod settings;
@@ -49,13 +73,21 @@ use crate::resilience::lockout::Lockouts;
 use crate::resilience::sessions::Sessions;
 use crate::upstream::AccountWire;
 use arc_swap::ArcSwap;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
+use rand::Rng;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use switchyard_types::{Protocol, Provider, Tier, glob};
 use tokio::time::Instant;
+
+/// Candidates ranked per tier before sampling takes over; also the sample size.
+const SAMPLE: usize = 16;
+/// Models whose serving groups a snapshot remembers.
+const MODEL_MEMO: usize = 1024;
+/// Number of tiers, the length of rank arrays.
+const TIERS: usize = Tier::ALL.len();
 
 /// Runtime state of one account, shared by every snapshot that contains it.
 #[derive(Debug)]
@@ -107,7 +139,7 @@ pub struct PoolAccount {
 impl PoolAccount {
     /// Whether this account is enabled and its globs match `model`.
     pub fn serves(&self, model: &str) -> bool {
-        self.enabled && self.models.iter().any(|p| glob::matches(p, model))
+        self.enabled && matches_any(&self.models, model)
     }
 
     /// The protocol this account's upstream speaks.
@@ -116,9 +148,9 @@ impl PoolAccount {
     }
 }
 
-/// Ranking of a candidate, lower wins: (tier rank, load per mille, −health per mille,
-/// speaks a protocol other than the client's).
-type RankKey = (u8, u64, i64, bool);
+fn matches_any(patterns: &[String], model: &str) -> bool {
+    patterns.iter().any(|p| glob::matches(p, model))
+}
 
 /// Which accounts a request may be sent to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,16 +212,124 @@ pub struct AccountSpec {
     pub quota_scope: Option<String>,
 }
 
+/// One replacement's accounts and the index routing reads them through.
+#[derive(Debug, Default)]
+struct Snapshot {
+    accounts: Arc<Vec<Arc<PoolAccount>>>,
+    index: Index,
+}
+
+/// Enabled accounts sharing a glob list, a tier and a protocol.
+#[derive(Debug)]
+struct Group {
+    tier: usize,
+    protocol: Protocol,
+    /// Positions in the snapshot's account list, in the operator's order.
+    members: Vec<usize>,
+}
+
+/// A distinct glob list and the groups whose accounts declare it.
+#[derive(Debug)]
+struct GlobList {
+    patterns: Vec<String>,
+    groups: Vec<usize>,
+}
+
+/// The groups serving one model, by tier (indexed like [`Tier::ALL`]).
+#[derive(Debug, Default)]
+struct Candidates {
+    by_tier: [Vec<usize>; TIERS],
+}
+
+/// Routing's view of a snapshot, built once per [`Pool::replace`].
+#[derive(Debug, Default)]
+struct Index {
+    /// Position of each account by id.
+    by_id: HashMap<String, usize>,
+    /// Group of each account by position; `None` when disabled.
+    group_of: Vec<Option<usize>>,
+    groups: Vec<Group>,
+    glob_lists: Vec<GlobList>,
+    /// Serving groups of recently asked models (bounded by [`MODEL_MEMO`]).
+    memo: RwLock<HashMap<Box<str>, Arc<Candidates>>>,
+}
+
+impl Index {
+    fn build(accounts: &[Arc<PoolAccount>]) -> Self {
+        let mut index = Self {
+            by_id: HashMap::with_capacity(accounts.len()),
+            group_of: Vec::with_capacity(accounts.len()),
+            ..Self::default()
+        };
+        let mut lists: HashMap<&[String], usize> = HashMap::new();
+        let mut groups: HashMap<(usize, usize, Protocol), usize> = HashMap::new();
+        for (position, account) in accounts.iter().enumerate() {
+            index.by_id.entry(account.id.clone()).or_insert(position);
+            if !account.enabled {
+                index.group_of.push(None);
+                continue;
+            }
+            let list = *lists.entry(&account.models).or_insert_with(|| {
+                index.glob_lists.push(GlobList {
+                    patterns: account.models.clone(),
+                    groups: Vec::new(),
+                });
+                index.glob_lists.len() - 1
+            });
+            let (tier, protocol) = (tier_index(account.tier), account.protocol());
+            let group = *groups.entry((list, tier, protocol)).or_insert_with(|| {
+                index.groups.push(Group {
+                    tier,
+                    protocol,
+                    members: Vec::new(),
+                });
+                index.glob_lists[list].groups.push(index.groups.len() - 1);
+                index.groups.len() - 1
+            });
+            index.groups[group].members.push(position);
+            index.group_of.push(Some(group));
+        }
+        index
+    }
+
+    /// The groups serving `model`, from the memo or computed (and kept while there is
+    /// room, unless nothing serves the model).
+    fn candidates(&self, model: &str) -> Arc<Candidates> {
+        if let Some(found) = self.memo.read().get(model) {
+            return Arc::clone(found);
+        }
+        let mut candidates = Candidates::default();
+        for list in self
+            .glob_lists
+            .iter()
+            .filter(|l| matches_any(&l.patterns, model))
+        {
+            for &group in &list.groups {
+                candidates.by_tier[self.groups[group].tier].push(group);
+            }
+        }
+        let candidates = Arc::new(candidates);
+        if candidates.by_tier.iter().any(|t| !t.is_empty()) {
+            let mut memo = self.memo.write();
+            if memo.len() < MODEL_MEMO {
+                memo.entry(model.into())
+                    .or_insert_with(|| Arc::clone(&candidates));
+            }
+        }
+        candidates
+    }
+}
+
 /// The pool of upstream accounts.
 #[derive(Debug)]
 pub struct Pool {
-    snapshot: ArcSwap<Vec<Arc<PoolAccount>>>,
+    snapshot: ArcSwap<Snapshot>,
     /// Runtime state by account id, and lockouts by scope. Plain mutexes: touched only
     /// on snapshot replacement and reconfiguration (management calls), never per request.
     states: Mutex<HashMap<String, Arc<AccountState>>>,
     scopes: Mutex<HashMap<String, Arc<Lockouts>>>,
     settings: ArcSwap<RoutingSettings>,
-    tier_ranks: ArcSwap<[u8; 5]>,
+    tier_ranks: ArcSwap<[u8; TIERS]>,
     sessions: Arc<Sessions>,
     capacity: Arc<Capacity>,
 }
@@ -223,6 +363,114 @@ fn tier_index(tier: Tier) -> usize {
         .unwrap_or(Tier::ALL.len() - 1)
 }
 
+/// Ranking of an available candidate within its tier, lower wins: (load per mille,
+/// −health per mille, speaks a protocol other than the client's, order of discovery).
+type RankKey = (u64, i64, bool, usize);
+
+/// One selection's fixed inputs.
+struct Probe<'a> {
+    accounts: &'a [Arc<PoolAccount>],
+    model: &'a str,
+    reach: Reach,
+    tried: &'a [Arc<PoolAccount>],
+    now: Instant,
+}
+
+impl Probe<'_> {
+    /// The load (per mille of its limit) of the account at `position` if it can take
+    /// this request now; otherwise why not, into `exhaustion`.
+    fn load(&self, position: usize, exhaustion: &mut Exhaustion) -> Option<u64> {
+        let account = self.accounts.get(position)?;
+        if self
+            .tried
+            .iter()
+            .any(|t| std::ptr::eq(Arc::as_ptr(t), Arc::as_ptr(account)) || t.id == account.id)
+        {
+            return None;
+        }
+        let state = &account.state;
+        if !state.breaker.would_allow(self.now) {
+            exhaustion.circuit_open = true;
+            return None;
+        }
+        if let Some(until) = account.lockouts.locked_until(self.model, self.now) {
+            exhaustion.earliest_unlock =
+                Some(exhaustion.earliest_unlock.map_or(until, |e| e.min(until)));
+            return None;
+        }
+        let limit = state.aimd.limit();
+        let active = state.active();
+        if active >= limit {
+            exhaustion.at_capacity = true;
+            return None;
+        }
+        Some(u64::from(active) * 1000 / u64::from(limit.max(1)))
+    }
+
+    /// Rank the account at `position` against `best` (`order` breaks full ties).
+    fn offer(
+        &self,
+        best: &mut Option<(usize, RankKey)>,
+        position: usize,
+        order: usize,
+        exhaustion: &mut Exhaustion,
+    ) {
+        let Some(load) = self.load(position, exhaustion) else {
+            return;
+        };
+        // Health only breaks ties: compute it (a lock and some math) only then.
+        if best.as_ref().is_some_and(|(_, k)| load > k.0) {
+            return;
+        }
+        let Some(account) = self.accounts.get(position) else {
+            return;
+        };
+        #[expect(clippy::cast_possible_truncation, reason = "score is in [0, 1]")]
+        let health = (account.state.health.snapshot().score * 1000.0) as i64;
+        let key = (
+            load,
+            -health,
+            account.protocol() != self.reach.preferred(),
+            order,
+        );
+        if best.as_ref().is_none_or(|(_, k)| key < *k) {
+            *best = Some((position, key));
+        }
+    }
+}
+
+/// Offer `count` members of `groups` (taken as one list of `total`), from `start` on
+/// and wrapping around, to `visit` with their order of visit.
+fn window<'g>(
+    groups: impl Iterator<Item = &'g Group> + Clone,
+    total: usize,
+    start: usize,
+    count: usize,
+    mut visit: impl FnMut(usize, usize),
+) {
+    let mut skip = start % total.max(1);
+    let mut left = count.min(total);
+    let mut order = 0;
+    // Two passes cover one wrap-around.
+    for group in groups.clone().chain(groups) {
+        if left == 0 {
+            break;
+        }
+        let members = &group.members;
+        if skip >= members.len() {
+            skip -= members.len();
+            continue;
+        }
+        let take = (members.len() - skip).min(left);
+        for &position in &members[skip..skip + take] {
+            visit(position, order);
+            order += 1;
+        }
+        left -= take;
+        skip = 0;
+    }
+}
+
 impl Pool {
     pub fn new() -> Self {
         Self::with_settings(RoutingSettings::default())
@@ -234,9 +482,10 @@ impl Pool {
             states: Mutex::default(),
             scopes: Mutex::default(),
             tier_ranks: ArcSwap::from_pointee(settings.tier_ranks()),
-            sessions: Arc::new(Sessions::new(Duration::from_secs(
-                settings.routing.session_ttl_secs,
-            ))),
+            sessions: Arc::new(Sessions::new(
+                Duration::from_secs(settings.routing.session_ttl_secs),
+                settings.routing.session_capacity,
+            )),
             capacity: Arc::default(),
             settings: ArcSwap::from_pointee(settings),
         }
@@ -255,6 +504,8 @@ impl Pool {
         }
         self.sessions
             .set_ttl(Duration::from_secs(settings.routing.session_ttl_secs));
+        self.sessions
+            .set_capacity(settings.routing.session_capacity);
         self.tier_ranks.store(Arc::new(settings.tier_ranks()));
         self.settings.store(Arc::new(settings));
     }
@@ -271,7 +522,7 @@ impl Pool {
         let mut scopes = self.scopes.lock();
         let mut next_states = HashMap::with_capacity(specs.len());
         let mut next_scopes = HashMap::new();
-        let accounts = specs
+        let accounts: Vec<Arc<PoolAccount>> = specs
             .into_iter()
             .map(|s| {
                 let state = states
@@ -302,12 +553,16 @@ impl Pool {
             .collect();
         *states = next_states;
         *scopes = next_scopes;
-        self.snapshot.store(Arc::new(accounts));
+        let index = Index::build(&accounts);
+        self.snapshot.store(Arc::new(Snapshot {
+            accounts: Arc::new(accounts),
+            index,
+        }));
     }
 
     /// The current accounts, in the operator's order.
     pub fn accounts(&self) -> Arc<Vec<Arc<PoolAccount>>> {
-        self.snapshot.load_full()
+        Arc::clone(&self.snapshot.load().accounts)
     }
 
     /// Pick an account for `model` within `reach`, skipping the accounts in `tried`;
@@ -320,86 +575,119 @@ impl Pool {
         session: Option<u64>,
     ) -> Selection {
         let now = Instant::now();
-        let accounts = self.snapshot.load();
-        let ranks = self.tier_ranks.load();
-        let preferred = reach.preferred();
-        let bound = session.and_then(|s| self.sessions.get(s, now));
-        let mut serving = false;
+        let snapshot = self.snapshot.load();
+        let index = &snapshot.index;
+        let candidates = index.candidates(model);
+        let in_reach = |group: &&usize| {
+            index
+                .groups
+                .get(**group)
+                .is_some_and(|g| reach.allows(g.protocol))
+        };
+        if !candidates.by_tier.iter().flatten().any(|g| in_reach(&g)) {
+            return Selection::NotServed;
+        }
+        let probe = Probe {
+            accounts: &snapshot.accounts,
+            model,
+            reach,
+            tried,
+            now,
+        };
+        let ranks = **self.tier_ranks.load();
+        let mut tiers: [usize; TIERS] = std::array::from_fn(|i| i);
+        tiers.sort_by_key(|&t| ranks[t]);
+        // The session's bound account and its group, if it is still in the pool, enabled.
+        let bound = session
+            .and_then(|s| self.sessions.get(s, now))
+            .and_then(|id| index.by_id.get(&*id).copied())
+            .and_then(|position| {
+                let group = index.group_of.get(position).copied().flatten()?;
+                Some((position, group))
+            });
         let mut exhaustion = Exhaustion::default();
-        // Lower key wins: (tier rank, load per mille, -health per mille, foreign protocol).
-        let mut best: Option<(&Arc<PoolAccount>, RankKey)> = None;
-        let mut affine: Option<(&Arc<PoolAccount>, u8)> = None;
-        for account in accounts.iter() {
-            if !reach.allows(account.protocol()) || !account.serves(model) {
-                continue;
-            }
-            serving = true;
-            if tried
-                .iter()
-                .any(|t| Arc::ptr_eq(t, account) || t.id == account.id)
+        for tier in tiers {
+            let groups = &candidates.by_tier[tier];
+            // Affinity holds within the best available tier only: this one, if the bound
+            // account can take the request (no better tier could).
+            if let Some((position, group)) = bound
+                && groups.contains(&group)
+                && in_reach(&&group)
+                && probe.load(position, &mut Exhaustion::default()).is_some()
             {
-                continue;
+                return self.lease(&snapshot.accounts, position, session, model, now);
             }
-            let rank = ranks[tier_index(account.tier)];
-            if best.as_ref().is_some_and(|(_, k)| rank > k.0) {
-                // A lower tier cannot win once a better one has a candidate (and the
-                // exhaustion details only matter when there is none).
-                continue;
-            }
-            let state = &account.state;
-            if !state.breaker.would_allow(now) {
-                exhaustion.circuit_open = true;
-                continue;
-            }
-            if let Some(until) = account.lockouts.locked_until(model, now) {
-                exhaustion.earliest_unlock =
-                    Some(exhaustion.earliest_unlock.map_or(until, |e| e.min(until)));
-                continue;
-            }
-            let limit = state.aimd.limit();
-            let active = state.active();
-            if active >= limit {
-                exhaustion.at_capacity = true;
-                continue;
-            }
-            let load = u64::from(active) * 1000 / u64::from(limit.max(1));
-            // Health only breaks ties: compute it (a lock and some math) only then.
-            let contender = best
-                .as_ref()
-                .is_none_or(|(_, k)| (rank, load) <= (k.0, k.1));
-            if contender {
-                #[expect(clippy::cast_possible_truncation, reason = "score is in [0, 1]")]
-                let health = (state.health.snapshot().score * 1000.0) as i64;
-                let key = (rank, load, -health, account.protocol() != preferred);
-                if best.as_ref().is_none_or(|(_, k)| key < *k) {
-                    best = Some((account, key));
+            let members = || {
+                groups
+                    .iter()
+                    .filter(in_reach)
+                    .filter_map(|g| index.groups.get(*g))
+            };
+            let total: usize = members().map(|g| g.members.len()).sum();
+            let mut best = None;
+            if total > SAMPLE {
+                // Rank a sample: the client's protocol and the others, each a window at a
+                // random offset, so passthrough accounts still take their ties.
+                let side = |own: bool| {
+                    members().filter(move |g| (g.protocol == reach.preferred()) == own)
+                };
+                let own_total: usize = side(true).map(|g| g.members.len()).sum();
+                let others_total = total - own_total;
+                let own_count = if others_total == 0 {
+                    SAMPLE
+                } else {
+                    (SAMPLE / 2).max(SAMPLE.saturating_sub(others_total))
+                }
+                .min(own_total);
+                let others_count = (SAMPLE - own_count).min(others_total);
+                let mut rng = rand::thread_rng();
+                let mut ignored = Exhaustion::default();
+                for (own, set_total, count, first) in [
+                    (true, own_total, own_count, 0),
+                    (false, others_total, others_count, own_count),
+                ] {
+                    if count > 0 {
+                        let start = rng.gen_range(0..set_total);
+                        window(side(own), set_total, start, count, |position, order| {
+                            probe.offer(&mut best, position, first + order, &mut ignored);
+                        });
+                    }
                 }
             }
-            if bound.as_deref() == Some(account.id.as_str()) {
-                affine = Some((account, rank));
+            if best.is_none() {
+                for group in members() {
+                    for &position in &group.members {
+                        probe.offer(&mut best, position, position, &mut exhaustion);
+                    }
+                }
+            }
+            if let Some((position, _)) = best {
+                return self.lease(&snapshot.accounts, position, session, model, now);
             }
         }
-        let chosen = match (best, affine) {
-            // Affinity holds within the best available tier only.
-            (Some((_, key)), Some((account, rank))) if rank == key.0 => Some(account),
-            (Some((account, _)), _) => Some(account),
-            (None, _) => None,
+        Selection::Exhausted(exhaustion)
+    }
+
+    fn lease(
+        &self,
+        accounts: &[Arc<PoolAccount>],
+        position: usize,
+        session: Option<u64>,
+        model: &str,
+        now: Instant,
+    ) -> Selection {
+        let Some(account) = accounts.get(position) else {
+            return Selection::Exhausted(Exhaustion::default());
         };
-        match chosen {
-            Some(account) => {
-                // Takes the half-open probe slot when the circuit is half-open.
-                account.state.breaker.allows(now);
-                Selection::Lease(Lease::new(
-                    Arc::clone(account),
-                    Arc::clone(&self.sessions),
-                    Arc::clone(&self.capacity),
-                    session,
-                    model,
-                ))
-            }
-            None if serving => Selection::Exhausted(exhaustion),
-            None => Selection::NotServed,
-        }
+        // Takes the half-open probe slot when the circuit is half-open.
+        account.state.breaker.allows(now);
+        Selection::Lease(Lease::new(
+            Arc::clone(account),
+            Arc::clone(&self.sessions),
+            Arc::clone(&self.capacity),
+            session,
+            model,
+        ))
     }
 
     /// Wait until some lease is released, or `limit` passes. A release racing with the
@@ -412,7 +700,7 @@ impl Pool {
 
     /// Clear the lockouts of every scope, or of `account_id`'s scope; how many scopes.
     pub fn clear_lockouts(&self, account_id: Option<&str>) -> usize {
-        let accounts = self.snapshot.load();
+        let accounts = self.accounts();
         let mut cleared = 0;
         let mut seen: Vec<&str> = Vec::new();
         for a in accounts

@@ -16,6 +16,9 @@ pub struct RoutingConfig {
     /// Idle time after which a session's account binding lapses, seconds. Range
     /// 1..=86400. Default 600.
     pub session_ttl_secs: u64,
+    /// Session bindings kept at most; when full, the least recently used is forgotten.
+    /// About 150 bytes each when full. Range 1..=10000000. Default 262144.
+    pub session_capacity: usize,
     /// Pre-emptive throttling: when an upstream's rate-limit headers say less than this
     /// fraction of the window's requests remain, the account rests until the window
     /// resets. Range 0.0..=0.5 (0 disables). Default 0.05.
@@ -32,6 +35,7 @@ impl Default for RoutingConfig {
         Self {
             tier_order: Tier::ALL.to_vec(),
             session_ttl_secs: 600,
+            session_capacity: 262_144,
             throttle_ratio: 0.05,
             rate_limit_lock_secs: 5,
             quota_lock_secs: 600,
@@ -60,6 +64,9 @@ impl RoutingSettings {
         }
         if !(1..=86_400).contains(&self.routing.session_ttl_secs) {
             return Err(("routing.session_ttl_secs", "must be 1..=86400".into()));
+        }
+        if !(1..=10_000_000).contains(&self.routing.session_capacity) {
+            return Err(("routing.session_capacity", "must be 1..=10000000".into()));
         }
         if !(0.0..=0.5).contains(&self.routing.throttle_ratio) {
             return Err(("routing.throttle_ratio", "must be 0.0..=0.5".into()));
@@ -108,5 +115,10 @@ mod tests {
             Tier::Unknown,
         ];
         assert_eq!(custom.tier_ranks(), [3, 2, 1, 0, 4]);
+        for capacity in [0, 10_000_001] {
+            let mut bad = RoutingSettings::default();
+            bad.routing.session_capacity = capacity;
+            assert_eq!(bad.validate().unwrap_err().0, "routing.session_capacity");
+        }
     }
 }

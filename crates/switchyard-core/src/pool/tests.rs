@@ -363,3 +363,169 @@ async fn rate_limit_headers_throttle_pre_emptively() {
     drop(l);
     assert_eq!(leased(pool.select("m", ANY, &[], None)).account().id, "b");
 }
+
+fn many(n: usize, tier: Tier) -> Vec<AccountSpec> {
+    (0..n).map(|i| tiered(&format!("acc{i}"), tier)).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_large_tier_spreads_load_like_least_connections() {
+    let pool = Pool::new();
+    pool.replace(many(200, Tier::Pro));
+    let leases: Vec<Lease> = (0..400)
+        .map(|_| leased(pool.select("m", ANY, &[], None)))
+        .collect();
+    let loads: Vec<u32> = pool.accounts().iter().map(|a| a.state.active()).collect();
+    let max = loads.iter().copied().max().unwrap_or(0);
+    let idle = loads.iter().filter(|l| **l == 0).count();
+    eprintln!("STAT max={max} idle={idle}");
+    // Two per account on average: sampling keeps the peak near it and leaves few idle.
+    assert!(max <= 4, "peak {max}: {loads:?}");
+    assert!(idle <= 10, "{idle} idle: {loads:?}");
+    drop(leases);
+    assert!(pool.accounts().iter().all(|a| a.state.active() == 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_large_tier_never_picks_an_unavailable_account_while_one_is_free() {
+    let settings = RoutingSettings {
+        breaker: BreakerConfig {
+            failure_threshold: 1,
+            cool_down_secs: 60,
+        },
+        aimd: AimdConfig {
+            initial_limit: 1,
+            ..AimdConfig::default()
+        },
+        ..RoutingSettings::default()
+    };
+    let pool = Pool::with_settings(settings);
+    let mut specs = many(200, Tier::Pro);
+    // A better tier whose only account is locked out: the large tier is the fallback.
+    specs.push(tiered("ultra", Tier::Ultra));
+    pool.replace(specs);
+    let accounts = pool.accounts();
+    let routing = RoutingConfig::default();
+    let now = Instant::now();
+    accounts[200].lockouts.lock(
+        None,
+        now + Duration::from_secs(30),
+        crate::resilience::lockout::LockReason::RateLimited,
+        now,
+    );
+    // Of the 200: a third locked out (for 20 s), a third with an open circuit, and all
+    // but the last one of the rest held at their limit of one.
+    for (i, account) in accounts[..200].iter().enumerate() {
+        match i % 3 {
+            0 => account.lockouts.lock(
+                None,
+                now + Duration::from_secs(20),
+                crate::resilience::lockout::LockReason::RateLimited,
+                now,
+            ),
+            1 => account.state.breaker.on_failure(now),
+            _ => {}
+        }
+    }
+    let mut held = Vec::new();
+    let free = accounts[..200]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 == 2)
+        .count();
+    for _ in 0..free {
+        let lease = leased(pool.select("m", ANY, &[], None));
+        let position = accounts
+            .iter()
+            .position(|a| Arc::ptr_eq(a, lease.account()))
+            .unwrap_or(usize::MAX);
+        assert_eq!(position % 3, 2, "picked {}", lease.account().id);
+        assert_eq!(lease.account().state.active(), 1, "never twice");
+        held.push(lease);
+    }
+    match pool.select("m", ANY, &[], None) {
+        Selection::Exhausted(e) => {
+            assert!(e.circuit_open && e.at_capacity);
+            assert_eq!(
+                e.earliest_unlock.map(|u| u - Instant::now()),
+                Some(Duration::from_secs(20)),
+                "the earliest of the lockouts, over every tier"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // One released: the next request finds it, however unlikely a sample is to.
+    let mut released = held.swap_remove(17);
+    let id = released.account().id.clone();
+    released.report(OK, &routing);
+    drop(released);
+    assert_eq!(leased(pool.select("m", ANY, &[], None)).account().id, id);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_large_tier_prefers_the_clients_protocol_on_ties() {
+    let pool = Pool::new();
+    let mut specs = Vec::new();
+    for i in 0..300 {
+        let provider = [Provider::OpenAi, Provider::Anthropic, Provider::Gemini][i % 3];
+        specs.push(spec(&format!("acc{i}"), provider, &["*"]));
+    }
+    pool.replace(specs);
+    for prefer in [Protocol::OpenAi, Protocol::Anthropic, Protocol::Gemini] {
+        for _ in 0..20 {
+            let lease = leased(pool.select("m", Reach::Any { prefer }, &[], None));
+            assert_eq!(lease.account().protocol(), prefer);
+        }
+        let only = leased(pool.select("m", Reach::Only(prefer), &[], None));
+        assert_eq!(only.account().protocol(), prefer);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_session_keeps_its_account_in_a_large_tier() {
+    let pool = Pool::new();
+    pool.replace(many(100, Tier::Pro));
+    let mut first = leased(pool.select("m", ANY, &[], Some(9)));
+    first.report(OK, &RoutingConfig::default());
+    let id = first.account().id.clone();
+    // Held: the bound account is now busier than 99 idle ones, and affinity still wins.
+    for _ in 0..20 {
+        let mut l = leased(pool.select("m", ANY, &[], Some(9)));
+        assert_eq!(l.account().id, id);
+        l.report(OK, &RoutingConfig::default());
+    }
+    drop(first);
+}
+
+#[tokio::test(start_paused = true)]
+async fn unknown_models_are_not_served_and_the_model_memo_is_bounded() {
+    let pool = Pool::new();
+    let mut specs = many(50, Tier::Pro);
+    for s in &mut specs {
+        s.models = vec!["gpt-*".into(), "o*".into()];
+    }
+    specs.push(spec("claude", Provider::Anthropic, &["claude-*"]));
+    pool.replace(specs);
+    assert_eq!(pool.snapshot.load().index.glob_lists.len(), 2);
+    for i in 0..100 {
+        assert!(matches!(
+            pool.select(&format!("llama-{i}"), ANY, &[], None),
+            Selection::NotServed
+        ));
+    }
+    let memo = || pool.snapshot.load().index.memo.read().len();
+    assert_eq!(memo(), 0, "models nothing serves are not remembered");
+    for i in 0..(MODEL_MEMO + 500) {
+        let lease = leased(pool.select(&format!("gpt-{i}"), ANY, &[], None));
+        assert!(lease.account().id.starts_with("acc"));
+    }
+    assert_eq!(memo(), MODEL_MEMO, "bounded");
+    // Past the bound, models are still routed (computed each time).
+    assert_eq!(
+        leased(pool.select("claude-x", ANY, &[], None)).account().id,
+        "claude"
+    );
+    // A new snapshot starts a new memo.
+    pool.replace(many(1, Tier::Pro));
+    assert_eq!(memo(), 0);
+}

@@ -6,6 +6,13 @@
 //! store is used only by management calls and start-up (never per proxied request), and
 //! the lock is only ever taken inside the blocking closure, so it cannot be held across an
 //! `.await`.
+//!
+//! A file-backed store also holds a second, read-only connection that only answers
+//! [`Store::data_version`] (`PRAGMA data_version`, which moves when *another* connection
+//! commits): the change feed polls it without queueing behind the writer.
+//!
+//! The database file is created with mode 0600 before SQLite opens it; SQLite gives its
+//! `-wal` and `-shm` files the same mode.
 
 mod accounts;
 mod keys;
@@ -14,7 +21,7 @@ mod migrations;
 pub use accounts::AccountRecord;
 pub use keys::KeyRecord;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,6 +31,11 @@ use std::time::Duration;
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("cannot create database file {path}: {source}")]
+    Create {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("database task failed: {0}")]
     Task(String),
     #[error("stored row {id} is invalid: {message}")]
@@ -36,22 +48,33 @@ pub enum StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// Read-only connection for [`Store::data_version`]; `None` in memory.
+    watch: Option<Arc<Mutex<Connection>>>,
 }
 
 impl Store {
     /// Open (creating if needed) the database at `path` and migrate it.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let path = path.to_owned();
-        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
-            let mut conn = Connection::open(&path)?;
-            configure(&conn)?;
-            migrations::apply(&mut conn)?;
-            Ok(conn)
-        })
+        let (conn, watch) = tokio::task::spawn_blocking(
+            move || -> Result<(Connection, Connection), StoreError> {
+                create_private_file(&path)?;
+                let mut conn = Connection::open(&path)?;
+                configure(&conn)?;
+                migrations::apply(&mut conn)?;
+                let watch = Connection::open_with_flags(
+                    &path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                watch.busy_timeout(Duration::from_secs(5))?;
+                Ok((conn, watch))
+            },
+        )
         .await
         .map_err(|e| StoreError::Task(e.to_string()))??;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            watch: Some(Arc::new(Mutex::new(watch))),
         })
     }
 
@@ -62,6 +85,7 @@ impl Store {
         migrations::apply(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            watch: None,
         })
     }
 
@@ -84,11 +108,46 @@ impl Store {
         .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
+    /// SQLite's `PRAGMA data_version` on the watch connection: it changes after every
+    /// commit by another connection (this process's writer or another process on the same
+    /// file), so a change means "reload". `None` for an in-memory store, which nothing
+    /// else can write.
+    pub async fn data_version(&self) -> Result<Option<i64>, StoreError> {
+        let Some(watch) = self.watch.clone() else {
+            return Ok(None);
+        };
+        tokio::task::spawn_blocking(move || {
+            let conn = watch
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Ok(Some(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?))
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
     /// The schema version now applied.
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
         self.call(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
             .await
     }
+}
+
+/// Create `path` empty with mode 0600 if it does not exist, so SQLite (which keeps an
+/// existing file's mode and copies it to `-wal`/`-shm`) never creates it world-readable.
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path).map_err(|source| StoreError::Create {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(())
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -104,4 +163,45 @@ pub fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn database_files_are_private_even_in_an_open_directory() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = dir.path().join("switchyard.db");
+        let store = Store::open(&path).await.unwrap();
+        store.schema_version().await.unwrap();
+        for name in ["switchyard.db", "switchyard.db-wal", "switchyard.db-shm"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn data_version_moves_on_commits_by_another_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("switchyard.db");
+        let a = Store::open(&path).await.unwrap();
+        let b = Store::open(&path).await.unwrap();
+        let before = a.data_version().await.unwrap().unwrap();
+        assert_eq!(a.data_version().await.unwrap(), Some(before));
+        b.call(|c| Ok(c.execute_batch("PRAGMA user_version = 99")?))
+            .await
+            .unwrap();
+        assert_ne!(a.data_version().await.unwrap(), Some(before));
+        assert_eq!(
+            Store::open_in_memory().await.unwrap().data_version().await.unwrap(),
+            None
+        );
+    }
 }

@@ -6,6 +6,7 @@
 //! time of the last chunk if one arrived meanwhile.
 
 use super::{UpstreamError, error_chain};
+use crate::pipeline::budget::{MemoryBudget, Reservation};
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use http::{HeaderMap, StatusCode};
@@ -80,6 +81,40 @@ pub async fn read_bounded(
         next = body.chunk().await?;
     }
     Ok(out.freeze())
+}
+
+/// [`read_bounded`] against the memory budget: every chunk is reserved on `held` before
+/// it is kept; over budget, [`UpstreamError::OverBudget`].
+pub async fn read_within(
+    response: UpstreamResponse,
+    limit: usize,
+    budget: &MemoryBudget,
+    held: &mut Reservation,
+) -> Result<Bytes, UpstreamError> {
+    let mut body = response.body;
+    let mut first: Option<Bytes> = None;
+    let mut out = BytesMut::new();
+    let mut len = 0usize;
+    while let Some(chunk) = body.chunk().await? {
+        len += chunk.len();
+        if len > limit {
+            return Err(UpstreamError::TooLarge(limit));
+        }
+        if !budget.grow(held, chunk.len()) {
+            return Err(UpstreamError::OverBudget);
+        }
+        match first.take() {
+            None if out.is_empty() => first = Some(chunk),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    out.reserve(earlier.len() + chunk.len());
+                    out.extend_from_slice(&earlier);
+                }
+                out.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| out.freeze()))
 }
 
 /// An upstream body with the idle timeout. Generic over the inner body so tests can feed

@@ -4,10 +4,11 @@
 //! HTTP/2 by ALPN, HTTP/1.1 otherwise) and requests built straight from each account's
 //! prepared [`AccountWire`](super::AccountWire): no URL parsing, no redirect policy, no
 //! per-request timer beyond the header deadline. The image fetch (cold, arbitrary hosts,
-//! may redirect) keeps a general-purpose reqwest client.
+//! may redirect) keeps a general-purpose reqwest client, held to public addresses by
+//! [`guard`] unless the operator allows private image hosts.
 
 use super::body::UpstreamResponse;
-use super::{Endpoint, UpstreamError, error_chain, upstream_headers};
+use super::{Endpoint, UpstreamError, error_chain, guard, upstream_headers};
 use crate::config::UpstreamConfig;
 use crate::pool::PoolAccount;
 use bytes::{Bytes, BytesMut};
@@ -63,11 +64,17 @@ impl Upstream {
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
             .build(https);
-        let fetcher = reqwest::Client::builder()
+        let mut fetcher = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.idle_timeout)
             .use_rustls_tls()
-            .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")));
+        if !config.allow_private_image_hosts {
+            fetcher = fetcher
+                .dns_resolver(Arc::new(guard::PublicResolver))
+                .redirect(guard::redirect_policy());
+        }
+        let fetcher = fetcher
             .build()
             .map_err(|e| UpstreamError::Client(e.to_string()))?;
         Ok(Self {
@@ -107,14 +114,21 @@ impl Upstream {
     }
 
     /// GET an `https` URL (following redirects), bounded to `limit` bytes; returns the
-    /// body and its media type.
+    /// body and its media type. Unless `allow_private_image_hosts` is set, only public
+    /// addresses are reached, redirects included (see [`guard`]).
     pub async fn fetch(&self, url: &str, limit: usize) -> Result<(Bytes, String), UpstreamError> {
-        if !url.starts_with("https://") {
-            return Err(UpstreamError::Request(
-                "only https URLs are fetched".to_owned(),
-            ));
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| UpstreamError::Request(format!("invalid image URL: {e}")))?;
+        if self.config.allow_private_image_hosts {
+            if parsed.scheme() != "https" {
+                return Err(UpstreamError::Request(
+                    "only https URLs are fetched".to_owned(),
+                ));
+            }
+        } else {
+            guard::check_url(&parsed).map_err(UpstreamError::Request)?;
         }
-        let request = self.fetcher.get(url).send();
+        let request = self.fetcher.get(parsed).send();
         let mut response = match tokio::time::timeout(self.config.header_timeout, request).await {
             Err(_) => return Err(UpstreamError::Timeout(self.config.header_timeout)),
             Ok(Err(e)) => return Err(UpstreamError::Request(error_chain(&e))),
@@ -159,4 +173,36 @@ fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
         source = s.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn fetch_error(allow_private_image_hosts: bool, url: &str) -> String {
+        let upstream = Upstream::new(UpstreamConfig {
+            allow_private_image_hosts,
+            connect_timeout: Duration::from_secs(2),
+            ..UpstreamConfig::default()
+        })
+        .unwrap();
+        upstream.fetch(url, 1024).await.unwrap_err().to_string()
+    }
+
+    #[tokio::test]
+    async fn image_fetch_refuses_private_hosts_unless_allowed() {
+        for url in [
+            "https://127.0.0.1:1/cat.png",
+            "https://[::1]:1/cat.png",
+            "https://localhost:1/cat.png",
+        ] {
+            let e = fetch_error(false, url).await;
+            assert!(e.contains("allow_private_image_hosts"), "{url}: {e}");
+            // Allowed, the fetch gets as far as connecting (nothing listens on port 1).
+            let e = fetch_error(true, url).await;
+            assert!(!e.contains("allow_private_image_hosts"), "{url}: {e}");
+        }
+        let e = fetch_error(false, "http://example.com/cat.png").await;
+        assert!(e.contains("only https"), "{e}");
+    }
 }

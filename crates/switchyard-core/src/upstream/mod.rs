@@ -10,16 +10,18 @@
 //! - [`client`]: [`Upstream`], a lean hyper client on the hot path (no URL parsing, no
 //!   per-request allocation beyond the request itself) plus a redirect-following client
 //!   for the cold image fetch.
+//! - [`guard`]: which addresses the image fetch may reach (public only, by default).
 //! - [`body`]: [`UpstreamResponse`] and its body, with the idle timeout armed at most
 //!   once per idle period rather than once per chunk.
-//! - [`classify`]: status and headers → [`Outcome`], `Retry-After`, rate-limit hints.
+//! - [`classify`]: `Retry-After` and rate-limit hints from headers.
 
 mod body;
 mod classify;
 mod client;
+pub mod guard;
 
-pub use body::{UpstreamBody, UpstreamResponse, read_bounded};
-pub use classify::{Outcome, go_duration, rate_limit_hint, retry_after};
+pub use body::{UpstreamBody, UpstreamResponse, read_bounded, read_within};
+pub use classify::{go_duration, rate_limit_hint, retry_after};
 pub use client::Upstream;
 
 use crate::pool::PoolAccount;
@@ -161,9 +163,10 @@ impl AccountWire {
             Endpoint::Messages => &self.messages,
             Endpoint::CountTokens => &self.count_tokens,
             Endpoint::Gemini { .. } => {
-                return Uri::try_from(endpoint.url(base_url)).map_err(|e| {
-                    UpstreamError::Request(format!("invalid upstream URL for {base_url}: {e}"))
-                });
+                // The model comes from the client: a URL it cannot form is the client's
+                // fault, never the account's.
+                return Uri::try_from(endpoint.url(base_url))
+                    .map_err(|e| UpstreamError::Unformable(format!("the model makes no URL: {e}")));
             }
         };
         fixed
@@ -184,6 +187,12 @@ pub enum UpstreamError {
     Client(String),
     #[error("the upstream body exceeds {0} bytes")]
     TooLarge(usize),
+    /// The request cannot be formed from the client's input (e.g. its model name).
+    #[error("cannot form the upstream request: {0}")]
+    Unformable(String),
+    /// The gateway's memory budget for buffered bytes is spent.
+    #[error("the gateway's memory budget for buffered answers is spent")]
+    OverBudget,
 }
 
 /// The shared upstream HTTP client.

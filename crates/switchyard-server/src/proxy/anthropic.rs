@@ -1,8 +1,7 @@
 //! Anthropic Messages: `POST /v1/messages` and `POST /v1/messages/count_tokens`.
 
-use super::session::{self, raw};
-use super::{body, forward, respond};
-use crate::auth::authenticate_client;
+use super::edge::{self, Edge, PassEndpoint, Route};
+use super::{body, session::raw};
 use crate::error::ProxyError;
 use crate::state::AppState;
 use axum::extract::{Request, State};
@@ -11,9 +10,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 use switchyard_core::pool::Reach;
-use switchyard_core::upstream::Endpoint;
 use switchyard_types::Protocol;
-use tokio::time::Instant;
 
 #[derive(Debug, Deserialize)]
 struct MessagesProbe<'a> {
@@ -38,64 +35,36 @@ struct CountProbe {
 }
 
 pub async fn messages(State(state): State<AppState>, request: Request) -> Response {
-    // The parts are taken, not cloned: the `HeaderMap` extractor copies the map.
-    let (parts, body) = request.into_parts();
-    let (headers, query) = (&parts.headers, parts.uri.query());
-    let result = async {
-        let started = Instant::now();
-        let client = authenticate_client(&state, headers, query)?;
-        let bytes = body::read(body, state.max_body_bytes).await?;
-        let probe: MessagesProbe = body::probe(&bytes)?;
-        body::require_model(&probe.model)?;
-        let inbound = forward::Inbound {
-            protocol: Protocol::Anthropic,
-            model: &probe.model,
-            stream: probe.stream.unwrap_or(false),
-            gemini_sse: false,
-            endpoint: Endpoint::Messages,
-            reach: Reach::Any {
-                prefer: Protocol::Anthropic,
-            },
-            session: session::key(
-                headers,
-                &client,
-                &[raw(probe.system), raw(probe.messages.first().copied())],
-            ),
-            headers,
-            body: bytes.clone(),
-            started,
-        };
-        forward::forward(&state, inbound).await
-    }
-    .await;
-    respond(&state, Protocol::Anthropic, result)
+    edge::serve(state, Protocol::Anthropic, request, route_messages).await
+}
+
+fn route_messages(edge: &Edge<'_>) -> Result<Route, ProxyError> {
+    let probe: MessagesProbe = body::probe(edge.body)?;
+    Ok(Route {
+        session: edge.session(&[raw(probe.system), raw(probe.messages.first().copied())]),
+        model: probe.model,
+        stream: probe.stream.unwrap_or(false),
+        gemini_sse: false,
+        endpoint: PassEndpoint::Messages,
+        reach: Reach::Any {
+            prefer: Protocol::Anthropic,
+        },
+    })
 }
 
 pub async fn count_tokens(State(state): State<AppState>, request: Request) -> Response {
-    // The parts are taken, not cloned: the `HeaderMap` extractor copies the map.
-    let (parts, body) = request.into_parts();
-    let (headers, query) = (&parts.headers, parts.uri.query());
-    let result: Result<Response, ProxyError> = async {
-        let started = Instant::now();
-        authenticate_client(&state, headers, query)?;
-        let bytes = body::read(body, state.max_body_bytes).await?;
-        let probe: CountProbe = body::probe(&bytes)?;
-        body::require_model(&probe.model)?;
-        // Token counting is not translated: only Anthropic accounts count for Anthropic.
-        let inbound = forward::Inbound {
-            protocol: Protocol::Anthropic,
-            model: &probe.model,
-            stream: false,
-            gemini_sse: false,
-            endpoint: Endpoint::CountTokens,
-            reach: Reach::Only(Protocol::Anthropic),
-            session: None,
-            headers,
-            body: bytes.clone(),
-            started,
-        };
-        forward::forward(&state, inbound).await
-    }
-    .await;
-    respond(&state, Protocol::Anthropic, result)
+    edge::serve(state, Protocol::Anthropic, request, route_count).await
+}
+
+/// Token counting is not translated: only Anthropic accounts count for Anthropic.
+fn route_count(edge: &Edge<'_>) -> Result<Route, ProxyError> {
+    let probe: CountProbe = body::probe(edge.body)?;
+    Ok(Route {
+        model: probe.model,
+        stream: false,
+        gemini_sse: false,
+        endpoint: PassEndpoint::CountTokens,
+        reach: Reach::Only(Protocol::Anthropic),
+        session: None,
+    })
 }

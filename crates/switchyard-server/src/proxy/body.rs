@@ -10,13 +10,17 @@ use axum::body::Body;
 use bytes::Bytes;
 use serde::Deserialize;
 
-/// Read at most `limit` bytes, or fail with 413.
+/// Read at most `limit` bytes, or fail with 413; a body that does not arrive within the
+/// server's body timeout (its clock is in the body: `conn::DeadlineBody`) fails with 408.
 pub async fn read(body: Body, limit: usize) -> Result<Bytes, ProxyError> {
     axum::body::to_bytes(body, limit).await.map_err(|e| {
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(s) = source {
             if s.is::<http_body_util::LengthLimitError>() {
                 return ProxyError::BodyTooLarge { limit };
+            }
+            if let Some(crate::conn::BodyTimedOut(after)) = s.downcast_ref() {
+                return ProxyError::BodyTimeout(*after);
             }
             source = s.source();
         }
@@ -27,17 +31,6 @@ pub async fn read(body: Body, limit: usize) -> Result<Bytes, ProxyError> {
 /// Deserialise the routing probe `T` from `bytes`, naming the field at fault.
 pub fn probe<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ProxyError> {
     switchyard_core::translate::json::parse_client(bytes).map_err(ProxyError::from)
-}
-
-/// A non-empty `model` string.
-pub fn require_model(model: &str) -> Result<(), ProxyError> {
-    if model.trim().is_empty() {
-        return Err(ProxyError::InvalidField {
-            field: "model".into(),
-            message: "must not be empty".into(),
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! the caller most likely speaks, guessed from the path and headers.
 
 use crate::error::ProxyError;
+use crate::request_id;
 use axum::extract::Request;
 use axum::response::Response;
 use switchyard_types::Protocol;
@@ -24,7 +25,7 @@ pub async fn not_found(request: Request) -> Response {
         method: request.method().to_string(),
         path: request.uri().path().to_owned(),
     };
-    error.render(guess_protocol(&request))
+    error.render(guess_protocol(&request), &request_id::of(request.extensions()))
 }
 
 pub async fn method_not_allowed(request: Request) -> Response {
@@ -32,5 +33,5 @@ pub async fn method_not_allowed(request: Request) -> Response {
         method: request.method().to_string(),
         path: request.uri().path().to_owned(),
     };
-    error.render(guess_protocol(&request))
+    error.render(guess_protocol(&request), &request_id::of(request.extensions()))
 }

@@ -1,7 +1,9 @@
 //! Inlining remote images for Gemini, which takes no image URLs: each `https` image in
 //! the IR is fetched (at most [`MAX_IMAGE_BYTES`], content type `image/*`) and replaced by
-//! base64 data. A fetch that fails leaves the URL in place (the Gemini encoder then sends
-//! it as `fileData`, and the upstream's error reaches the client).
+//! base64 data. Only public addresses are reached unless the operator sets
+//! `[upstream] allow_private_image_hosts` (`switchyard_core::upstream::guard`). A fetch
+//! that fails or is refused leaves the URL in place (the Gemini encoder then sends it as
+//! `fileData`, and the upstream's error reaches the client).
 
 use crate::state::AppState;
 use base64::Engine;

@@ -1,17 +1,31 @@
-//! Proxy endpoints, one file per client protocol, sharing the body reader
-//! ([`body`]), the session key for affinity ([`session`]), the attempt loop
-//! ([`forward`]), the same-protocol relay with stream bootstrap ([`relay`]), the
-//! translating attempt ([`translated`], with [`images`] inlining for Gemini), model
-//! listing ([`models`]) and the fallbacks for unknown routes ([`fallback`]).
+//! Proxy endpoints: one request pipeline, one file per client protocol.
 //!
-//! Each handler: authenticate the client key → read the body (bounded) → probe only the
-//! fields routing needs (`model`, `stream`) while checking the JSON is well formed →
-//! [`forward::forward`] an [`forward::Inbound`] to the pool. Errors are rendered in the
-//! handler's protocol shape by [`respond`].
+//! The path of a request, in order:
+//! 1. **Edge** ([`edge`]): the request id ([`crate::request_id`]), the client key, the
+//!    body ([`body`]: bounded and timed) reserved against the memory budget, JSON depth,
+//!    the protocol's probe ([`openai`], [`anthropic`], [`gemini`]: model, stream flag,
+//!    session anchors via [`session`]) and model-name limits. No handler repeats this.
+//! 2. **Context**: a `RequestContext` (core `pipeline::context`) made at the edge and
+//!    carried to the end.
+//! 3. **Classify**: every attempt ends in one core `Outcome`, whose blame decides what
+//!    routing learns ([`forward`] applies the classifier; core holds it).
+//! 4. **Attempt loop**: core `pipeline::attempts::run`, with [`forward`]'s attempter —
+//!    passthrough or translated ([`translated`], with [`images`] for Gemini) per account.
+//! 5. **Commit** ([`forward`] with core `pipeline::commit`): a JSON answer is read whole
+//!    and must be JSON; a stream is held until its first meaningful event. Redirects,
+//!    unreadable 200s and opening error events fail over, for both paths alike.
+//! 6. **Relay**: bytes through ([`relay`]) or re-encoded event by event ([`translated`]).
+//! 7. **Finish** ([`finish`]): errors rendered in the client's shape with the request id;
+//!    a relayed body finishes the context when it ends or the client goes away.
+//!
+//! Model listing ([`models`]) and unknown routes ([`fallback`]) answer from the gateway
+//! itself.
 
 pub mod anthropic;
 pub mod body;
+pub mod edge;
 pub mod fallback;
+pub mod finish;
 pub mod forward;
 pub mod gemini;
 pub mod images;
@@ -20,25 +34,3 @@ pub mod openai;
 pub mod relay;
 pub mod session;
 pub mod translated;
-
-use crate::error::ProxyError;
-use crate::state::AppState;
-use axum::response::Response;
-use switchyard_types::Protocol;
-
-/// Render a handler's result in `protocol`'s shape and count it.
-pub fn respond(
-    state: &AppState,
-    protocol: Protocol,
-    result: Result<Response, ProxyError>,
-) -> Response {
-    let response = match result {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::debug!(%protocol, error = %e, "request refused");
-            e.render(protocol)
-        }
-    };
-    state.metrics.request(protocol, response.status());
-    response
-}

@@ -7,10 +7,10 @@
 //! are listed as-is; a wildcard pattern is listed as the pattern itself, so operators see
 //! what is routed (aliases join this list once the mapping exists).
 
-use super::respond;
 use crate::auth::{KeySource, authenticate_client, presented_key};
 use crate::state::AppState;
-use axum::Json;
+use crate::request_id::{self, RequestId};
+use axum::{Extension, Json};
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
@@ -30,18 +30,20 @@ fn caller_protocol(headers: &HeaderMap, query: Option<&str>) -> Protocol {
 pub async fn list_any(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
+    id: Option<Extension<RequestId>>,
     headers: HeaderMap,
 ) -> Response {
     let protocol = caller_protocol(&headers, query.as_deref());
-    list(&state, protocol, &headers, query.as_deref())
+    list(&state, protocol, &headers, query.as_deref(), id)
 }
 
 pub async fn list_gemini(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
+    id: Option<Extension<RequestId>>,
     headers: HeaderMap,
 ) -> Response {
-    list(&state, Protocol::Gemini, &headers, query.as_deref())
+    list(&state, Protocol::Gemini, &headers, query.as_deref(), id)
 }
 
 fn list(
@@ -49,6 +51,7 @@ fn list(
     protocol: Protocol,
     headers: &HeaderMap,
     query: Option<&str>,
+    id: Option<Extension<RequestId>>,
 ) -> Response {
     let result = authenticate_client(state, headers, query).map(|_| {
         // model id → provider that serves it first (BTreeMap: sorted, deduplicated).
@@ -62,7 +65,12 @@ fn list(
         }
         Json(render(protocol, &models)).into_response()
     });
-    respond(state, protocol, result)
+    let response = result.unwrap_or_else(|e| {
+        let id = id.map_or_else(|| request_id::of(&http::Extensions::new()), |i| i.0.0);
+        e.render(protocol, &id)
+    });
+    state.metrics.request(protocol, response.status());
+    response
 }
 
 fn render(protocol: Protocol, models: &BTreeMap<String, &str>) -> serde_json::Value {

@@ -8,13 +8,15 @@
 //! A re-encoded stream's overhead is observed when it ends: the time to its first byte
 //! plus the decode and re-encode time of every chunk ([`crate::metrics::StreamOverhead`]).
 //!
-//! An upstream error is judged like any other ([`super::forward::send_and_judge`]) and,
-//! when it is the request's own fault, reaches the client in the client's error shape.
+//! Sending, judging and the commit checks are shared with passthrough
+//! ([`super::forward`]): a translated stream that opens with an error event fails over
+//! like a passthrough one, and the upstream's refusal of the request itself reaches the
+//! client in the client's error shape.
 
-use super::forward::{Attempt, Failures, Inbound, Verdict, send_and_judge};
+use super::forward::Inbound;
 use super::images;
 use crate::error::ProxyError;
-use crate::metrics::{AttemptResult, StreamOverhead};
+use crate::metrics::StreamOverhead;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::response::Response;
@@ -27,12 +29,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use switchyard_core::pool::Lease;
 use switchyard_core::translate::{StreamDecode, StreamEncode, dispatch};
-use switchyard_core::upstream::{Endpoint, GeminiMethod, UpstreamBody, read_bounded};
+use switchyard_core::upstream::{Endpoint, GeminiMethod, UpstreamBody, UpstreamResponse};
 use switchyard_types::Protocol;
 use switchyard_types::ir::{ChatRequest, StreamEvent};
-
-/// Largest upstream JSON answer we decode.
-const RESPONSE_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Per-request translation state.
 #[derive(Debug, Default)]
@@ -52,7 +51,7 @@ fn slot(protocol: Protocol) -> usize {
 }
 
 impl Translation {
-    async fn body_for(
+    pub(super) async fn body_for(
         &mut self,
         state: &AppState,
         inbound: &Inbound<'_>,
@@ -84,17 +83,9 @@ impl Translation {
     }
 }
 
-/// One attempt on `lease`'s account, translating both ways.
-pub(super) async fn attempt(
-    state: &AppState,
-    inbound: &Inbound<'_>,
-    mut lease: Lease,
-    translation: &mut Translation,
-    failures: &mut Failures,
-) -> Result<Attempt, ProxyError> {
-    let target = lease.account().protocol();
-    let body = translation.body_for(state, inbound, target).await?;
-    let endpoint = match target {
+/// The endpoint of a translated request on a `target`-speaking account.
+pub(super) fn endpoint<'a>(inbound: &Inbound<'a>, target: Protocol) -> Endpoint<'a> {
+    match target {
         Protocol::OpenAi => Endpoint::ChatCompletions,
         Protocol::Anthropic => Endpoint::Messages,
         Protocol::Gemini => Endpoint::Gemini {
@@ -106,73 +97,74 @@ pub(super) async fn attempt(
             },
             sse: inbound.stream,
         },
-    };
-    let response = match send_and_judge(state, &mut lease, endpoint, inbound, body, failures).await
-    {
-        Verdict::Relay(response) => {
-            state.metrics.attempt(AttemptResult::Relayed);
-            response
-        }
-        Verdict::Retry => return Ok(Attempt::Retry),
-        Verdict::ClientError { status, fault, .. } => {
-            return Err(ProxyError::Upstream {
-                status,
-                message: fault.message,
+    }
+}
+
+impl Translation {
+    /// The re-encoding stream for a committed upstream stream (its lease attached
+    /// later, by the loop's caller).
+    pub(super) fn stream(
+        &self,
+        state: &AppState,
+        inbound: &Inbound<'_>,
+        target: Protocol,
+        response: UpstreamResponse,
+        prefix: Bytes,
+    ) -> Result<TranslatingStream, ProxyError> {
+        let Some(ir) = self.ir.as_ref() else {
+            return Err(ProxyError::UpstreamFailed {
+                model: inbound.model.to_owned(),
+                detail: "no request decoded".into(),
             });
-        }
-    };
-    let Some(ir) = translation.ir.as_ref() else {
-        return Err(ProxyError::UpstreamFailed {
-            model: inbound.model.to_owned(),
-            detail: "no request".into(),
-        });
-    };
-    let created = now_unix();
-    if inbound.stream {
-        let decoder = dispatch::stream_decoder(target, ir);
-        let encoder = dispatch::stream_encoder(inbound.protocol, ir, created, inbound.gemini_sse);
-        let overhead = StreamOverhead::new();
-        let stream = TranslatingStream {
+        };
+        Ok(TranslatingStream {
+            prefix: Some(prefix).filter(|p| !p.is_empty()),
             inner: response.into_parts().2,
-            lease: Some(lease),
-            decoder,
-            encoder,
+            lease: None,
+            ended: false,
+            decoder: dispatch::stream_decoder(target, ir),
+            encoder: dispatch::stream_encoder(inbound.protocol, ir, now_unix(), inbound.gemini_sse),
             events: Vec::new(),
             out: BytesMut::new(),
             saw_finish: false,
             state: state.clone(),
-            overhead: overhead.clone(),
+            overhead: StreamOverhead::new(),
             reencode: Duration::ZERO,
-        };
-        let content_type = if inbound.protocol == Protocol::Gemini && !inbound.gemini_sse {
-            "application/json"
-        } else {
-            "text/event-stream"
-        };
-        let mut response = Response::new(Body::new(stream));
-        // The attempt loop sets the first-byte part; the stream observes the whole.
-        response.extensions_mut().insert(overhead);
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-        return Ok(Attempt::Done(response));
+        })
     }
-    let body =
-        read_bounded(response, RESPONSE_LIMIT)
-            .await
-            .map_err(|e| ProxyError::UpstreamFailed {
-                model: inbound.model.to_owned(),
-                detail: e.to_string(),
-            })?;
-    drop(lease);
-    let mut answer =
-        dispatch::decode_response(target, &body).map_err(|e| ProxyError::UpstreamFailed {
-            model: inbound.model.to_owned(),
-            detail: e.to_string(),
-        })?;
+}
+
+/// The client's response around a re-encoding stream.
+pub(super) fn into_response(inbound: &Inbound<'_>, stream: Box<TranslatingStream>) -> Response {
+    let content_type = if inbound.protocol == Protocol::Gemini && !inbound.gemini_sse {
+        "application/json"
+    } else {
+        "text/event-stream"
+    };
+    let overhead = stream.overhead.clone();
+    let mut response = Response::new(Body::new(*stream));
+    // The edge sets the first-byte part; the stream observes the whole.
+    response.extensions_mut().insert(overhead);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+/// A whole upstream answer, decoded and re-encoded for the client. `Err`: why the
+/// upstream's answer could not be read (the upstream's fault).
+pub(super) fn answer(
+    inbound: &Inbound<'_>,
+    target: Protocol,
+    body: &[u8],
+) -> Result<Response, &'static str> {
+    let mut answer = dispatch::decode_response(target, body).map_err(|e| {
+        tracing::warn!(error = %e, "an upstream answer did not decode");
+        "the answer does not decode"
+    })?;
     if answer.created == 0 {
-        answer.created = created;
+        answer.created = now_unix();
     }
     if answer.model.is_empty() {
         inbound.model.clone_into(&mut answer.model);
@@ -185,7 +177,7 @@ pub(super) async fn attempt(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    Ok(Attempt::Done(response))
+    Ok(response)
 }
 
 fn now_unix() -> i64 {
@@ -193,10 +185,13 @@ fn now_unix() -> i64 {
 }
 
 /// Upstream stream → client stream, re-encoded event by event.
-struct TranslatingStream {
+pub(super) struct TranslatingStream {
+    /// Bytes the start check read, decoded first.
+    prefix: Option<Bytes>,
     inner: UpstreamBody,
-    /// `None` once the stream has ended.
+    /// Held until the stream ends.
     lease: Option<Lease>,
+    ended: bool,
     decoder: Box<dyn StreamDecode>,
     encoder: Box<dyn StreamEncode>,
     /// Scratch: events decoded from the current chunk (reused, no per-chunk allocation).
@@ -216,6 +211,11 @@ impl Drop for TranslatingStream {
 }
 
 impl TranslatingStream {
+    /// Hold the account's lease until the stream ends.
+    pub(super) fn attach(&mut self, lease: Lease) {
+        self.lease = Some(lease);
+    }
+
     fn encode_pending(&mut self) {
         for event in self.events.drain(..) {
             if matches!(event, StreamEvent::Finish { .. }) {
@@ -246,6 +246,7 @@ impl TranslatingStream {
         }
         self.encoder.finish(&mut self.out);
         self.lease = None;
+        self.ended = true;
     }
 }
 
@@ -281,8 +282,11 @@ impl http_body::Body for TranslatingStream {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
+        if let Some(prefix) = this.prefix.take() {
+            this.reencode_chunk(&prefix);
+        }
         loop {
-            if this.lease.is_none() {
+            if this.ended {
                 return Poll::Ready(this.take_out());
             }
             if this.out.len() >= FLUSH_BYTES {
@@ -307,6 +311,6 @@ impl http_body::Body for TranslatingStream {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.lease.is_none() && self.out.is_empty()
+        self.ended && self.out.is_empty()
     }
 }

@@ -164,6 +164,62 @@ async fn accounts_crud_validates_and_never_returns_secrets() {
 }
 
 #[tokio::test]
+async fn base_url_with_credentials_is_refused_and_never_echoed() {
+    let gw = Gateway::start().await;
+    let url = "https://user:pw-HUNTER2@api.example.com/v1";
+    let r = gw
+        .admin(Method::POST, "/accounts")
+        .json(&json!({"provider": "openai_compatible", "label": "x", "api_key": "k", "base_url": url}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let text = r.text().await.unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["error"]["field"], "base_url", "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("credentials"), "{v}");
+    assert!(!text.contains("HUNTER2"), "{text}");
+
+    let id = gw
+        .add_account(json!({"provider": "openai", "label": "o", "api_key": "k"}))
+        .await;
+    let r = gw
+        .admin(Method::PATCH, &format!("/accounts/{id}"))
+        .json(&json!({"base_url": url}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let text = r.text().await.unwrap();
+    assert!(!text.contains("HUNTER2"), "{text}");
+    let listed = gw
+        .admin(Method::GET, "/accounts")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!listed.contains("HUNTER2"), "{listed}");
+    assert!(listed.contains("https://api.openai.com/v1"), "{listed}");
+    assert!(!gw.log().contains("HUNTER2"));
+    for entry in std::fs::read_dir(gw.data_dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!bytes.windows(7).any(|w| w == b"HUNTER2"));
+    }
+
+    // The scheme word of the admin bearer is case-insensitive.
+    let r = gw
+        .http
+        .get(format!("{}/api/accounts", gw.url))
+        .header("authorization", format!("bearer {ADMIN_KEY}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
 async fn changes_apply_to_the_next_request() {
     let fake = FakeProvider::start().await.unwrap();
     let gw = Gateway::start().await;

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ pub const MASTER_KEY: &str = "0f0e0d0c0b0a09080706050403020100000102030405060708
 pub struct Gateway {
     child: Child,
     pub url: String,
-    pub data_dir: tempfile::TempDir,
+    pub data_dir: DataDir,
     pub http: reqwest::Client,
     log: Arc<Mutex<String>>,
 }
@@ -23,6 +24,23 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     pub config_toml: Option<String>,
     pub no_admin_key_env: bool,
+    /// Serve from this existing data dir (another gateway's: a redeploy) instead of a
+    /// fresh one.
+    pub shared_data_dir: Option<PathBuf>,
+    /// Set the fresh data dir's mode before starting.
+    pub data_dir_mode: Option<u32>,
+}
+
+/// The gateway's data dir: its own temporary one, or one it shares.
+pub struct DataDir {
+    _owned: Option<tempfile::TempDir>,
+    path: PathBuf,
+}
+
+impl DataDir {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
 impl Gateway {
@@ -31,7 +49,25 @@ impl Gateway {
     }
 
     pub async fn start_with(options: Options) -> Gateway {
-        let data_dir = tempfile::tempdir().unwrap();
+        let data_dir = match options.shared_data_dir {
+            Some(path) => DataDir {
+                _owned: None,
+                path,
+            },
+            None => {
+                let dir = tempfile::tempdir().unwrap();
+                DataDir {
+                    path: dir.path().to_owned(),
+                    _owned: Some(dir),
+                }
+            }
+        };
+        #[cfg(unix)]
+        if let Some(mode) = options.data_dir_mode {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(data_dir.path(), std::fs::Permissions::from_mode(mode))
+                .unwrap();
+        }
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchyard"));
         cmd.arg("serve")
             .arg("--port")

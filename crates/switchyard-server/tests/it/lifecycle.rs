@@ -171,3 +171,99 @@ async fn sighup_reloads_routing_settings_and_keeps_them_on_a_bad_file() {
         200
     );
 }
+
+/// Status of `GET /v1/models` with client key `key`, polled until it is `want` or a
+/// second has passed.
+async fn models_status_within_a_second(gw: &Gateway, key: &str, want: u16) -> u16 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let status = gw
+            .http
+            .get(format!("{}/v1/models", gw.url))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == want || std::time::Instant::now() > deadline {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_processes_on_one_data_dir_see_each_others_key_changes() {
+    use serde_json::{Value, json};
+    let a = Gateway::start().await;
+    let b = Gateway::start_with(Options {
+        shared_data_dir: Some(a.data_dir.path().to_owned()),
+        ..Default::default()
+    })
+    .await;
+    assert_ne!(a.url, b.url);
+    let created: Value = a
+        .admin(reqwest::Method::POST, "/keys")
+        .json(&json!({"name": "redeploy"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = created["key"].as_str().unwrap();
+    assert_eq!(models_status_within_a_second(&a, key, 200).await, 200);
+    assert_eq!(
+        models_status_within_a_second(&b, key, 200).await,
+        200,
+        "a key created through A works on B"
+    );
+
+    let r = b
+        .admin(
+            reqwest::Method::DELETE,
+            &format!("/keys/{}", created["id"].as_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(models_status_within_a_second(&b, key, 401).await, 401);
+    assert_eq!(
+        models_status_within_a_second(&a, key, 401).await,
+        401,
+        "a key revoked through B stops working on A within a second"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn an_open_data_dir_is_reported_and_the_database_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let gw = Gateway::start_with(Options {
+        data_dir_mode: Some(0o755),
+        no_admin_key_env: true,
+        ..Default::default()
+    })
+    .await;
+    let mode = |name: &str| {
+        std::fs::metadata(gw.data_dir.path().join(name))
+            .map(|m| m.permissions().mode() & 0o777)
+            .ok()
+    };
+    assert_eq!(mode("switchyard.db"), Some(0o600));
+    assert_eq!(mode("admin.key"), Some(0o600));
+    for name in ["switchyard.db-wal", "switchyard.db-shm"] {
+        assert!(matches!(mode(name), None | Some(0o600)), "{name}");
+    }
+    let log = gw.log();
+    let warning = log
+        .lines()
+        .find(|l| l.contains("WARN") && l.contains("data directory"))
+        .unwrap_or_else(|| panic!("no warning about the data dir; log:\n{log}"));
+    assert!(warning.contains(&gw.data_dir.path().display().to_string()), "{warning}");
+    assert!(warning.contains("0755"), "{warning}");
+    let key = std::fs::read_to_string(gw.data_dir.path().join("admin.key")).unwrap();
+    assert!(!log.contains(key.trim()), "the log never shows the key");
+}

@@ -9,6 +9,7 @@
 )]
 
 mod admin;
+mod connections;
 mod harness;
 mod lifecycle;
 mod proxy;

@@ -1,0 +1,310 @@
+//! The one outcome type and the one classifier: what happened on an upstream attempt,
+//! and who is to blame for it.
+//!
+//! Every attempt ends in exactly one [`Outcome`]. Its [`Blame`] decides what routing
+//! learns: only [`Blame::Account`] and [`Blame::Upstream`] outcomes feed AIMD, the
+//! breaker, health and lockouts ([`Outcome::feedback`]); a client's fault (a request the
+//! upstream refused, or one the gateway could not even form) and the gateway's own
+//! refusals are never charged to an account.
+
+use crate::pool::{Feedback, RateLimitHint};
+use crate::translate::{FaultKind, UpstreamFault};
+use crate::upstream::{UpstreamError, retry_after};
+use http::{HeaderMap, StatusCode};
+use std::time::Duration;
+use switchyard_types::Protocol;
+
+/// Who an outcome is charged to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blame {
+    /// Nobody: the answer was relayed.
+    None,
+    /// The client's request: passed back, never retried, never charged.
+    Client,
+    /// This account (its credential, quota or rate limit): try another.
+    Account,
+    /// The provider behind the account (5xx, overload, unreadable answers, resets).
+    Upstream,
+    /// The gateway itself (memory budget, a bug): not the account's doing.
+    Gateway,
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A relayable answer, committed to the client.
+    Relayed,
+    /// The upstream refused the request itself (a 4xx other than 401/403/429): every
+    /// account would refuse it alike, so it goes back to the client.
+    ClientError,
+    /// The gateway could not form an upstream request from the client's input (a model
+    /// name that makes no URL, a body that does not translate): 400, no upstream call.
+    Unformable,
+    /// 429: this account is rate limited for this model.
+    RateLimited { retry_after: Option<Duration> },
+    /// Credits, quota or a spend limit exhausted (from the error body).
+    QuotaExhausted {
+        reset_in: Option<Duration>,
+        all_models: bool,
+    },
+    /// 503 / 529, or a stream that opened with an overload error event.
+    Overloaded,
+    /// Another 5xx.
+    ServerError,
+    /// An answer that cannot be relayed: a redirect, an unreadable 200 (HTML, garbage,
+    /// a compressed body without its encoding), an HTML error page, a stream that
+    /// broke or carried an error before its first event.
+    BadAnswer,
+    /// 401 / 403: the account's credential was refused.
+    AuthFailed,
+    /// No connection, or it was reset before the headers.
+    Unreachable,
+    /// No headers (or no first event) in time.
+    Timeout,
+    /// The gateway refused to go on (over its memory budget); nothing learnt.
+    Refused,
+}
+
+impl Outcome {
+    /// Every outcome, for metric label sets.
+    pub const ALL: [Self; 12] = [
+        Self::Relayed,
+        Self::ClientError,
+        Self::Unformable,
+        Self::RateLimited { retry_after: None },
+        Self::QuotaExhausted {
+            reset_in: None,
+            all_models: false,
+        },
+        Self::Overloaded,
+        Self::ServerError,
+        Self::BadAnswer,
+        Self::AuthFailed,
+        Self::Unreachable,
+        Self::Timeout,
+        Self::Refused,
+    ];
+
+    pub const fn blame(self) -> Blame {
+        match self {
+            Self::Relayed => Blame::None,
+            Self::ClientError | Self::Unformable => Blame::Client,
+            Self::RateLimited { .. } | Self::QuotaExhausted { .. } | Self::AuthFailed => {
+                Blame::Account
+            }
+            Self::Overloaded
+            | Self::ServerError
+            | Self::BadAnswer
+            | Self::Unreachable
+            | Self::Timeout => Blame::Upstream,
+            Self::Refused => Blame::Gateway,
+        }
+    }
+
+    /// Whether another account may do better (only before anything reached the client).
+    pub const fn is_retriable(self) -> bool {
+        matches!(self.blame(), Blame::Account | Blame::Upstream)
+    }
+
+    /// A stable label (metrics, the request log).
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Relayed => "relayed",
+            Self::ClientError => "client_error",
+            Self::Unformable => "unformable",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::QuotaExhausted { .. } => "quota_exhausted",
+            Self::Overloaded => "overloaded",
+            Self::ServerError => "server_error",
+            Self::BadAnswer => "bad_answer",
+            Self::AuthFailed => "auth_failed",
+            Self::Unreachable => "unreachable",
+            Self::Timeout => "timeout",
+            Self::Refused => "refused",
+        }
+    }
+
+    /// Index into [`Self::ALL`].
+    pub const fn index(self) -> usize {
+        match self {
+            Self::Relayed => 0,
+            Self::ClientError => 1,
+            Self::Unformable => 2,
+            Self::RateLimited { .. } => 3,
+            Self::QuotaExhausted { .. } => 4,
+            Self::Overloaded => 5,
+            Self::ServerError => 6,
+            Self::BadAnswer => 7,
+            Self::AuthFailed => 8,
+            Self::Unreachable => 9,
+            Self::Timeout => 10,
+            Self::Refused => 11,
+        }
+    }
+
+    /// What routing learns from this outcome. `latency`: time to the upstream's headers.
+    pub fn feedback(self, latency: Duration, hint: Option<RateLimitHint>) -> Feedback {
+        match self {
+            Self::Relayed => Feedback::Success { latency, hint },
+            Self::RateLimited { retry_after } => Feedback::RateLimited { retry_after },
+            Self::QuotaExhausted {
+                reset_in,
+                all_models,
+            } => Feedback::QuotaExhausted {
+                reset_in,
+                all_models,
+            },
+            Self::Overloaded => Feedback::Overloaded { latency },
+            Self::ServerError
+            | Self::BadAnswer
+            | Self::AuthFailed
+            | Self::Unreachable
+            | Self::Timeout => Feedback::Failure { latency },
+            Self::ClientError | Self::Unformable | Self::Refused => Feedback::Neutral,
+        }
+    }
+}
+
+/// Classify an upstream answer by its status, headers and (for errors) the decoded error
+/// body. `body_is_json`: whether an error body was the protocol's JSON at all — an HTML
+/// 4xx page is a misconfigured account or a proxy in the way, not a verdict on the
+/// request.
+pub fn classify_answer(
+    protocol: Protocol,
+    status: StatusCode,
+    headers: &HeaderMap,
+    fault: Option<&UpstreamFault>,
+    body_is_json: bool,
+) -> Outcome {
+    let code = status.as_u16();
+    if status.is_success() {
+        return Outcome::Relayed;
+    }
+    if fault.is_some_and(|f| f.kind == FaultKind::QuotaExhausted) {
+        let reset_in = fault
+            .and_then(|f| f.retry_after_ms)
+            .map(Duration::from_millis)
+            .or_else(|| retry_after(headers));
+        return Outcome::QuotaExhausted {
+            reset_in,
+            // Gemini's quotas are per model; the others' credits are per account.
+            all_models: protocol != Protocol::Gemini,
+        };
+    }
+    match code {
+        429 => Outcome::RateLimited {
+            retry_after: retry_after(headers).or_else(|| {
+                fault
+                    .and_then(|f| f.retry_after_ms)
+                    .map(Duration::from_millis)
+            }),
+        },
+        401 | 403 => Outcome::AuthFailed,
+        503 | 529 => Outcome::Overloaded,
+        408 | 504 => Outcome::Timeout,
+        500..=599 => Outcome::ServerError,
+        // Redirects are not followed: an upstream that redirects is misconfigured.
+        100..=399 => Outcome::BadAnswer,
+        _ if !body_is_json => Outcome::BadAnswer,
+        _ => Outcome::ClientError,
+    }
+}
+
+/// Classify a failure to get an answer at all.
+pub fn classify_transport(error: &UpstreamError) -> Outcome {
+    match error {
+        UpstreamError::Timeout(_) => Outcome::Timeout,
+        UpstreamError::Connect(_) | UpstreamError::Request(_) | UpstreamError::TooLarge(_) => {
+            Outcome::Unreachable
+        }
+        UpstreamError::Unformable(_) => Outcome::Unformable,
+        UpstreamError::Client(_) | UpstreamError::OverBudget => Outcome::Refused,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn fault(kind: FaultKind, retry_after_ms: Option<u64>) -> UpstreamFault {
+        UpstreamFault {
+            message: "m".into(),
+            kind,
+            retry_after_ms,
+        }
+    }
+
+    fn status(code: u16) -> StatusCode {
+        StatusCode::from_u16(code).unwrap()
+    }
+
+    #[test]
+    fn statuses_map_to_outcomes_and_blame() {
+        let h = HeaderMap::new();
+        let c = |code: u16| classify_answer(Protocol::OpenAi, status(code), &h, None, true);
+        assert_eq!(c(200), Outcome::Relayed);
+        assert_eq!(c(429), Outcome::RateLimited { retry_after: None });
+        assert_eq!(c(529), Outcome::Overloaded);
+        assert_eq!(c(500), Outcome::ServerError);
+        assert_eq!(c(401), Outcome::AuthFailed);
+        assert_eq!(c(400), Outcome::ClientError);
+        assert_eq!(c(302), Outcome::BadAnswer, "redirects are the upstream's fault");
+        assert_eq!(c(504), Outcome::Timeout);
+        assert!(c(502).is_retriable());
+        assert!(!c(404).is_retriable());
+        let html_404 = classify_answer(Protocol::OpenAi, status(404), &h, None, false);
+        assert_eq!(html_404, Outcome::BadAnswer, "an HTML 404 is no verdict");
+        assert!(html_404.is_retriable());
+    }
+
+    #[test]
+    fn quota_comes_from_the_body_and_is_per_model_only_for_gemini() {
+        let h = HeaderMap::new();
+        let f = fault(FaultKind::QuotaExhausted, Some(1500));
+        assert_eq!(
+            classify_answer(Protocol::Gemini, status(429), &h, Some(&f), true),
+            Outcome::QuotaExhausted {
+                reset_in: Some(Duration::from_millis(1500)),
+                all_models: false
+            }
+        );
+        assert_eq!(
+            classify_answer(Protocol::Anthropic, status(400), &h, Some(&f), true),
+            Outcome::QuotaExhausted {
+                reset_in: Some(Duration::from_millis(1500)),
+                all_models: true
+            }
+        );
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("3"));
+        assert_eq!(
+            classify_answer(Protocol::OpenAi, status(429), &h, None, true),
+            Outcome::RateLimited {
+                retry_after: Some(Duration::from_secs(3))
+            }
+        );
+    }
+
+    #[test]
+    fn only_account_and_upstream_faults_reach_routing() {
+        for outcome in Outcome::ALL {
+            let feedback = outcome.feedback(Duration::ZERO, None);
+            let neutral = feedback == Feedback::Neutral;
+            match outcome.blame() {
+                Blame::Client | Blame::Gateway => assert!(neutral, "{outcome:?}"),
+                Blame::Account | Blame::Upstream => assert!(!neutral, "{outcome:?}"),
+                Blame::None => assert!(matches!(feedback, Feedback::Success { .. })),
+            }
+            assert_eq!(Outcome::ALL[outcome.index()].label(), outcome.label());
+        }
+        assert_eq!(
+            classify_transport(&UpstreamError::Unformable("model".into())).blame(),
+            Blame::Client
+        );
+        assert_eq!(
+            classify_transport(&UpstreamError::Connect("refused".into())).blame(),
+            Blame::Upstream
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! Finishing a request: the last step of the pipeline, exactly once per request.
+//!
+//! [`respond`] turns the edge's result into the response. An error is rendered in the
+//! client's protocol shape (with the request id; the detail goes to the log) and the
+//! context is finished at once. A relayed answer's body is wrapped in [`Finishing`],
+//! which counts bytes, notes the time to first byte, and finishes the context when the
+//! body ends or is dropped (the client went away) — so a stream is accounted for when it
+//! is over, not when its headers leave.
+
+use super::forward::Answered;
+use crate::error::ProxyError;
+use crate::metrics::StreamOverhead;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use http::HeaderValue;
+use http_body::Frame;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use switchyard_core::pipeline::budget::Reservation;
+use switchyard_core::pipeline::context::{BodyEnd, RequestContext};
+
+/// The edge's result → the client's response (see the module docs).
+pub fn respond(
+    state: &AppState,
+    mut context: RequestContext,
+    mut held: Reservation,
+    result: Result<Answered, ProxyError>,
+) -> Response {
+    let mut answered = match result {
+        Ok(answered) => answered,
+        Err(error) => {
+            let response = error.render(context.protocol_in, &context.id);
+            tracing::debug!(request_id = %context.id, protocol = %context.protocol_in, error = %error, "request refused");
+            context.status = response.status().as_u16();
+            context.error = Some(error.class());
+            state.metrics.request(context.protocol_in, response.status());
+            context.finish(state.finisher());
+            return response;
+        }
+    };
+    held.absorb(std::mem::take(&mut answered.held));
+    let mut response = answered.response;
+    let overhead = context.overhead();
+    let us = u64::try_from(overhead.as_micros()).unwrap_or(u64::MAX);
+    // A re-encoded stream observes its overhead itself, when it ends.
+    match response.extensions_mut().remove::<StreamOverhead>() {
+        Some(stream) => stream.set_first_byte(us),
+        None => state.metrics.overhead(us),
+    }
+    response
+        .headers_mut()
+        .insert("x-switchyard-overhead-us", HeaderValue::from(us));
+    context.status = response.status().as_u16();
+    state.metrics.request(context.protocol_in, response.status());
+    let (parts, body) = response.into_parts();
+    let body = Finishing {
+        inner: body,
+        context: Some(context),
+        held,
+        state: state.clone(),
+    };
+    Response::from_parts(parts, Body::new(body))
+}
+
+/// A response body that finishes its request's context when it ends or is dropped.
+struct Finishing {
+    inner: Body,
+    /// `None` once finished.
+    context: Option<RequestContext>,
+    /// Budget held by the bytes the body still carries.
+    held: Reservation,
+    state: AppState,
+}
+
+impl Finishing {
+    fn finish(&mut self, end: BodyEnd) {
+        if let Some(mut context) = self.context.take() {
+            context.end = Some(end);
+            context.finish(self.state.finisher());
+        }
+        self.held = Reservation::default();
+    }
+}
+
+impl Drop for Finishing {
+    fn drop(&mut self) {
+        self.finish(BodyEnd::Cancelled);
+    }
+}
+
+impl http_body::Body for Finishing {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(data), Some(context)) = (frame.data_ref(), self.context.as_mut()) {
+                    if context.ttfb.is_none() {
+                        context.ttfb = Some(context.started.elapsed());
+                    }
+                    context.bytes_out += data.len() as u64;
+                }
+                // hyper stops polling a body that says it has ended.
+                if self.inner.is_end_stream() {
+                    self.finish(BodyEnd::Complete);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => self.finish(BodyEnd::UpstreamFailed),
+            Poll::Ready(None) => self.finish(BodyEnd::Complete),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
