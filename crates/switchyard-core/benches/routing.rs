@@ -1,5 +1,7 @@
-//! Routing cost: account selection with 10 / 1,000 / 10,000 accounts, and client-key
-//! lookup among 10,000 keys.
+//! Routing cost: account selection with 1 / 10 / 1,000 / 10,000 idle accounts (a session
+//! that is not bound), with 1,000 and 10,000 accounts under load (`select_1k`,
+//! `select_10k_accounts`: requests in flight, one session bound), and client-key lookup
+//! among 10,000 keys.
 
 #![expect(
     clippy::expect_used,
@@ -8,9 +10,10 @@
 )]
 
 use criterion::{BenchmarkId, Criterion, black_box, criterion_group, criterion_main};
+use std::time::Duration;
 use switchyard_core::crypto::{KeyDigest, Secret};
 use switchyard_core::keyring::KeyRing;
-use switchyard_core::pool::{AccountSpec, Pool, Reach, Selection};
+use switchyard_core::pool::{AccountSpec, Feedback, Lease, Pool, Reach, Selection};
 use switchyard_types::{Protocol, Provider, Tier};
 
 fn pool_of(n: usize) -> Pool {
@@ -38,6 +41,17 @@ fn pool_of(n: usize) -> Pool {
     pool
 }
 
+const ANY: Reach = Reach::Any {
+    prefer: Protocol::OpenAi,
+};
+
+fn lease(pool: &Pool, session: Option<u64>) -> Lease {
+    match pool.select(black_box("bench-model"), ANY, &[], session) {
+        Selection::Lease(lease) => lease,
+        other => panic!("{other:?}"),
+    }
+}
+
 fn selection(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -45,25 +59,48 @@ fn selection(c: &mut Criterion) {
         .expect("runtime");
     let _guard = rt.enter();
     let mut group = c.benchmark_group("select");
-    for n in [10usize, 1_000, 10_000] {
+    for n in [1usize, 10, 1_000, 10_000] {
         let pool = pool_of(n);
         group.bench_with_input(BenchmarkId::from_parameter(n), &pool, |b, pool| {
-            b.iter(|| {
-                match pool.select(
-                    black_box("bench-model"),
-                    Reach::Any {
-                        prefer: Protocol::OpenAi,
-                    },
-                    &[],
-                    Some(42),
-                ) {
-                    Selection::Lease(lease) => drop(black_box(lease)),
-                    other => panic!("{other:?}"),
-                }
-            });
+            b.iter(|| drop(black_box(lease(pool, Some(42)))));
         });
     }
     group.finish();
+}
+
+/// A pool of `n` accounts under load: `n / 4` requests in flight (placed by routing
+/// itself, so the best tier is busy) and session 7 bound; each iteration selects for
+/// another session, then for the bound one.
+fn busy(c: &mut Criterion, name: &str, n: usize) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let _guard = rt.enter();
+    let pool = pool_of(n);
+    let held: Vec<Lease> = (0..n / 4).map(|_| lease(&pool, None)).collect();
+    let mut bound = lease(&pool, Some(7));
+    let ok = Feedback::Success {
+        latency: Duration::from_millis(5),
+        hint: None,
+    };
+    bound.report(ok, &pool.settings().routing);
+    drop(bound);
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            drop(black_box(lease(&pool, Some(black_box(42)))));
+            drop(black_box(lease(&pool, Some(black_box(7)))));
+        });
+    });
+    drop(held);
+}
+
+fn select_1k(c: &mut Criterion) {
+    busy(c, "select_1k", 1_000);
+}
+
+fn select_10k_accounts(c: &mut Criterion) {
+    busy(c, "select_10k_accounts", 10_000);
 }
 
 fn keys(c: &mut Criterion) {
@@ -74,5 +111,5 @@ fn keys(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, selection, keys);
+criterion_group!(benches, selection, select_1k, select_10k_accounts, keys);
 criterion_main!(benches);

@@ -95,7 +95,10 @@ fn require_base_url(provider: Provider, base_url: Option<&str>) -> Result<(), Ad
             message: format!("is required for provider {provider}"),
         });
     }
-    if let Some(problem) = base_url.filter(|u| !u.is_empty()).and_then(base_url_problem) {
+    if let Some(problem) = base_url
+        .filter(|u| !u.is_empty())
+        .and_then(base_url_problem)
+    {
         return Err(AdminError::Invalid {
             field: "base_url",
             message: problem.to_owned(),
@@ -363,10 +366,11 @@ mod tests {
     #[tokio::test]
     async fn base_url_with_credentials_or_another_scheme_is_refused() {
         let (admin, _, _) = admin_on(Store::open_in_memory().await.unwrap()).await;
-        let invalid_base_url = |r: Result<AccountView, AdminError>| {
-            matches!(r, Err(AdminError::Invalid { field: "base_url", ref message }) if !message.contains("hunter2"))
-        };
-        for url in ["https://user:hunter2@api.example.com/v1", "ftp://api.example.com"] {
+        let invalid_base_url = |r: Result<AccountView, AdminError>| matches!(r, Err(AdminError::Invalid { field: "base_url", ref message }) if !message.contains("hunter2"));
+        for url in [
+            "https://user:hunter2@api.example.com/v1",
+            "ftp://api.example.com",
+        ] {
             let mut req = create("openai", "sk-test-abcdefgh1234");
             req.base_url = Some(url.to_owned());
             assert!(invalid_base_url(admin.create_account(req).await), "{url}");

@@ -289,10 +289,9 @@ impl Config {
                 "must be between 1024 and 1073741824",
             ));
         }
-        let max_buffered_bytes = raw
-            .max_buffered_bytes
-            .unwrap_or(DEFAULT_MAX_BUFFERED_BYTES);
-        if !(1 << 20..=64 << 30).contains(&max_buffered_bytes) || max_buffered_bytes < max_body_bytes
+        let max_buffered_bytes = raw.max_buffered_bytes.unwrap_or(DEFAULT_MAX_BUFFERED_BYTES);
+        if !(1 << 20..=64 << 30).contains(&max_buffered_bytes)
+            || max_buffered_bytes < max_body_bytes
         {
             return Err(invalid(
                 "max_buffered_bytes",

@@ -23,13 +23,12 @@ pub fn presented_key<'a>(
     headers: &'a HeaderMap,
     query: Option<&'a str>,
 ) -> Option<(std::borrow::Cow<'a, str>, KeySource)> {
-    if let Some(v) = headers
+    if let Some(token) = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token)
     {
-        if let Some(token) = bearer_token(v) {
-            return Some((token.into(), KeySource::Bearer));
-        }
+        return Some((token.into(), KeySource::Bearer));
     }
     for (name, source) in [
         ("x-api-key", KeySource::XApiKey),
@@ -48,9 +47,7 @@ pub fn presented_key<'a>(
 pub fn bearer_token(value: &str) -> Option<&str> {
     let value = value.trim();
     let (scheme, token) = value.split_once([' ', '\t'])?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// One query parameter, percent-decoded.
@@ -176,7 +173,13 @@ mod tests {
                 "{value:?}"
             );
         }
-        for value in ["Basic adm-key", "Bearer", "Beareradm-key", "Bearer other", "adm-key"] {
+        for value in [
+            "Basic adm-key",
+            "Bearer",
+            "Beareradm-key",
+            "Bearer other",
+            "adm-key",
+        ] {
             let mut h = HeaderMap::new();
             h.insert("authorization", HeaderValue::from_str(value).unwrap());
             assert!(!is_admin(&h, &admin), "{value:?}");

@@ -57,6 +57,8 @@ pub enum ProxyError {
     UpstreamTimeout { model: String },
     #[error("the gateway's memory budget for buffered bytes is spent")]
     OverBudget,
+    #[error("the upstream's answer exceeds the gateway's limit of {limit} bytes")]
+    AnswerTooLarge { limit: usize },
 }
 
 impl From<TranslateError> for ProxyError {
@@ -93,6 +95,7 @@ impl ProxyError {
             Self::UpstreamFailed { .. } => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Self::OverBudget => StatusCode::SERVICE_UNAVAILABLE,
+            Self::AnswerTooLarge { .. } => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -114,7 +117,8 @@ impl ProxyError {
             | Self::Overloaded { .. }
             | Self::UpstreamFailed { .. }
             | Self::UpstreamTimeout { .. }
-            | Self::OverBudget => None,
+            | Self::OverBudget
+            | Self::AnswerTooLarge { .. } => None,
         }
     }
 
@@ -137,7 +141,8 @@ impl ProxyError {
             | Self::Overloaded { .. }
             | Self::UpstreamFailed { .. }
             | Self::UpstreamTimeout { .. }
-            | Self::OverBudget => None,
+            | Self::OverBudget
+            | Self::AnswerTooLarge { .. } => None,
         }
     }
 
@@ -149,8 +154,13 @@ impl ProxyError {
             Self::MissingKey
             | Self::InvalidKey
             | Self::BodyTooLarge { .. }
-            | Self::RateLimited { .. }
-            | Self::OverBudget => self.to_string(),
+            | Self::OverBudget
+            | Self::AnswerTooLarge { .. } => self.to_string(),
+            Self::RateLimited { model, retry_after } => format!(
+                "every account serving {:?} is rate limited; retry after {}s",
+                echo(model),
+                retry_after.as_secs().max(1)
+            ),
             Self::InvalidJson(m) => format!("invalid JSON body: {}", echo_long(m)),
             Self::InvalidField { field, message } | Self::Unsupported { field, message } => {
                 format!("{}: {}", echo_long(field), echo_long(message))
@@ -161,7 +171,10 @@ impl ProxyError {
             Self::BodyRead(_) => "cannot read the request body".to_owned(),
             Self::BodyTimeout(_) => self.to_string(),
             Self::ModelNotFound(model) => {
-                format!("model {:?} is not served by any enabled account", echo(model))
+                format!(
+                    "model {:?} is not served by any enabled account",
+                    echo(model)
+                )
             }
             Self::RouteNotFound { method, path } => {
                 format!("unknown route {} {}", echo(method), echo(path))
@@ -200,6 +213,7 @@ impl ProxyError {
             Self::UpstreamFailed { .. } => "upstream_failed",
             Self::UpstreamTimeout { .. } => "upstream_timeout",
             Self::OverBudget => "over_budget",
+            Self::AnswerTooLarge { .. } => "answer_too_large",
         }
     }
 
@@ -403,7 +417,10 @@ mod tests {
         };
         let v = body(e.render(Protocol::Anthropic, "req_abc")).await;
         let text = v.to_string();
-        assert!(!text.contains("user:pw") && !text.contains("refused"), "{text}");
+        assert!(
+            !text.contains("user:pw") && !text.contains("refused"),
+            "{text}"
+        );
         assert!(text.len() < 400, "the model is not echoed whole");
         assert_eq!(v["request_id"], "req_abc");
         assert!(v["error"]["message"].as_str().unwrap().contains("req_abc"));

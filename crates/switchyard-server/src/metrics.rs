@@ -156,7 +156,10 @@ impl Metrics {
         out.push_str("# TYPE switchyard_requests_finished_total counter\n");
         for (i, end) in FINISHED.iter().enumerate() {
             let v = self.finished[i].load(Ordering::Relaxed);
-            let _ = writeln!(out, "switchyard_requests_finished_total{{end=\"{end}\"}} {v}");
+            let _ = writeln!(
+                out,
+                "switchyard_requests_finished_total{{end=\"{end}\"}} {v}"
+            );
         }
         out.push_str("# HELP switchyard_overhead_seconds Time a request spends in the gateway, upstream waiting excluded.\n");
         out.push_str("# TYPE switchyard_overhead_seconds histogram\n");

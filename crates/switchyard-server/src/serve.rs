@@ -2,15 +2,14 @@
 //! store, build the state, listen (SO_REUSEPORT) and serve until SIGTERM / Ctrl-C, then
 //! drain in-flight requests for up to [`DRAIN_DEADLINE`].
 
-use crate::{app, conn};
 use crate::metrics::Metrics;
 use crate::state::{AppState, Shared};
+use crate::{app, conn};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use switchyard_core::admin::{Admin, AdminError};
-use switchyard_core::{change_feed, data_dir};
 use switchyard_core::config::{Config, ConfigError, Overrides};
 use switchyard_core::crypto::{
     CryptoError, KeyDigest, MasterKey, random_token, write_private_file,
@@ -20,6 +19,7 @@ use switchyard_core::keyring::KeyRing;
 use switchyard_core::pool::Pool;
 use switchyard_core::store::{Store, StoreError};
 use switchyard_core::upstream::{Upstream, UpstreamError};
+use switchyard_core::{change_feed, data_dir};
 use tokio::net::TcpListener;
 
 /// How long in-flight requests may run after a shutdown signal.

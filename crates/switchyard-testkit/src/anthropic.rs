@@ -403,6 +403,13 @@ impl Dialect for Anthropic {
         })
     }
 
+    fn stream_error_event(&self, _ctx: &Ctx) -> Bytes {
+        server::sse_event(
+            "error",
+            &json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+        )
+    }
+
     fn stream_events(&self, ctx: &Ctx, reply: &Reply) -> Vec<Bytes> {
         let mut events = vec![
             server::sse_event(

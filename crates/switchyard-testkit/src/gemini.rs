@@ -530,6 +530,18 @@ impl Dialect for Gemini {
         Gemini::response(ctx, reply, &parts, true)
     }
 
+    fn stream_error_event(&self, ctx: &Ctx) -> Bytes {
+        let (_, mut body) = self.error_body(ctx, &Failure::new(503, ErrorKind::Overloaded), None);
+        if let Some(error) = body.get_mut("error").and_then(Value::as_object_mut) {
+            error.remove("details");
+        }
+        if self.sse {
+            Bytes::from(format!("data: {body}\r\n\r\n"))
+        } else {
+            Bytes::from(format!("[{body}]"))
+        }
+    }
+
     fn stream_events(&self, ctx: &Ctx, reply: &Reply) -> Vec<Bytes> {
         let groups = part_groups(reply, true);
         let count = groups.len().max(1);

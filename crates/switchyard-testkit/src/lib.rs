@@ -8,6 +8,9 @@
 //!   and the public types [`RecordedCall`] and [`Protocol`].
 //! - `script.rs` — [`Behaviour`], [`ErrorKind`], the built-in key conventions and the
 //!   `#fake:` prompt directives, folded into one plan per request.
+//! - `hostile.rs` — answers that are not the protocol's own ([`Behaviour::Html200`] and the
+//!   other hostile behaviours): HTML pages, redirects, garbage SSE, gzip without its header,
+//!   error-first streams, huge bodies.
 //! - `reply.rs` — the protocol-neutral conversation read from a request and the deterministic
 //!   reply built from it (text, tool calls from the schema, thinking, usage).
 //! - `server.rs` — the axum app, shared state, the `Dialect` trait and the executor (latency,
@@ -35,11 +38,15 @@
 //!
 //! Directives in the last user message: `#fake:status=N` (429, 500, 503, 529, 400, 401, …),
 //! `#fake:quota`, `#fake:latency=MS`, `#fake:chunk_delay=MS`, `#fake:disconnect_after=N`,
-//! `#fake:hang`, `#fake:tool`, `#fake:parallel`, `#fake:thinking`, `#fake:max_tokens`,
+//! `#fake:hang`, the hostile answers `#fake:html`, `#fake:garbage_sse`, `#fake:gzip`,
+//! `#fake:redirect`, `#fake:html_status=N`, `#fake:stream_error`, `#fake:huge=BYTES` (the
+//! [`Behaviour`] variants of the same names, also set per key with `set_key_behaviour`),
+//! `#fake:tool`, `#fake:parallel`, `#fake:thinking`, `#fake:max_tokens`,
 //! `#fake:echo`.
 
 mod anthropic;
 mod gemini;
+mod hostile;
 mod openai;
 mod reply;
 mod script;

@@ -371,6 +371,11 @@ impl Dialect for OpenAi {
         })
     }
 
+    fn stream_error_event(&self, ctx: &Ctx) -> Bytes {
+        let (_, body) = self.error_body(ctx, &Failure::new(503, ErrorKind::Overloaded), None);
+        server::sse_data(&body)
+    }
+
     fn stream_events(&self, ctx: &Ctx, reply: &Reply) -> Vec<Bytes> {
         let mut events = Vec::new();
         let first_content = if reply.text.is_some() {

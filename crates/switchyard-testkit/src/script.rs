@@ -7,7 +7,8 @@
 //!    key convention ([`key_convention`]), else [`Behaviour::Normal`];
 //! 2. **directives** in the text of the last user message (`#fake:NAME` or `#fake:NAME=VALUE`,
 //!    see [`Directives::parse`]). A directive that changes *behaviour* (status, latency,
-//!    chunk_delay, disconnect_after, hang, quota) replaces the key's behaviour entirely; the
+//!    chunk_delay, disconnect_after, hang, quota, and the hostile answers html, garbage_sse,
+//!    gzip, redirect, html_status, stream_error, huge) replaces the key's behaviour entirely; the
 //!    *shape* directives (tool, parallel, thinking, max_tokens, echo) only change the reply.
 //!
 //! Both are folded into one [`Plan`], which the server executes.
@@ -36,6 +37,41 @@ pub enum Behaviour {
     DisconnectMidStream { after_chunks: usize },
     /// Never answer (until the provider is dropped).
     Hang,
+    /// 200 with a `text/html` page (a captive portal or login page in the way), whatever was
+    /// asked for.
+    Html200,
+    /// 200 `text/event-stream` whose `data:` lines are not JSON (an HTML error page framed as
+    /// SSE), whatever was asked for.
+    GarbageSse,
+    /// 200 `application/json` whose body is the normal JSON reply gzip-compressed, with no
+    /// `Content-Encoding` header (a proxy that dropped it). Always JSON, even for streams.
+    GzipWithoutEncoding,
+    /// 302 with a `Location` header and a small HTML body.
+    Redirect,
+    /// An HTML error page (nginx's) with this status, e.g. 404 `text/html`.
+    HtmlStatus(u16),
+    /// A stream request is answered HTTP 200 with an SSE stream whose first event is the
+    /// protocol's in-stream error (Anthropic `event: error` `overloaded_error`, OpenAI
+    /// `data: {"error":{…}}`, Gemini `data: {"error":{"code":503,…}}`); nothing follows. A
+    /// non-stream request is answered normally.
+    StreamOpensWithError,
+    /// 200 `application/json`: the normal reply, its text padded so the body is `bytes` long
+    /// (at least the reply's own size), sent in 64 KiB chunks and never held whole in memory.
+    /// Always JSON, even for streams.
+    HugeBody { bytes: usize },
+}
+
+/// The answers that are not the protocol's own (see the matching [`Behaviour`] variants):
+/// unreadable 200s, redirects, HTML pages, error-first streams, huge bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hostile {
+    Html200,
+    GarbageSse,
+    GzipWithoutEncoding,
+    Redirect,
+    HtmlStatus(u16),
+    StreamOpensWithError,
+    HugeBody { bytes: usize },
 }
 
 /// Which error an upstream reports; picks the protocol-specific error body.
@@ -132,6 +168,9 @@ pub(crate) struct Directives {
     pub chunk_delay_ms: Option<u64>,
     pub disconnect_after: Option<usize>,
     pub hang: bool,
+    /// `#fake:html`, `#fake:garbage_sse`, `#fake:gzip`, `#fake:redirect`,
+    /// `#fake:html_status=N` (404 without a value), `#fake:stream_error`, `#fake:huge=BYTES`.
+    pub hostile: Option<Hostile>,
     pub shape: Shape,
 }
 
@@ -177,6 +216,20 @@ impl Directives {
                 self.disconnect_after = number.and_then(|n| usize::try_from(n).ok()).or(Some(2));
             }
             "hang" => self.hang = true,
+            "html" => self.hostile = Some(Hostile::Html200),
+            "garbage_sse" => self.hostile = Some(Hostile::GarbageSse),
+            "gzip" => self.hostile = Some(Hostile::GzipWithoutEncoding),
+            "redirect" => self.hostile = Some(Hostile::Redirect),
+            "html_status" => {
+                let status = number.and_then(|n| u16::try_from(n).ok()).unwrap_or(404);
+                self.hostile = Some(Hostile::HtmlStatus(status));
+            }
+            "stream_error" => self.hostile = Some(Hostile::StreamOpensWithError),
+            "huge" => {
+                if let Some(bytes) = number.and_then(|n| usize::try_from(n).ok()) {
+                    self.hostile = Some(Hostile::HugeBody { bytes });
+                }
+            }
             "tool" => self.shape.tool = true,
             "parallel" => self.shape.parallel = true,
             "thinking" => self.shape.thinking = true,
@@ -194,6 +247,7 @@ impl Directives {
             || self.chunk_delay_ms.is_some()
             || self.disconnect_after.is_some()
             || self.hang
+            || self.hostile.is_some()
     }
 }
 
@@ -228,6 +282,8 @@ pub(crate) struct Plan {
     pub chunk_delay_ms: u64,
     /// Abort the stream after this many events.
     pub disconnect_after: Option<usize>,
+    /// Answer with something that is not the protocol's own answer.
+    pub hostile: Option<Hostile>,
     /// What a normal reply contains.
     pub shape: Shape,
 }
@@ -251,6 +307,9 @@ impl Plan {
             plan.disconnect_after = directives.disconnect_after;
         }
         plan.hang |= directives.hang;
+        if directives.hostile.is_some() {
+            plan.hostile = directives.hostile;
+        }
         if let Some(status) = directives.status {
             plan.failure = Plan::from_behaviour(&status_behaviour(status)).failure;
         }
@@ -283,6 +342,15 @@ impl Plan {
                 plan.disconnect_after = Some(after_chunks);
             }
             Behaviour::Hang => plan.hang = true,
+            Behaviour::Html200 => plan.hostile = Some(Hostile::Html200),
+            Behaviour::GarbageSse => plan.hostile = Some(Hostile::GarbageSse),
+            Behaviour::GzipWithoutEncoding => plan.hostile = Some(Hostile::GzipWithoutEncoding),
+            Behaviour::Redirect => plan.hostile = Some(Hostile::Redirect),
+            Behaviour::HtmlStatus(status) => plan.hostile = Some(Hostile::HtmlStatus(status)),
+            Behaviour::StreamOpensWithError => {
+                plan.hostile = Some(Hostile::StreamOpensWithError);
+            }
+            Behaviour::HugeBody { bytes } => plan.hostile = Some(Hostile::HugeBody { bytes }),
         }
         plan
     }
@@ -347,6 +415,40 @@ mod tests {
     }
 
     #[test]
+    fn hostile_directives_and_behaviours() {
+        let hostile = |text: &str| Directives::parse(text).hostile;
+        assert_eq!(hostile("#fake:html"), Some(Hostile::Html200));
+        assert_eq!(hostile("#fake:garbage-sse"), Some(Hostile::GarbageSse));
+        assert_eq!(hostile("#fake:gzip"), Some(Hostile::GzipWithoutEncoding));
+        assert_eq!(hostile("#fake:redirect"), Some(Hostile::Redirect));
+        assert_eq!(hostile("#fake:html_status"), Some(Hostile::HtmlStatus(404)));
+        assert_eq!(
+            hostile("#fake:html_status=502"),
+            Some(Hostile::HtmlStatus(502))
+        );
+        assert_eq!(
+            hostile("#fake:stream_error"),
+            Some(Hostile::StreamOpensWithError)
+        );
+        assert_eq!(
+            hostile("#fake:huge=1000"),
+            Some(Hostile::HugeBody { bytes: 1000 })
+        );
+        assert_eq!(hostile("#fake:huge"), None, "a size is required");
+        // A hostile directive replaces the key's behaviour; a key's hostile behaviour holds
+        // under shape directives.
+        let plan = Plan::resolve(
+            &key_convention("fake-429"),
+            &Directives::parse("#fake:html"),
+        );
+        assert_eq!((plan.failure, plan.hostile), (None, Some(Hostile::Html200)));
+        let plan = Plan::resolve(&Behaviour::Redirect, &Directives::parse("#fake:echo"));
+        assert_eq!(plan.hostile, Some(Hostile::Redirect));
+        let plan = Plan::resolve(&Behaviour::HugeBody { bytes: 7 }, &Directives::default());
+        assert_eq!(plan.hostile, Some(Hostile::HugeBody { bytes: 7 }));
+    }
+
+    #[test]
     fn key_conventions() {
         assert_eq!(key_convention("sk-anything"), Behaviour::Normal);
         assert!(matches!(
@@ -371,6 +473,11 @@ mod tests {
             }
         );
         assert_eq!(key_convention("fake-hang"), Behaviour::Hang);
+        assert_eq!(
+            key_convention("fake-html"),
+            Behaviour::Normal,
+            "no key convention"
+        );
         let plan = Plan::resolve(&Behaviour::Normal, &Directives::parse("#fake:status=529"));
         assert_eq!(plan.failure.map(|f| f.kind), Some(ErrorKind::Overloaded));
     }

@@ -1,6 +1,6 @@
 //! The axum app and the machinery every dialect shares: recorded calls, key behaviours, the
 //! [`Dialect`] trait, and the executor that turns a [`Plan`] into a response (latency, hang,
-//! error, JSON, or a paced stream that may be cut).
+//! error, a hostile answer from [`crate::hostile`], JSON, or a paced stream that may be cut).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use tokio::sync::watch;
 
 use crate::reply::{self, Conversation, Reply};
 use crate::script::{self, Behaviour, Directives, ErrorKind, Failure, Plan};
-use crate::{Protocol, RecordedCall, anthropic, gemini, openai};
+use crate::{Protocol, RecordedCall, anthropic, gemini, hostile, openai};
 
 /// Largest request body accepted (images and PDFs travel inline).
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -175,6 +175,10 @@ pub(crate) trait Dialect {
     /// cut stream never sends.
     fn stream_events(&self, ctx: &Ctx, reply: &Reply) -> Vec<Bytes>;
 
+    /// A whole stream that opens with this protocol's in-stream error event (an overload
+    /// reported after the 200), and ends there.
+    fn stream_error_event(&self, ctx: &Ctx) -> Bytes;
+
     /// Content type of the stream.
     fn stream_content_type(&self) -> &'static str {
         "text/event-stream"
@@ -237,7 +241,12 @@ pub(crate) fn unauthorized<D: Dialect>(dialect: &D, ctx: &Ctx, message: &str) ->
     )
 }
 
-fn finish_headers<D: Dialect>(dialect: &D, ctx: &Ctx, limited: bool, resp: &mut Response) {
+pub(crate) fn finish_headers<D: Dialect>(
+    dialect: &D,
+    ctx: &Ctx,
+    limited: bool,
+    resp: &mut Response,
+) {
     let headers = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&ctx.key) {
         headers.insert(HeaderName::from_static("x-fake-key"), v);
@@ -285,6 +294,11 @@ pub(crate) async fn generate<D: Dialect>(
         return resp;
     }
     let reply = reply::build(D::PROTOCOL, conv, plan.shape);
+    if let Some(hostile) = plan.hostile
+        && let Some(resp) = hostile::respond(dialect, ctx, &reply, stream, hostile)
+    {
+        return resp;
+    }
     if stream {
         let events = dialect.stream_events(ctx, &reply);
         let body = paced(events, ctx, plan.chunk_delay_ms, plan.disconnect_after);

@@ -962,3 +962,287 @@ async fn gemini_v1_paths_and_anthropic_bearer() {
     assert_eq!(calls[1].protocol, Protocol::Gemini);
     assert_eq!(calls[2].api_key, "sk-ant-bearer");
 }
+
+/// Reads a whole body as bytes, chunk by chunk.
+async fn read_bytes(mut resp: reqwest::Response) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.unwrap() {
+        out.extend_from_slice(&chunk);
+    }
+    out
+}
+
+fn content_type(resp: &reqwest::Response) -> &str {
+    resp.headers()["content-type"].to_str().unwrap()
+}
+
+#[tokio::test]
+async fn html_pages_and_redirects() {
+    let fake = FakeProvider::start().await.unwrap();
+    fake.set_key_behaviour("sk-html", Behaviour::Html200);
+    fake.set_key_behaviour("sk-404", Behaviour::HtmlStatus(404));
+    fake.set_key_behaviour("sk-302", Behaviour::Redirect);
+    let chat = json!({"model": "gpt-a", "messages": user("hi")});
+
+    let resp = openai(&fake, "sk-html", chat.clone()).await;
+    assert_eq!(resp.status(), 200);
+    assert!(content_type(&resp).starts_with("text/html"));
+    let page = read_all(resp).await.unwrap();
+    assert!(
+        page.starts_with("<!DOCTYPE html>") && page.contains("sign in"),
+        "{page}"
+    );
+    assert!(serde_json::from_str::<Value>(&page).is_err());
+
+    let resp = anthropic(
+        &fake,
+        "sk-404",
+        json!({"model": "m", "max_tokens": 5, "stream": true, "messages": user("hi")}),
+    )
+    .await;
+    assert_eq!(resp.status(), 404);
+    assert!(content_type(&resp).starts_with("text/html"));
+    assert!(
+        read_all(resp)
+            .await
+            .unwrap()
+            .contains("<title>404 Not Found</title>")
+    );
+
+    // Not followed: the 302 itself, with its Location.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = no_redirects
+        .post(format!(
+            "{}/v1beta/models/gemini-fake:generateContent",
+            fake.gemini_base_url()
+        ))
+        .header("x-goog-api-key", "sk-302")
+        .json(&gemini_user("hi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    assert_eq!(resp.headers()["location"], crate::hostile::REDIRECT_TO);
+    assert!(content_type(&resp).starts_with("text/html"));
+
+    // The same by directive; a directive beats the key.
+    let resp = openai(
+        &fake,
+        "sk-html",
+        json!({"model": "gpt-a", "messages": user("#fake:html_status=502")}),
+    )
+    .await;
+    assert_eq!(resp.status(), 502);
+    assert!(content_type(&resp).starts_with("text/html"));
+    let resp = no_redirects
+        .post(format!("{}/chat/completions", fake.openai_base_url()))
+        .bearer_auth("sk-any")
+        .json(&json!({"model": "gpt-a", "messages": user("#fake:redirect")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    let resp = openai(
+        &fake,
+        "sk-any",
+        json!({"model": "gpt-a", "messages": user("#fake:html")}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert!(content_type(&resp).starts_with("text/html"));
+}
+
+#[tokio::test]
+async fn garbage_sse_and_gzip_without_encoding() {
+    let fake = FakeProvider::start().await.unwrap();
+    fake.set_key_behaviour("sk-garbage", Behaviour::GarbageSse);
+    fake.set_key_behaviour("sk-gzip", Behaviour::GzipWithoutEncoding);
+
+    // Garbage SSE answers a stream and a JSON request alike.
+    for stream in [true, false] {
+        let resp = openai(
+            &fake,
+            "sk-garbage",
+            json!({"model": "gpt-a", "stream": stream, "messages": user("hi")}),
+        )
+        .await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(content_type(&resp), "text/event-stream");
+        let body = read_all(resp).await.unwrap();
+        let data: Vec<&str> = body
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .collect();
+        assert!(!data.is_empty());
+        assert!(data[0].starts_with("<html>"), "{body}");
+        assert!(
+            data.iter()
+                .all(|d| serde_json::from_str::<Value>(d).is_err())
+        );
+    }
+
+    let resp = openai(
+        &fake,
+        "sk-gzip",
+        json!({"model": "gpt-a", "messages": user("hi")}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(content_type(&resp), "application/json");
+    assert!(resp.headers().get("content-encoding").is_none());
+    let raw = read_bytes(resp).await;
+    assert_eq!(&raw[..2], &[0x1f, 0x8b], "gzip magic");
+    assert!(serde_json::from_slice::<Value>(&raw).is_err());
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&raw[..]), &mut text).unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["object"], "chat.completion");
+
+    let resp = anthropic(
+        &fake,
+        "sk-any",
+        json!({"model": "m", "max_tokens": 5, "messages": user("#fake:gzip")}),
+    )
+    .await;
+    let raw = read_bytes(resp).await;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&raw[..]), &mut text).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["type"],
+        "message"
+    );
+}
+
+#[tokio::test]
+async fn streams_that_open_with_the_protocols_error_event() {
+    let fake = FakeProvider::start().await.unwrap();
+    fake.set_key_behaviour("sk-err", Behaviour::StreamOpensWithError);
+
+    let resp = anthropic(
+        &fake,
+        "sk-err",
+        json!({"model": "m", "max_tokens": 5, "stream": true, "messages": user("hi")}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(content_type(&resp), "text/event-stream");
+    let body = read_all(resp).await.unwrap();
+    assert_eq!(event_names(&body), ["error"]);
+    assert_eq!(
+        data_lines(&body),
+        [json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})]
+    );
+
+    let resp = openai(
+        &fake,
+        "sk-err",
+        json!({"model": "gpt-a", "stream": true, "messages": user("hi")}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(content_type(&resp), "text/event-stream");
+    let body = read_all(resp).await.unwrap();
+    let data = data_lines(&body);
+    assert_eq!(data.len(), 1, "{body}");
+    assert_eq!(data[0]["error"]["type"], "server_error");
+    assert!(data[0]["error"]["message"].is_string());
+    assert!(!body.contains("[DONE]"));
+
+    let resp = gemini(
+        &fake,
+        "sk-err",
+        "streamGenerateContent?alt=sse",
+        gemini_user("hi"),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(content_type(&resp), "text/event-stream");
+    let data = data_lines(&read_all(resp).await.unwrap());
+    assert_eq!(data.len(), 1);
+    assert_eq!(data[0]["error"]["code"], 503);
+    assert_eq!(data[0]["error"]["status"], "UNAVAILABLE");
+    // The JSON-array stream form carries the error as its only element.
+    let resp = gemini(&fake, "sk-err", "streamGenerateContent", gemini_user("hi")).await;
+    assert_eq!(resp.status(), 200);
+    let array: Value = serde_json::from_str(&read_all(resp).await.unwrap()).unwrap();
+    assert_eq!(array[0]["error"]["code"], 503);
+
+    // Without a stream: a normal answer. With the directive: the same as the key.
+    let resp = openai(
+        &fake,
+        "sk-err",
+        json!({"model": "gpt-a", "messages": user("hi")}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["object"],
+        "chat.completion"
+    );
+    let resp = anthropic(
+        &fake,
+        "sk-any",
+        json!({"model": "m", "max_tokens": 5, "stream": true, "messages": user("#fake:stream_error")}),
+    )
+    .await;
+    assert_eq!(event_names(&read_all(resp).await.unwrap()), ["error"]);
+}
+
+#[tokio::test]
+async fn huge_bodies_are_exact_valid_json_sent_in_chunks() {
+    let fake = FakeProvider::start().await.unwrap();
+    let size = 3 * 1024 * 1024 + 17;
+    fake.set_key_behaviour("sk-huge", Behaviour::HugeBody { bytes: size });
+    let mut resp = openai(
+        &fake,
+        "sk-huge",
+        json!({"model": "gpt-a", "stream": true, "messages": user("hi")}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(content_type(&resp), "application/json");
+    assert_eq!(resp.headers()["content-length"], size.to_string());
+    let mut body = Vec::new();
+    let mut chunks = 0;
+    while let Some(chunk) = resp.chunk().await.unwrap() {
+        chunks += 1;
+        body.extend_from_slice(&chunk);
+    }
+    assert_eq!(body.len(), size);
+    // Streamed: read in many pieces (how the client's reads coalesce them varies).
+    assert!(chunks > 4, "{chunks} chunks");
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["object"], "chat.completion");
+    let text = v["choices"][0]["message"]["content"].as_str().unwrap();
+    assert!(text.len() > size - 1024 && text.bytes().all(|b| b == b'a'));
+
+    // Smaller than the reply itself: just the reply, still valid; every protocol.
+    let resp = anthropic(
+        &fake,
+        "sk-any",
+        json!({"model": "m", "max_tokens": 5, "messages": user("#fake:huge=10")}),
+    )
+    .await;
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["type"], "message");
+    assert_eq!(v["content"][0]["text"], "");
+    let resp = gemini(
+        &fake,
+        "sk-any",
+        "generateContent",
+        gemini_user("#fake:huge=100000"),
+    )
+    .await;
+    assert_eq!(resp.headers()["content-length"], "100000");
+    let v: Value = resp.json().await.unwrap();
+    assert!(
+        v["candidates"][0]["content"]["parts"][0]["text"]
+            .as_str()
+            .unwrap()
+            .len()
+            > 99_000
+    );
+}

@@ -214,9 +214,7 @@ pub fn base_url_problem(url: &str) -> Option<&'static str> {
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.contains('@') {
-        return Some(
-            "must not carry credentials (user:password@); put the credential in api_key",
-        );
+        return Some("must not carry credentials (user:password@); put the credential in api_key");
     }
     if authority.is_empty() || url.len() > 2048 || url.chars().any(char::is_whitespace) {
         return Some("must be an http:// or https:// URL with a host");

@@ -181,8 +181,7 @@ fn early_event(protocol: Protocol, event: &SseEvent) -> Option<Start> {
     if event.event == "error" {
         return Some(overloaded("the stream opened with an error event"));
     }
-    if protocol == Protocol::Anthropic && matches!(event.event.as_str(), "ping" | "message_start")
-    {
+    if protocol == Protocol::Anthropic && matches!(event.event.as_str(), "ping" | "message_start") {
         return None;
     }
     let data = event.data.trim();
@@ -286,7 +285,10 @@ mod tests {
             data: data.into(),
         };
         let verdict = |p, e: &SseEvent| early_event(p, e);
-        assert_eq!(verdict(Protocol::Anthropic, &ev("message_start", "{}")), None);
+        assert_eq!(
+            verdict(Protocol::Anthropic, &ev("message_start", "{}")),
+            None
+        );
         assert_eq!(
             verdict(Protocol::Anthropic, &ev("content_block_start", "{}")),
             Some(Start::Meaningful)
@@ -319,10 +321,16 @@ mod tests {
     #[test]
     fn json_answers_are_judged_by_type_encoding_and_body() {
         let mut h = HeaderMap::new();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         assert!(check_json(&h, br#"{"id":"x"}"#).is_ok());
         assert!(check_json(&h, b"{\"id\":").is_err(), "cut short");
-        assert!(check_json(&h, &[0x1f, 0x8b, 0x08]).is_err(), "gzip without its header");
+        assert!(
+            check_json(&h, &[0x1f, 0x8b, 0x08]).is_err(),
+            "gzip without its header"
+        );
         assert!(check_json(&HeaderMap::new(), br#"{"id":"x"}"#).is_ok());
         let mut html = HeaderMap::new();
         html.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));

@@ -88,8 +88,14 @@ mod tests {
     fn depth_counts_brackets_outside_strings() {
         assert!(depth_within(br#"{"a":[1,{"b":2}]}"#, 3));
         assert!(!depth_within(br#"{"a":[1,{"b":2}]}"#, 2));
-        assert!(depth_within(br#"{"a":"[[[[[[{{{{"}"#, 1), "strings do not nest");
-        assert!(depth_within(br#"{"a":"\"[[[["}"#, 1), "escaped quotes stay in the string");
+        assert!(
+            depth_within(br#"{"a":"[[[[[[{{{{"}"#, 1),
+            "strings do not nest"
+        );
+        assert!(
+            depth_within(br#"{"a":"\"[[[["}"#, 1),
+            "escaped quotes stay in the string"
+        );
         let siblings = br#"{"a":[1],"b":[2],"c":{"d":[3]}}"#;
         assert!(depth_within(siblings, 3));
         assert!(!depth_within(siblings, 2));

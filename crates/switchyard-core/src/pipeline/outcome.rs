@@ -214,11 +214,13 @@ pub fn classify_answer(
 pub fn classify_transport(error: &UpstreamError) -> Outcome {
     match error {
         UpstreamError::Timeout(_) => Outcome::Timeout,
-        UpstreamError::Connect(_) | UpstreamError::Request(_) | UpstreamError::TooLarge(_) => {
-            Outcome::Unreachable
-        }
+        UpstreamError::Connect(_) | UpstreamError::Request(_) => Outcome::Unreachable,
         UpstreamError::Unformable(_) => Outcome::Unformable,
-        UpstreamError::Client(_) | UpstreamError::OverBudget => Outcome::Refused,
+        // The gateway's own limits: not the account's doing, and no account would do
+        // better.
+        UpstreamError::Client(_) | UpstreamError::OverBudget | UpstreamError::TooLarge(_) => {
+            Outcome::Refused
+        }
     }
 }
 
@@ -249,7 +251,11 @@ mod tests {
         assert_eq!(c(500), Outcome::ServerError);
         assert_eq!(c(401), Outcome::AuthFailed);
         assert_eq!(c(400), Outcome::ClientError);
-        assert_eq!(c(302), Outcome::BadAnswer, "redirects are the upstream's fault");
+        assert_eq!(
+            c(302),
+            Outcome::BadAnswer,
+            "redirects are the upstream's fault"
+        );
         assert_eq!(c(504), Outcome::Timeout);
         assert!(c(502).is_retriable());
         assert!(!c(404).is_retriable());

@@ -40,20 +40,20 @@
 //! - Enabled accounts are grouped by (glob list, tier, protocol), members in the
 //!   operator's order. Pools have many accounts but few distinct `models` lists, so
 //!   matching a model costs one glob test per distinct list, not per account.
-//! - The groups serving a model are memoised per snapshot (at most
-//!   [`MODEL_MEMO`] models; past that, and for models nothing serves, they are computed
-//!   without being kept, so arbitrary model names cannot grow memory). Tiers are ranked
-//!   at lookup, so reordering tiers on reload needs no rebuild.
+//! - The groups serving a model are memoised per snapshot (at most 1,024 models; past
+//!   that, and for models nothing serves, they are computed without being kept, so
+//!   arbitrary model names cannot grow memory). Tiers are ranked at lookup, so
+//!   reordering tiers on reload needs no rebuild.
 //! - Accounts are found by id in a map, for the session's bound account.
 //!
-//! Within a tier of at most [`SAMPLE`] candidates every account is ranked, exactly as
-//! above. A larger tier ranks a window of [`SAMPLE`] accounts at a random offset (half
-//! of them speaking the client's protocol when both kinds are present, so passthrough
-//! still wins ties): with many choices, least connections over a random sample spreads
-//! load almost as evenly as over all, at a fixed cost; ties go to the first sampled
-//! account instead of the operator's first. Only when no sampled account can take the
+//! Within a tier of at most 16 candidates every account is ranked, exactly as above. A
+//! larger tier ranks a sample of 16: windows at random offsets, half of them among the
+//! accounts speaking the client's protocol when both kinds are present, so passthrough
+//! still wins ties. Least connections over a sample this large spreads load almost as
+//! evenly as over all accounts, at a fixed cost; full ties go to the first account
+//! sampled instead of the operator's first. Only when no sampled account can take the
 //! request is the whole tier scanned, so an available account is never missed, and the
-//! [`Exhaustion`] details come from that full scan when nothing is available at all.
+//! [`Exhaustion`] details come from those full scans when nothing is available at all.
 //!
 //! Concurrency: the accounts and their index are an `ArcSwap` snapshot (no lock to
 //! read); the model memo is a read-mostly `RwLock`; per-account state uses atomics and
@@ -628,9 +628,8 @@ impl Pool {
             if total > SAMPLE {
                 // Rank a sample: the client's protocol and the others, each a window at a
                 // random offset, so passthrough accounts still take their ties.
-                let side = |own: bool| {
-                    members().filter(move |g| (g.protocol == reach.preferred()) == own)
-                };
+                let side =
+                    |own: bool| members().filter(move |g| (g.protocol == reach.preferred()) == own);
                 let own_total: usize = side(true).map(|g| g.members.len()).sum();
                 let others_total = total - own_total;
                 let own_count = if others_total == 0 {

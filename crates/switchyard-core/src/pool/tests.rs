@@ -378,10 +378,10 @@ async fn a_large_tier_spreads_load_like_least_connections() {
     let loads: Vec<u32> = pool.accounts().iter().map(|a| a.state.active()).collect();
     let max = loads.iter().copied().max().unwrap_or(0);
     let idle = loads.iter().filter(|l| **l == 0).count();
-    eprintln!("STAT max={max} idle={idle}");
-    // Two per account on average: sampling keeps the peak near it and leaves few idle.
-    assert!(max <= 4, "peak {max}: {loads:?}");
-    assert!(idle <= 10, "{idle} idle: {loads:?}");
+    // Two per account on average: sampling keeps the peak next to it and none idle
+    // (always picking the same account, or the first in order, would fail both).
+    assert!(max <= 3, "peak {max}: {loads:?}");
+    assert_eq!(idle, 0, "{loads:?}");
     drop(leases);
     assert!(pool.accounts().iter().all(|a| a.state.active() == 0));
 }

@@ -12,8 +12,8 @@
 //! lock); no call sweeps the table on the request path. Expired bindings are dropped when
 //! read, and otherwise age out of the LRU order. The table is split into shards by the
 //! session hash, each behind its own mutex, so concurrent requests rarely meet on a lock;
-//! eviction is exact LRU within a shard (one shard below [`SHARD_SIZE`] × 2 bindings, so
-//! small tables evict exactly the oldest). Only the management paths
+//! eviction is exact LRU within a shard (tables under 2,048 bindings have one shard, so
+//! they evict exactly the oldest). Only the management paths
 //! ([`Sessions::unbind_account`], [`Sessions::list`], [`Sessions::clear`]) walk every
 //! binding.
 
@@ -112,14 +112,11 @@ impl Sessions {
     pub fn get(&self, session: u64, now: Instant) -> Option<Arc<str>> {
         let ttl = self.ttl();
         let mut shard = self.shard(session).lock();
-        let alive = match shard.get(&session) {
-            None => return None,
-            Some(b) if now.duration_since(b.last_used) < ttl => return Some(Arc::clone(&b.account)),
-            Some(_) => false,
-        };
-        if !alive {
-            shard.pop(&session);
+        let binding = shard.get(&session)?;
+        if now.duration_since(binding.last_used) < ttl {
+            return Some(Arc::clone(&binding.account));
         }
+        shard.pop(&session);
         None
     }
 
@@ -212,12 +209,21 @@ mod tests {
         s.bind(1, &a, Instant::now());
         s.on_failure(1, "acc_a");
         s.on_failure(1, "acc_a");
-        assert!(s.get(1, Instant::now()).is_some(), "the success reset the count");
+        assert!(
+            s.get(1, Instant::now()).is_some(),
+            "the success reset the count"
+        );
         tokio::time::advance(Duration::from_secs(30)).await;
         assert!(s.get(1, Instant::now()).is_some());
         s.set_ttl(Duration::from_secs(10));
-        assert!(s.get(1, Instant::now()).is_none(), "shorter TTL applies at once");
-        assert!(s.list(Instant::now()).is_empty(), "read dropped the expired binding");
+        assert!(
+            s.get(1, Instant::now()).is_none(),
+            "shorter TTL applies at once"
+        );
+        assert!(
+            s.list(Instant::now()).is_empty(),
+            "read dropped the expired binding"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -56,8 +56,8 @@ impl Store {
     /// Open (creating if needed) the database at `path` and migrate it.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let path = path.to_owned();
-        let (conn, watch) = tokio::task::spawn_blocking(
-            move || -> Result<(Connection, Connection), StoreError> {
+        let (conn, watch) =
+            tokio::task::spawn_blocking(move || -> Result<(Connection, Connection), StoreError> {
                 create_private_file(&path)?;
                 let mut conn = Connection::open(&path)?;
                 configure(&conn)?;
@@ -68,10 +68,9 @@ impl Store {
                 )?;
                 watch.busy_timeout(Duration::from_secs(5))?;
                 Ok((conn, watch))
-            },
-        )
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))??;
+            })
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))??;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             watch: Some(Arc::new(Mutex::new(watch))),
@@ -120,7 +119,9 @@ impl Store {
             let conn = watch
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            Ok(Some(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?))
+            Ok(Some(
+                conn.query_row("PRAGMA data_version", [], |r| r.get(0))?,
+            ))
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
@@ -200,7 +201,12 @@ mod tests {
             .unwrap();
         assert_ne!(a.data_version().await.unwrap(), Some(before));
         assert_eq!(
-            Store::open_in_memory().await.unwrap().data_version().await.unwrap(),
+            Store::open_in_memory()
+                .await
+                .unwrap()
+                .data_version()
+                .await
+                .unwrap(),
             None
         );
     }

@@ -83,14 +83,24 @@ pub async fn read_bounded(
     Ok(out.freeze())
 }
 
-/// [`read_bounded`] against the memory budget: every chunk is reserved on `held` before
-/// it is kept; over budget, [`UpstreamError::OverBudget`].
+/// [`read_bounded`] against the memory budget: the buffer is sized from `Content-Length`
+/// when the upstream sent one (an answer over `limit` is refused before it is read), and
+/// every byte of buffer capacity is reserved on `held` before it is allocated; over
+/// budget, [`UpstreamError::OverBudget`].
 pub async fn read_within(
     response: UpstreamResponse,
     limit: usize,
     budget: &MemoryBudget,
     held: &mut Reservation,
 ) -> Result<Bytes, UpstreamError> {
+    let declared = response
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(UpstreamError::TooLarge(limit));
+    }
     let mut body = response.body;
     let mut first: Option<Bytes> = None;
     let mut out = BytesMut::new();
@@ -100,19 +110,36 @@ pub async fn read_within(
         if len > limit {
             return Err(UpstreamError::TooLarge(limit));
         }
-        if !budget.grow(held, chunk.len()) {
-            return Err(UpstreamError::OverBudget);
-        }
-        match first.take() {
-            None if out.is_empty() => first = Some(chunk),
-            earlier => {
-                if let Some(earlier) = earlier {
-                    out.reserve(earlier.len() + chunk.len());
-                    out.extend_from_slice(&earlier);
-                }
-                out.extend_from_slice(&chunk);
+        if first.is_none() && out.is_empty() {
+            // Usually the whole answer: kept without a copy.
+            if !budget.grow(held, chunk.len()) {
+                return Err(UpstreamError::OverBudget);
             }
+            first = Some(chunk);
+            continue;
         }
+        if out.is_empty() {
+            let earlier = first.take().unwrap_or_default();
+            // The whole declared size at once, else room to grow by doubling.
+            let capacity = declared
+                .unwrap_or(0)
+                .max((earlier.len() + chunk.len()).saturating_mul(2))
+                .min(limit);
+            if !budget.grow(held, capacity.saturating_sub(held.bytes())) {
+                return Err(UpstreamError::OverBudget);
+            }
+            out.reserve(capacity);
+            out.extend_from_slice(&earlier);
+        } else if out.len() + chunk.len() > out.capacity() {
+            let capacity = (out.capacity().saturating_mul(2))
+                .max(out.len() + chunk.len())
+                .min(limit);
+            if !budget.grow(held, capacity.saturating_sub(held.bytes())) {
+                return Err(UpstreamError::OverBudget);
+            }
+            out.reserve(capacity - out.len());
+        }
+        out.extend_from_slice(&chunk);
     }
     Ok(first.unwrap_or_else(|| out.freeze()))
 }

@@ -165,8 +165,9 @@ impl AccountWire {
             Endpoint::Gemini { .. } => {
                 // The model comes from the client: a URL it cannot form is the client's
                 // fault, never the account's.
-                return Uri::try_from(endpoint.url(base_url))
-                    .map_err(|e| UpstreamError::Unformable(format!("the model makes no URL: {e}")));
+                return Uri::try_from(endpoint.url(base_url)).map_err(|e| {
+                    UpstreamError::Unformable(format!("the model makes no URL: {e}"))
+                });
             }
         };
         fixed

@@ -25,7 +25,10 @@ pub async fn not_found(request: Request) -> Response {
         method: request.method().to_string(),
         path: request.uri().path().to_owned(),
     };
-    error.render(guess_protocol(&request), &request_id::of(request.extensions()))
+    error.render(
+        guess_protocol(&request),
+        &request_id::of(request.extensions()),
+    )
 }
 
 pub async fn method_not_allowed(request: Request) -> Response {
@@ -33,5 +36,8 @@ pub async fn method_not_allowed(request: Request) -> Response {
         method: request.method().to_string(),
         path: request.uri().path().to_owned(),
     };
-    error.render(guess_protocol(&request), &request_id::of(request.extensions()))
+    error.render(
+        guess_protocol(&request),
+        &request_id::of(request.extensions()),
+    )
 }

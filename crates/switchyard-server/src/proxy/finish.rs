@@ -35,7 +35,9 @@ pub fn respond(
             tracing::debug!(request_id = %context.id, protocol = %context.protocol_in, error = %error, "request refused");
             context.status = response.status().as_u16();
             context.error = Some(error.class());
-            state.metrics.request(context.protocol_in, response.status());
+            state
+                .metrics
+                .request(context.protocol_in, response.status());
             context.finish(state.finisher());
             return response;
         }
@@ -53,7 +55,9 @@ pub fn respond(
         .headers_mut()
         .insert("x-switchyard-overhead-us", HeaderValue::from(us));
     context.status = response.status().as_u16();
-    state.metrics.request(context.protocol_in, response.status());
+    state
+        .metrics
+        .request(context.protocol_in, response.status());
     let (parts, body) = response.into_parts();
     let body = Finishing {
         inner: body,

@@ -217,7 +217,10 @@ impl Attempter for Upstreams<'_> {
                             prefix,
                         }
                     } else {
-                        match self.translation.stream(self.state, inbound, target, response, prefix) {
+                        match self
+                            .translation
+                            .stream(self.state, inbound, target, response, prefix)
+                        {
                             Ok(stream) => Answer::Translate(Box::new(stream)),
                             Err(e) => Answer::Refused(e),
                         }
@@ -257,19 +260,18 @@ impl Attempter for Upstreams<'_> {
 
 fn transport_failure(e: &UpstreamError, latency: Duration) -> Tried<Answer> {
     let outcome = classify_transport(e);
-    match outcome {
-        Outcome::Unformable => Tried::done(
-            outcome,
-            None,
-            latency,
-            Answer::Refused(ProxyError::InvalidField {
-                field: "model".into(),
-                message: "cannot be sent upstream".into(),
-            }),
-        ),
-        Outcome::Refused => Tried::done(outcome, None, latency, Answer::Refused(ProxyError::OverBudget)),
-        _ => Tried::failed(outcome, None, latency, e.to_string()),
-    }
+    let refusal = match (outcome, e) {
+        (Outcome::Unformable, _) => ProxyError::InvalidField {
+            field: "model".into(),
+            message: "cannot be sent upstream".into(),
+        },
+        (Outcome::Refused, UpstreamError::TooLarge(limit)) => {
+            ProxyError::AnswerTooLarge { limit: *limit }
+        }
+        (Outcome::Refused, _) => ProxyError::OverBudget,
+        _ => return Tried::failed(outcome, None, latency, e.to_string()),
+    };
+    Tried::done(outcome, None, latency, Answer::Refused(refusal))
 }
 
 /// An upstream error status: decode the body and decide who is at fault.
@@ -283,7 +285,9 @@ async fn judge_error(
     let status = response.status();
     let code = Some(status.as_u16());
     let headers = response.headers().clone();
-    let body = read_bounded(response, ERROR_LIMIT).await.unwrap_or_default();
+    let body = read_bounded(response, ERROR_LIMIT)
+        .await
+        .unwrap_or_default();
     let body_is_json = body
         .iter()
         .find(|b| !b.is_ascii_whitespace())

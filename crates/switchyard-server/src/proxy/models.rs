@@ -8,11 +8,11 @@
 //! what is routed (aliases join this list once the mapping exists).
 
 use crate::auth::{KeySource, authenticate_client, presented_key};
-use crate::state::AppState;
 use crate::request_id::{self, RequestId};
-use axum::{Extension, Json};
+use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use http::HeaderMap;
 use serde_json::json;
 use std::collections::BTreeMap;

@@ -177,7 +177,13 @@ async fn base_url_with_credentials_is_refused_and_never_echoed() {
     let text = r.text().await.unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["error"]["field"], "base_url", "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("credentials"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("credentials"),
+        "{v}"
+    );
     assert!(!text.contains("HUNTER2"), "{text}");
 
     let id = gw

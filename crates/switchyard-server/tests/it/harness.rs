@@ -50,10 +50,7 @@ impl Gateway {
 
     pub async fn start_with(options: Options) -> Gateway {
         let data_dir = match options.shared_data_dir {
-            Some(path) => DataDir {
-                _owned: None,
-                path,
-            },
+            Some(path) => DataDir { _owned: None, path },
             None => {
                 let dir = tempfile::tempdir().unwrap();
                 DataDir {

@@ -262,7 +262,10 @@ async fn an_open_data_dir_is_reported_and_the_database_is_private() {
         .lines()
         .find(|l| l.contains("WARN") && l.contains("data directory"))
         .unwrap_or_else(|| panic!("no warning about the data dir; log:\n{log}"));
-    assert!(warning.contains(&gw.data_dir.path().display().to_string()), "{warning}");
+    assert!(
+        warning.contains(&gw.data_dir.path().display().to_string()),
+        "{warning}"
+    );
     assert!(warning.contains("0755"), "{warning}");
     let key = std::fs::read_to_string(gw.data_dir.path().join("admin.key")).unwrap();
     assert!(!log.contains(key.trim()), "the log never shows the key");

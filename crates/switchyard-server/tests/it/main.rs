@@ -12,6 +12,7 @@ mod admin;
 mod connections;
 mod harness;
 mod lifecycle;
+mod pipeline;
 mod proxy;
 mod resilience;
 mod streaming;

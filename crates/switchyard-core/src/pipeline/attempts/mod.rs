@@ -228,7 +228,9 @@ pub async fn run<A: Attempter>(
         let tried_now = attempter.attempt(&lease).await;
         *waited += tried_now.latency;
         lease.report(
-            tried_now.outcome.feedback(tried_now.latency, tried_now.hint),
+            tried_now
+                .outcome
+                .feedback(tried_now.latency, tried_now.hint),
             &settings.routing,
         );
         records.push(AttemptRecord {

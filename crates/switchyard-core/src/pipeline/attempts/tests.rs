@@ -95,7 +95,11 @@ async fn fails_over_until_an_answer_and_records_every_attempt() {
     let mut accounts: Vec<_> = records.iter().map(|r| r.account_id.to_string()).collect();
     accounts.sort();
     assert_eq!(accounts, ["a", "b", "c"], "each account once");
-    assert!(records.iter().all(|r| r.duration >= Duration::from_millis(100)));
+    assert!(
+        records
+            .iter()
+            .all(|r| r.duration >= Duration::from_millis(100))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -138,7 +142,11 @@ async fn the_attempt_budget_and_the_deadline_bound_the_loop() {
     let started = Instant::now();
     let (result, records) = run_script(&pool, &mut script).await;
     assert_eq!(result, Err(Unserved::Timeout));
-    assert!(records.len() < 5, "the deadline stopped it: {}", records.len());
+    assert!(
+        records.len() < 5,
+        "the deadline stopped it: {}",
+        records.len()
+    );
     assert!(started.elapsed() < Duration::from_millis(600));
 }
 
