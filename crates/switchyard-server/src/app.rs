@@ -6,8 +6,9 @@
 //!    Unknown paths under `/v1`, `/v1beta` and any non-`GET` answer in the caller's
 //!    protocol shape ([`crate::proxy::fallback`]); inside `/api` with a JSON
 //!    `ApiErrorBody`. The dashboard never answers a reserved path with its page.
-//! 2. **Request id** — [`crate::request_id::layer`]: every response carries
-//!    `x-request-id` (the client's when sane, else a fresh one).
+//! 2. **Request id** — set by the connection service ([`crate::request_id::assign`] from
+//!    [`crate::conn`], beneath the router): every response carries `x-request-id` (the
+//!    client's when sane, else a fresh one).
 //! 3. **Admin auth** (`/api/*` only) — [`crate::auth::require_admin`], constant-time
 //!    compare of the admin key's digest. Nothing is added to request extensions.
 //! 4. **Handlers** — proxy handlers go through the one request pipeline
@@ -21,7 +22,6 @@ use crate::api;
 use crate::api::ops;
 use crate::dashboard::Dashboard;
 use crate::proxy::{anthropic, fallback, gemini, models, openai};
-use crate::request_id;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::Request;
@@ -51,6 +51,5 @@ pub fn router(state: AppState) -> Router {
         .nest("/api", api::router(&state))
         .fallback(move |request: Request| dashboard.clone().fallback(request))
         .method_not_allowed_fallback(fallback::method_not_allowed)
-        .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }

@@ -28,13 +28,14 @@
 //!   request of theirs has started; connections with a request in progress finish it
 //!   (keep-alive off, GOAWAY for h2) while the caller's drain deadline runs.
 
+use crate::request_id;
 use axum::Router;
 use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::{TowerToHyperService, TowerToHyperServiceFuture};
@@ -133,7 +134,7 @@ impl Server {
         let graceful = GracefulShutdown::new();
         let closing = Arc::new(AtomicBool::new(false));
         let slots = Arc::new(Semaphore::new(max_connections));
-        let builder = builder(&config);
+        let builder = builder();
         let service = TowerToHyperService::new(app);
         let mut backoff = Backoff::default();
         let mut warned_full: Option<Instant> = None;
@@ -205,13 +206,11 @@ impl Server {
     }
 }
 
-fn builder(config: &ServerConfig) -> Builder<TokioExecutor> {
+fn builder() -> Builder<TokioExecutor> {
     let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .keep_alive(true)
-        .header_read_timeout(config.idle_timeout + config.header_timeout);
+    builder.http1().keep_alive(true);
+    // No hyper timer: [`WatchedIo`] runs the header and idle timeouts, and hyper's own
+    // header timer cost an allocation and a timer per request.
     builder
 }
 
@@ -366,12 +365,23 @@ impl WatchedIo {
         }
     }
 
+    /// The timer is moved only when the deadline comes *earlier* than it is armed for;
+    /// a later deadline is caught when the timer fires early and is re-armed then. Keep-
+    /// alive traffic moves the deadline twice per request, and resetting a timer each
+    /// time showed in the request profile.
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.armed != self.deadline {
+        if self.deadline < self.armed {
             self.timer.as_mut().reset(self.deadline);
             self.armed = self.deadline;
         }
-        ready!(self.timer.as_mut().poll(cx));
+        loop {
+            ready!(self.timer.as_mut().poll(cx));
+            if self.armed >= self.deadline {
+                break;
+            }
+            self.timer.as_mut().reset(self.deadline);
+            self.armed = self.deadline;
+        }
         let what = match self.wait {
             Wait::Idle => "idle timeout: no new request",
             Wait::Head | Wait::Busy => "header timeout: request headers incomplete",
@@ -454,7 +464,8 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
     type Error = Infallible;
     type Future = ResponseFuture;
 
-    fn call(&self, request: Request<Incoming>) -> Self::Future {
+    fn call(&self, mut request: Request<Incoming>) -> Self::Future {
+        let request_id = request_id::assign(&mut request);
         self.requests.active.fetch_add(1, Ordering::AcqRel);
         self.requests.started.fetch_add(1, Ordering::AcqRel);
         let guard = ActiveGuard(Arc::clone(&self.requests));
@@ -463,6 +474,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         ResponseFuture {
             inner: self.inner.call(request),
             guard: Some(guard),
+            request_id,
         }
     }
 }
@@ -471,6 +483,8 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
 struct ResponseFuture {
     inner: TowerToHyperServiceFuture<Router, Request<Body>>,
     guard: Option<ActiveGuard>,
+    /// Put on the response (every response carries `x-request-id`).
+    request_id: Option<http::HeaderValue>,
 }
 
 impl Future for ResponseFuture {
@@ -480,7 +494,11 @@ impl Future for ResponseFuture {
         let this = self.get_mut();
         let result = ready!(Pin::new(&mut this.inner).poll(cx));
         let guard = this.guard.take();
-        Poll::Ready(result.map(|response| {
+        let request_id = this.request_id.take();
+        Poll::Ready(result.map(|mut response| {
+            if let Some(id) = request_id {
+                response.headers_mut().insert(request_id::HEADER, id);
+            }
             response.map(|body| TrackedBody {
                 body,
                 _guard: guard,

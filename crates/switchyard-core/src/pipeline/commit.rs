@@ -2,7 +2,7 @@
 //! 2xx answer is worth relaying. One check for passthrough and translated answers alike.
 //!
 //! - **JSON answers** ([`check_json`]): a JSON content type (or none), and a body that
-//!   parses — an HTML page, garbage, or a gzip body whose `Content-Encoding` was dropped
+//!   opens and closes like JSON — an HTML page, garbage, or a gzip body whose `Content-Encoding` was dropped
 //!   is the upstream's fault ([`Outcome::BadAnswer`]), never a 200 to the client.
 //! - **Streams** ([`StartCheck`]): providers report some failures *inside* a 200 stream
 //!   (Anthropic's `event: error` `overloaded_error`, an OpenAI chunk carrying `error`).
@@ -20,9 +20,6 @@ use switchyard_types::Protocol;
 
 /// Most bytes held while waiting for a stream's first meaningful event.
 pub const START_BYTES: usize = 64 * 1024;
-
-/// Bodies up to this size are parsed whole to check them; larger ones by their start.
-const FULL_CHECK_BYTES: usize = 1024 * 1024;
 
 /// Whether `headers` say the body is an SSE stream.
 pub fn is_sse(headers: &HeaderMap) -> bool {
@@ -61,13 +58,12 @@ pub fn check_json(headers: &HeaderMap, body: &[u8]) -> Result<(), Rejected> {
     {
         return Err(Rejected::bad("the answer is not JSON"));
     }
-    if body.len() <= FULL_CHECK_BYTES {
-        return serde_json::from_slice::<IgnoredAny>(body)
-            .map(drop)
-            .map_err(|_| Rejected::bad("the answer is not valid JSON"));
-    }
-    match body.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{' | b'[') => Ok(()),
+    // A parseable start and a closed end: cheap (the body is not parsed again), and it
+    // catches HTML, garbage, compressed bytes and a body cut short.
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    let last = body.iter().rev().find(|b| !b.is_ascii_whitespace());
+    match (first, last) {
+        (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']')) => Ok(()),
         _ => Err(Rejected::bad("the answer is not JSON")),
     }
 }
