@@ -5,8 +5,12 @@
 #
 #   floor          the bare hyper proxy of ../shared/bench (the practical limit)
 #   one-conv       every request the same conversation, one account
+#   one-conv-lua   the control for new-conv: bodies built per request by the same wrk
+#                  Lua script (which costs the load generator, on the other core, time
+#                  of its own), all of one conversation
 #   new-conv       every request a new conversation (no x-session-id: the default
-#                  session hash), after a warm-up that leaves 100k+ live conversations
+#                  session hash), after a warm-up that leaves 100k+ live conversations;
+#                  compared with one-conv-lua
 #   1k-accounts    one conversation, 1,000 accounts serving the model
 #
 # Prints each leg's rps and its ratio to one-conv (and one-conv's to the floor), and
@@ -53,11 +57,12 @@ curl -s -m 2 -o /dev/null "$MOCK/health" || { "$BENCH/bench.sh" mock-start >/dev
 body=$run/body.json
 printf '{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Say hello in one short sentence."}],"max_tokens":32}\n' > "$body"
 
-# wrk LEG URL HEADERS SCRIPT(static|new) -> "rps p50 p99 errors"
+# wrk LEG URL HEADERS SCRIPT(static|same|new) -> "rps p50 p99 errors"
 load() {
-  local url=$1 hdrs=$2 script=$3 secs=$4 lua=$BENCH/load/post.lua
-  [ "$script" = new ] && lua=$ROOT/scripts/bench/new-conversation.lua
-  WRK_BODY_FILE=$body WRK_HEADERS=$hdrs taskset -c 1 wrk -t1 -c"$CONC" -d"${secs}s" --timeout 10s \
+  local url=$1 hdrs=$2 script=$3 secs=$4 lua=$BENCH/load/post.lua same=0
+  [ "$script" != static ] && lua=$ROOT/scripts/bench/new-conversation.lua
+  [ "$script" = same ] && same=1
+  WRK_SAME=$same WRK_BODY_FILE=$body WRK_HEADERS=$hdrs taskset -c 1 wrk -t1 -c"$CONC" -d"${secs}s" --timeout 10s \
     -s "$lua" "$url" 2>&1 |
     awk '/^RESULT/{for(i=2;i<=NF;i++){split($i,a,"=");v[a[1]]=a[2]}; print v["rps"], v["p50_ms"], v["p99_ms"], v["errors"]}'
 }
@@ -101,6 +106,7 @@ code=$(curl -s -o "$run/smoke" -w '%{http_code}' -X POST "$url" -H "$hdrs" -H 'C
 
 load "$url" "$hdrs" static 2 >/dev/null
 leg one-conv "$url" "$hdrs" static "$gw"
+leg one-conv-lua "$url" "$hdrs" same "$gw"
 
 log "warm-up: ${WARMUP}s of new conversations"
 load "$url" "$hdrs" new "$WARMUP" >/dev/null
@@ -125,6 +131,7 @@ echo "| leg | rps | ratio |"
 echo "|---|---|---|"
 echo "| floor | ${RPS[floor]} | 1.00 of the floor |"
 echo "| one conversation, one account | ${RPS[one-conv]} | $(ratio "${RPS[one-conv]}" "${RPS[floor]}") of the floor |"
-echo "| every request a new conversation ($live live before the leg) | ${RPS[new-conv]} | $(ratio "${RPS[new-conv]}" "${RPS[one-conv]}") of one conversation |"
+echo "| one conversation, bodies built by the wrk script (control) | ${RPS[one-conv-lua]} | $(ratio "${RPS[one-conv-lua]}" "${RPS[one-conv]}") of one conversation |"
+echo "| every request a new conversation ($live live before the leg) | ${RPS[new-conv]} | $(ratio "${RPS[new-conv]}" "${RPS[one-conv-lua]}") of the control ($(ratio "${RPS[new-conv]}" "${RPS[one-conv]}") of one conversation) |"
 echo "| $n accounts serving the model | ${RPS[1k-accounts]} | $(ratio "${RPS[1k-accounts]}" "${RPS[one-conv]}") of one conversation |"
 echo "| one conversation again (drift check) | ${RPS[one-conv-again]} | $(ratio "${RPS[one-conv-again]}" "${RPS[one-conv]}") of the first |"

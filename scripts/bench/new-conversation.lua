@@ -1,6 +1,8 @@
 -- wrk script: every request a new conversation (a different first user message, so a
 -- different default session hash), JSON passthrough. Prints bench.sh's RESULT line.
--- env: WRK_HEADERS "Name: value|..."; WRK_MODEL (default gpt-4o-mini)
+-- env: WRK_HEADERS "Name: value|..."; WRK_MODEL (default gpt-4o-mini); WRK_SAME=1 builds
+-- every body the same way but for one conversation (the control: the same Lua cost on
+-- the load generator, no new sessions).
 local model = os.getenv("WRK_MODEL") or "gpt-4o-mini"
 local run = tostring(os.time()) .. "-" .. tostring(math.random(1, 1000000000))
 local counter = 0
@@ -12,8 +14,10 @@ for item in string.gmatch(hs, "[^|]+") do
   if k then wrk.headers[k] = v end
 end
 
+local same = os.getenv("WRK_SAME") == "1"
+
 function request()
-  counter = counter + 1
+  if not same then counter = counter + 1 end
   local body = '{"model":"' .. model .. '","messages":[{"role":"system","content":"You are a helpful assistant."},'
     .. '{"role":"user","content":"Say hello, conversation ' .. run .. '-' .. counter .. '."}],"max_tokens":32}'
   return wrk.format(nil, nil, nil, body)

@@ -60,6 +60,13 @@ pub struct Usage {
     pub reasoning: u64,
 }
 
+/// A request's cost in integer micro-dollars, with the price table's version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cost {
+    pub micro_usd: i64,
+    pub price_version: Arc<str>,
+}
+
 /// How the response body ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyEnd {
@@ -94,6 +101,8 @@ pub struct RequestContext {
     pub bytes_out: u64,
     /// Usage the codecs saw (the accounting hook); `None` when none was reported.
     pub usage: Option<Usage>,
+    /// What the usage cost, when the model is priced.
+    pub cost: Option<Cost>,
     pub end: Option<BodyEnd>,
 }
 
@@ -116,6 +125,7 @@ impl RequestContext {
             bytes_in: 0,
             bytes_out: 0,
             usage: None,
+            cost: None,
             end: None,
         }
     }

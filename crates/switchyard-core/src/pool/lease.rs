@@ -93,8 +93,7 @@ impl Lease {
                 state.breaker.on_success();
                 state.health.record(true, latency);
                 if let Some(session) = self.session {
-                    let id: Arc<str> = account.id.as_str().into();
-                    self.sessions.bind(session, &id, now);
+                    self.sessions.bind(session, &account.id, now);
                 }
                 if let Some(h) = hint
                     && h.limit > 0

@@ -117,7 +117,8 @@ impl AccountState {
 /// An account as routing sees it.
 #[derive(Debug)]
 pub struct PoolAccount {
-    pub id: String,
+    /// Shared: a session binding and a request record take a reference, not a copy.
+    pub id: Arc<str>,
     pub provider: Provider,
     pub label: String,
     /// Effective base URL, without a trailing `/`.
@@ -264,7 +265,10 @@ impl Index {
         let mut lists: HashMap<&[String], usize> = HashMap::new();
         let mut groups: HashMap<(usize, usize, Protocol), usize> = HashMap::new();
         for (position, account) in accounts.iter().enumerate() {
-            index.by_id.entry(account.id.clone()).or_insert(position);
+            index
+                .by_id
+                .entry(account.id.to_string())
+                .or_insert(position);
             if !account.enabled {
                 index.group_of.push(None);
                 continue;
@@ -538,7 +542,7 @@ impl Pool {
                 Arc::new(PoolAccount {
                     wire: AccountWire::new(s.provider.protocol(), &base_url, s.credential.expose()),
                     base_url,
-                    id: s.id,
+                    id: s.id.as_str().into(),
                     provider: s.provider,
                     label: s.label,
                     tier: s.tier,
@@ -704,7 +708,7 @@ impl Pool {
         let mut seen: Vec<&str> = Vec::new();
         for a in accounts
             .iter()
-            .filter(|a| account_id.is_none_or(|id| a.id == id))
+            .filter(|a| account_id.is_none_or(|id| &*a.id == id))
         {
             if !seen.contains(&a.scope.as_str()) {
                 seen.push(&a.scope);

@@ -47,9 +47,9 @@ async fn picks_least_loaded_matching_account() {
         spec("c", Provider::Anthropic, &["*"]),
     ]);
     let l1 = leased(pool.select("gpt-4o", ANY, &[], None));
-    assert_eq!(l1.account().id, "a");
+    assert_eq!(l1.account().id.as_ref(), "a");
     let l2 = leased(pool.select("gpt-4o", ANY, &[], None));
-    assert_eq!(l2.account().id, "b", "a is busy, b is idle");
+    assert_eq!(l2.account().id.as_ref(), "b", "a is busy, b is idle");
     drop(l1);
     assert_eq!(
         pool.accounts()[0].state.active(),
@@ -57,7 +57,7 @@ async fn picks_least_loaded_matching_account() {
         "lease released the count"
     );
     let l3 = leased(pool.select("gpt-4o", ANY, &[], None));
-    assert_eq!(l3.account().id, "a");
+    assert_eq!(l3.account().id.as_ref(), "a");
     let gemini_only = Reach::Only(Protocol::Gemini);
     assert!(matches!(
         pool.select("gpt-4o", gemini_only, &[], None),
@@ -69,7 +69,10 @@ async fn picks_least_loaded_matching_account() {
     ));
     // Anthropic's "*" serves claude-x for an OpenAI client (translated).
     assert_eq!(
-        leased(pool.select("claude-x", ANY, &[], None)).account().id,
+        leased(pool.select("claude-x", ANY, &[], None))
+            .account()
+            .id
+            .as_ref(),
         "c"
     );
     let openai_only = Reach::Only(Protocol::OpenAi);
@@ -90,9 +93,9 @@ async fn ties_prefer_the_clients_own_protocol() {
         prefer: Protocol::Anthropic,
     };
     let l1 = leased(pool.select("m", prefer_anthropic, &[], None));
-    assert_eq!(l1.account().id, "ant");
+    assert_eq!(l1.account().id.as_ref(), "ant");
     let l2 = leased(pool.select("m", prefer_anthropic, &[], None));
-    assert_eq!(l2.account().id, "gem", "load still comes first");
+    assert_eq!(l2.account().id.as_ref(), "gem", "load still comes first");
 }
 
 #[tokio::test(start_paused = true)]
@@ -106,11 +109,11 @@ async fn skips_tried_and_disabled_accounts() {
         spec("b", Provider::OpenAi, &["*"]),
     ]);
     let first = leased(pool.select("m", ANY, &[], None));
-    assert_eq!(first.account().id, "a");
+    assert_eq!(first.account().id.as_ref(), "a");
     let tried = vec![Arc::clone(first.account())];
     drop(first);
     let second = leased(pool.select("m", ANY, &tried, None));
-    assert_eq!(second.account().id, "b");
+    assert_eq!(second.account().id.as_ref(), "b");
     let tried = vec![tried[0].clone(), Arc::clone(second.account())];
     assert!(matches!(
         pool.select("m", ANY, &tried, None),
@@ -154,9 +157,9 @@ async fn a_higher_tier_wins_and_lower_tiers_are_fallbacks() {
         tiered("ultra", Tier::Ultra),
     ]);
     let l1 = leased(pool.select("m", ANY, &[], None));
-    assert_eq!(l1.account().id, "ultra");
+    assert_eq!(l1.account().id.as_ref(), "ultra");
     let l2 = leased(pool.select("m", ANY, &[], None));
-    assert_eq!(l2.account().id, "ultra", "tier beats load");
+    assert_eq!(l2.account().id.as_ref(), "ultra", "tier beats load");
     let mut settings = RoutingSettings::default();
     settings.routing.tier_order = vec![
         Tier::Free,
@@ -167,7 +170,10 @@ async fn a_higher_tier_wins_and_lower_tiers_are_fallbacks() {
     ];
     pool.reconfigure(settings);
     assert_eq!(
-        leased(pool.select("m", ANY, &[], None)).account().id,
+        leased(pool.select("m", ANY, &[], None))
+            .account()
+            .id
+            .as_ref(),
         "free",
         "order is configurable"
     );
@@ -186,7 +192,7 @@ async fn a_429_locks_only_that_scope_and_model() {
         spec("solo", Provider::Gemini, &["*"]),
     ]);
     let mut l = leased(pool.select("m", ANY, &[], None));
-    assert_eq!(l.account().id, "p1");
+    assert_eq!(l.account().id.as_ref(), "p1");
     l.report(
         Feedback::RateLimited {
             retry_after: Some(Duration::from_secs(10)),
@@ -196,17 +202,23 @@ async fn a_429_locks_only_that_scope_and_model() {
     drop(l);
     // p2 shares p1's quota: both are out for "m"; "solo" serves; other models unaffected.
     assert_eq!(
-        leased(pool.select("m", ANY, &[], None)).account().id,
+        leased(pool.select("m", ANY, &[], None))
+            .account()
+            .id
+            .as_ref(),
         "solo"
     );
     assert_eq!(
-        leased(pool.select("other", ANY, &[], None)).account().id,
+        leased(pool.select("other", ANY, &[], None))
+            .account()
+            .id
+            .as_ref(),
         "p1"
     );
     let tried: Vec<_> = pool
         .accounts()
         .iter()
-        .filter(|a| a.id == "solo")
+        .filter(|a| &*a.id == "solo")
         .cloned()
         .collect();
     match pool.select("m", ANY, &tried, None) {
@@ -220,7 +232,10 @@ async fn a_429_locks_only_that_scope_and_model() {
     }
     tokio::time::advance(Duration::from_secs(10)).await;
     assert_eq!(
-        leased(pool.select("m", ANY, &tried, None)).account().id,
+        leased(pool.select("m", ANY, &tried, None))
+            .account()
+            .id
+            .as_ref(),
         "p1",
         "lockout expired"
     );
@@ -275,19 +290,22 @@ async fn open_circuits_and_full_accounts_are_skipped() {
         );
     }
     let held = leased(pool.select("m", ANY, &[], None));
-    assert_eq!(held.account().id, "b", "a's circuit is open");
+    assert_eq!(held.account().id.as_ref(), "b", "a's circuit is open");
     match pool.select("m", ANY, &[], None) {
         Selection::Exhausted(e) => assert!(e.circuit_open && e.at_capacity),
         other => panic!("{other:?}"),
     }
     tokio::time::advance(Duration::from_secs(5)).await;
     let mut probe = leased(pool.select("m", ANY, &[], None));
-    assert_eq!(probe.account().id, "a", "half-open: one probe");
+    assert_eq!(probe.account().id.as_ref(), "a", "half-open: one probe");
     probe.report(OK, &RoutingConfig::default());
     drop(probe);
     // Closed again: with "b" still held, "a" takes the next request.
     assert_eq!(
-        leased(pool.select("m", ANY, &[], None)).account().id,
+        leased(pool.select("m", ANY, &[], None))
+            .account()
+            .id
+            .as_ref(),
         "a",
         "closed again"
     );
@@ -304,13 +322,17 @@ async fn a_session_keeps_its_account_while_healthy_and_moves_when_it_fails() {
     // Make "b" the one the session lands on.
     let busy = leased(pool.select("m", ANY, &[], None));
     let mut first = leased(pool.select("m", ANY, &[], Some(7)));
-    assert_eq!(first.account().id, "b");
+    assert_eq!(first.account().id.as_ref(), "b");
     first.report(OK, &RoutingConfig::default());
     drop(first);
     drop(busy);
     for _ in 0..50 {
         let mut l = leased(pool.select("m", ANY, &[], Some(7)));
-        assert_eq!(l.account().id, "b", "affinity beats the idle tie-break");
+        assert_eq!(
+            l.account().id.as_ref(),
+            "b",
+            "affinity beats the idle tie-break"
+        );
         l.report(OK, &RoutingConfig::default());
     }
     let mut l = leased(pool.select("m", ANY, &[], Some(7)));
@@ -323,7 +345,7 @@ async fn a_session_keeps_its_account_while_healthy_and_moves_when_it_fails() {
     let tried = vec![Arc::clone(l.account())];
     drop(l);
     let moved = leased(pool.select("m", ANY, &tried, Some(7)));
-    assert_eq!(moved.account().id, "a", "moved at once");
+    assert_eq!(moved.account().id.as_ref(), "a", "moved at once");
 }
 
 #[tokio::test(start_paused = true)]
@@ -335,7 +357,10 @@ async fn a_better_tier_beats_affinity() {
     drop(l);
     pool.replace(vec![tiered("pro", Tier::Pro), tiered("ultra", Tier::Ultra)]);
     assert_eq!(
-        leased(pool.select("m", ANY, &[], Some(1))).account().id,
+        leased(pool.select("m", ANY, &[], Some(1)))
+            .account()
+            .id
+            .as_ref(),
         "ultra"
     );
 }
@@ -361,7 +386,13 @@ async fn rate_limit_headers_throttle_pre_emptively() {
         &RoutingConfig::default(),
     );
     drop(l);
-    assert_eq!(leased(pool.select("m", ANY, &[], None)).account().id, "b");
+    assert_eq!(
+        leased(pool.select("m", ANY, &[], None))
+            .account()
+            .id
+            .as_ref(),
+        "b"
+    );
 }
 
 fn many(n: usize, tier: Tier) -> Vec<AccountSpec> {
@@ -522,7 +553,10 @@ async fn unknown_models_are_not_served_and_the_model_memo_is_bounded() {
     assert_eq!(memo(), MODEL_MEMO, "bounded");
     // Past the bound, models are still routed (computed each time).
     assert_eq!(
-        leased(pool.select("claude-x", ANY, &[], None)).account().id,
+        leased(pool.select("claude-x", ANY, &[], None))
+            .account()
+            .id
+            .as_ref(),
         "claude"
     );
     // A new snapshot starts a new memo.

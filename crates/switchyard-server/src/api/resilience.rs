@@ -29,7 +29,7 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthList> {
         .map(|a| {
             let h = a.state.health.snapshot();
             AccountHealth {
-                id: a.id.clone(),
+                id: a.id.to_string(),
                 label: a.label.clone(),
                 success_rate: h.success_rate,
                 latency_ms: h.latency_ms,
@@ -56,7 +56,7 @@ pub async fn circuits(State(state): State<AppState>) -> Json<CircuitList> {
                 CircuitState::HalfOpen { .. } => (CircuitStatus::HalfOpen, 0, None),
             };
             AccountCircuit {
-                id: a.id.clone(),
+                id: a.id.to_string(),
                 label: a.label.clone(),
                 state: status,
                 consecutive_failures: failures,
@@ -73,7 +73,7 @@ pub async fn aimd(State(state): State<AppState>) -> Json<AimdList> {
         .accounts()
         .iter()
         .map(|a| AccountAimd {
-            id: a.id.clone(),
+            id: a.id.to_string(),
             label: a.label.clone(),
             limit: a.state.aimd.limit(),
             active: a.state.active(),
@@ -90,7 +90,7 @@ pub async fn lockouts(State(state): State<AppState>) -> Json<LockoutList> {
         scopes
             .entry(a.scope.as_str())
             .or_default()
-            .push(a.id.clone());
+            .push(a.id.to_string());
     }
     let mut lockouts = Vec::new();
     for (scope, members) in &scopes {
@@ -138,7 +138,7 @@ pub async fn clear_account_lockouts(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Cleared>, ApiFailure> {
-    if !state.pool.accounts().iter().any(|a| a.id == id) {
+    if !state.pool.accounts().iter().any(|a| *a.id == *id) {
         return Err(ApiFailure::new(
             StatusCode::NOT_FOUND,
             "not_found",

@@ -234,7 +234,7 @@ pub async fn run<A: Attempter>(
             &settings.routing,
         );
         records.push(AttemptRecord {
-            account_id: lease.account().id.as_str().into(),
+            account_id: Arc::clone(&lease.account().id),
             outcome: tried_now.outcome,
             status: tried_now.status,
             duration: started.elapsed(),

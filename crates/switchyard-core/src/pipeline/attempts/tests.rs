@@ -50,7 +50,7 @@ impl Script {
 impl Attempter for Script {
     type Answer = &'static str;
     async fn attempt(&mut self, lease: &Lease) -> Tried<&'static str> {
-        self.seen.push(lease.account().id.clone());
+        self.seen.push(lease.account().id.to_string());
         tokio::time::sleep(self.latency).await;
         let outcome = self.outcomes.pop_front().unwrap_or(Outcome::Relayed);
         if outcome.is_retriable() {
