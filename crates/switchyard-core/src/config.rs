@@ -6,6 +6,7 @@
 
 use crate::env::Env;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -69,6 +70,26 @@ pub struct RawConfig {
     pub breaker: crate::resilience::breaker::BreakerConfig,
     #[serde(default)]
     pub retry: crate::resilience::backoff::RetryConfig,
+    /// `[prices."MODEL"]`: add to or replace the shipped price table (USD per million
+    /// tokens, each finite and 0..=1000000; see [`crate::accounting::prices`]).
+    #[serde(default)]
+    pub prices: BTreeMap<String, crate::accounting::prices::ModelPrice>,
+    /// `[logs]`: the request log's queue and retention.
+    #[serde(default)]
+    pub logs: RawLogs,
+}
+
+/// `[logs]` table: the request log (see [`crate::accounting::log::LogSettings`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogs {
+    /// Rows older than this many days are deleted (1..=3650, default 30).
+    pub retention_days: Option<u64>,
+    /// Rows kept at most, the oldest deleted first (1000..=100000000, default 1000000).
+    pub max_rows: Option<u64>,
+    /// Finished requests waiting to be written before new ones are dropped and counted
+    /// (1..=1000000, default 10000).
+    pub queue: Option<usize>,
 }
 
 /// `[upstream]` table.
@@ -132,6 +153,10 @@ pub struct Config {
     pub server: ServerConfig,
     /// Routing and resilience tuning (hot-reloadable).
     pub routing: crate::pool::RoutingSettings,
+    /// Price overrides for the shipped table (validated).
+    pub prices: BTreeMap<String, crate::accounting::prices::ModelPrice>,
+    /// The request log's queue and retention (applied at start-up).
+    pub logs: crate::accounting::log::LogSettings,
     /// The file the config came from, if any.
     pub source_file: Option<PathBuf>,
 }
@@ -154,6 +179,8 @@ impl std::fmt::Debug for Config {
             .field("upstream", &self.upstream)
             .field("server", &self.server)
             .field("routing", &self.routing)
+            .field("prices", &self.prices)
+            .field("logs", &self.logs)
             .field("source_file", &self.source_file)
             .finish()
     }
@@ -371,8 +398,21 @@ impl Config {
                 message,
             })?;
 
+        for (model, price) in &raw.prices {
+            if let Some(field) = price.invalid_field() {
+                return Err(ConfigError::Field {
+                    field: format!("prices.\"{model}\".{field}"),
+                    message: "must be a finite number between 0 and 1000000".into(),
+                });
+            }
+        }
+
+        let logs = log_settings(&raw.logs)?;
+
         Ok(Self {
             routing,
+            logs,
+            prices: raw.prices,
             host,
             port,
             data_dir,
@@ -387,6 +427,40 @@ impl Config {
             source_file,
         })
     }
+}
+
+fn log_settings(raw: &RawLogs) -> Result<crate::accounting::log::LogSettings, ConfigError> {
+    let d = crate::accounting::log::LogSettings::default();
+    let days = raw.retention_days.unwrap_or(d.retention.as_secs() / 86_400);
+    if !(1..=3650).contains(&days) {
+        return Err(invalid(
+            "logs.retention_days",
+            &days.to_string(),
+            "must be between 1 and 3650",
+        ));
+    }
+    let max_rows = raw.max_rows.unwrap_or(d.max_rows);
+    if !(1_000..=100_000_000).contains(&max_rows) {
+        return Err(invalid(
+            "logs.max_rows",
+            &max_rows.to_string(),
+            "must be between 1000 and 100000000",
+        ));
+    }
+    let queue = raw.queue.unwrap_or(d.queue);
+    if !(1..=1_000_000).contains(&queue) {
+        return Err(invalid(
+            "logs.queue",
+            &queue.to_string(),
+            "must be between 1 and 1000000",
+        ));
+    }
+    Ok(crate::accounting::log::LogSettings {
+        queue,
+        retention: Duration::from_secs(days * 86_400),
+        max_rows,
+        ..d
+    })
 }
 
 fn invalid(field: &str, value: &str, message: &str) -> ConfigError {
@@ -513,6 +587,60 @@ mod tests {
                 .port,
             7000
         );
+    }
+
+    #[test]
+    fn prices_are_parsed_and_validated() {
+        let env = MapEnv::new([("HOME", "/h")]);
+        let c = load(
+            "[prices.\"my-model\"]\ninput = 1.5\noutput = 3\nreasoning = 4\n",
+            &env,
+            &Overrides::default(),
+        )
+        .unwrap();
+        let price = c.prices.get("my-model").copied();
+        assert_eq!(
+            price.map(|p| (p.input, p.output, p.reasoning)),
+            Some((1.5, 3.0, Some(4.0)))
+        );
+        let e = load(
+            "[prices.\"m\"]\ninput = 1\noutput = -2\n",
+            &env,
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("prices.\"m\".output"), "{e}");
+        let e = load(
+            "[prices.\"m\"]\ninput = 1\noutput = 2\nbogus = 1\n",
+            &env,
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn log_settings_are_parsed_and_validated() {
+        let env = MapEnv::new([("HOME", "/h")]);
+        let c = load("", &env, &Overrides::default()).unwrap();
+        assert_eq!(c.logs, crate::accounting::log::LogSettings::default());
+        let c = load(
+            "[logs]\nretention_days = 7\nmax_rows = 5000\nqueue = 64\n",
+            &env,
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.logs.retention, Duration::from_secs(7 * 86_400));
+        assert_eq!((c.logs.max_rows, c.logs.queue), (5000, 64));
+        for (toml, field) in [
+            ("[logs]\nretention_days = 0\n", "logs.retention_days"),
+            ("[logs]\nmax_rows = 10\n", "logs.max_rows"),
+            ("[logs]\nqueue = 0\n", "logs.queue"),
+            ("[logs]\nbogus = 1\n", "bogus"),
+        ] {
+            let e = load(toml, &env, &Overrides::default()).unwrap_err();
+            assert!(e.to_string().contains(field), "{e}");
+        }
     }
 
     #[test]

@@ -2,13 +2,16 @@
 //! unit test.
 //!
 //! # Layout
+//! - [`accounting`]: what requests cost (the price table) and the request log writer
+//!   (bounded queue, batched writes with usage rollups, retention).
 //! - [`config`]: layered configuration (defaults ← TOML ← env ← flags), validated.
 //! - [`env`]: environment access behind a trait (tests never set real variables).
 //! - [`crypto`]: the master key (AES-256-GCM at rest), redacted [`crypto::Secret`]s,
 //!   constant-time key digests, random tokens and ids.
 //! - [`data_dir`]: the data directory's private files and the start-up check of their
 //!   modes.
-//! - [`store`]: SQLite (WAL, migrations) on the blocking pool: accounts, client keys.
+//! - [`store`]: SQLite (WAL, migrations) on the blocking pool: accounts, client keys,
+//!   the request log and its usage rollups.
 //! - [`pipeline`]: the request pipeline's rules in order: context, outcome classifier,
 //!   attempt loop, commit checks, memory budget, client limits.
 //! - [`pool`]: the account snapshot and selection, returning an RAII [`pool::Lease`].
@@ -22,6 +25,7 @@
 //! - [`upstream`]: the shared HTTP client, per-provider URL + credential, outcome
 //!   classification.
 
+pub mod accounting;
 pub mod admin;
 pub mod change_feed;
 pub mod config;

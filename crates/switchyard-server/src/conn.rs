@@ -35,7 +35,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::{TowerToHyperService, TowerToHyperServiceFuture};
@@ -78,9 +78,29 @@ fn fd_cap(limit: u64) -> usize {
         .max(1)
 }
 
+/// Most descriptors asked for when raising the soft limit.
+const NOFILE_WANTED: u64 = 1 << 20;
+
+/// The soft `RLIMIT_NOFILE`, first raised towards the hard limit (as Go's runtime does):
+/// distributions default the soft limit to 1024, which would cap a gateway at 480
+/// connections for no reason but history.
 #[cfg(unix)]
 fn open_file_limit() -> Option<u64> {
-    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let wanted = limit
+        .maximum
+        .map_or(NOFILE_WANTED, |hard| hard.min(NOFILE_WANTED));
+    if limit.current.is_some_and(|soft| soft < wanted) {
+        let raised = Rlimit {
+            current: Some(wanted),
+            maximum: limit.maximum,
+        };
+        if setrlimit(Resource::Nofile, raised).is_ok() {
+            return Some(wanted);
+        }
+    }
+    limit.current
 }
 
 #[cfg(not(unix))]
@@ -134,7 +154,7 @@ impl Server {
         let graceful = GracefulShutdown::new();
         let closing = Arc::new(AtomicBool::new(false));
         let slots = Arc::new(Semaphore::new(max_connections));
-        let builder = builder();
+        let builder = builder(&config);
         let service = TowerToHyperService::new(app);
         let mut backoff = Backoff::default();
         let mut warned_full: Option<Instant> = None;
@@ -206,11 +226,14 @@ impl Server {
     }
 }
 
-fn builder() -> Builder<TokioExecutor> {
+fn builder(config: &ServerConfig) -> Builder<TokioExecutor> {
     let mut builder = Builder::new(TokioExecutor::new());
-    builder.http1().keep_alive(true);
-    // No hyper timer: [`WatchedIo`] runs the header and idle timeouts, and hyper's own
-    // header timer cost an allocation and a timer per request.
+    // hyper's header timer stays as a backstop (idle + header, so it never fires first).
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .header_read_timeout(config.idle_timeout + config.header_timeout);
     builder
 }
 
@@ -365,23 +388,12 @@ impl WatchedIo {
         }
     }
 
-    /// The timer is moved only when the deadline comes *earlier* than it is armed for;
-    /// a later deadline is caught when the timer fires early and is re-armed then. Keep-
-    /// alive traffic moves the deadline twice per request, and resetting a timer each
-    /// time showed in the request profile.
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.deadline < self.armed {
+        if self.armed != self.deadline {
             self.timer.as_mut().reset(self.deadline);
             self.armed = self.deadline;
         }
-        loop {
-            ready!(self.timer.as_mut().poll(cx));
-            if self.armed >= self.deadline {
-                break;
-            }
-            self.timer.as_mut().reset(self.deadline);
-            self.armed = self.deadline;
-        }
+        ready!(self.timer.as_mut().poll(cx));
         let what = match self.wait {
             Wait::Idle => "idle timeout: no new request",
             Wait::Head | Wait::Busy => "header timeout: request headers incomplete",

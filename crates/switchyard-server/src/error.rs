@@ -12,6 +12,7 @@ use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 use std::time::Duration;
 use switchyard_core::admin::AdminError;
+use switchyard_core::store::StoreError;
 use switchyard_core::translate::TranslateError;
 use switchyard_types::{ApiError, ApiErrorBody, Protocol};
 
@@ -369,6 +370,25 @@ impl From<AdminError> for ApiFailure {
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "crypto_error",
                     "encryption failure; see server logs",
+                )
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiFailure {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Sqlite(_)
+            | StoreError::Create { .. }
+            | StoreError::Task(_)
+            | StoreError::Corrupt { .. }
+            | StoreError::TooNew { .. } => {
+                tracing::error!(error = %e, "store failure in management API");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage_error",
+                    "storage failure; see server logs",
                 )
             }
         }

@@ -16,6 +16,13 @@ const FINISHED: [&str; 4] = ["complete", "upstream_failed", "cancelled", "refuse
 
 impl Finisher for Metrics {
     fn finish(&self, context: RequestContext) {
+        self.observe(&context);
+    }
+}
+
+impl Metrics {
+    /// Count a finished request (and log it at debug level).
+    pub fn observe(&self, context: &RequestContext) {
         let i = match context.end {
             Some(BodyEnd::Complete) => 0,
             Some(BodyEnd::UpstreamFailed) => 1,
@@ -37,6 +44,9 @@ impl Finisher for Metrics {
             ttfb_ms = context.ttfb.map(|t| t.as_millis()),
             bytes_in = context.bytes_in,
             bytes_out = context.bytes_out,
+            usage = ?context.usage,
+            usage_partial = context.usage_partial,
+            cost_micro_usd = context.cost.as_ref().map(|c| c.micro_usd),
             "request finished"
         );
     }

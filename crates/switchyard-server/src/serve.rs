@@ -1,6 +1,7 @@
 //! `switchyard serve`: load the config, prepare the data directory and keys, open the
 //! store, build the state, listen (SO_REUSEPORT) and serve until SIGTERM / Ctrl-C, then
-//! drain in-flight requests for up to [`DRAIN_DEADLINE`].
+//! drain in-flight requests for up to [`DRAIN_DEADLINE`], then write the request log's
+//! queue out.
 
 use crate::metrics::Metrics;
 use crate::state::{AppState, Shared};
@@ -9,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use switchyard_core::accounting::log::LogWriter;
 use switchyard_core::admin::{Admin, AdminError};
 use switchyard_core::config::{Config, ConfigError, Overrides};
 use switchyard_core::crypto::{
@@ -80,6 +82,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
         tracing::info!(path = %config.data_dir.join("master.key").display(), "generated a master key for secrets at rest; back it up");
     }
     let store = Store::open(&config.data_dir.join("switchyard.db")).await?;
+    let log = LogWriter::spawn(store.clone(), config.logs.clone());
     data_dir::warn_if_exposed(&config.data_dir);
     let pool = Arc::new(Pool::with_settings(config.routing.clone()));
     let keys = Arc::new(KeyRing::new());
@@ -103,6 +106,8 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
         max_body_bytes: config.max_body_bytes,
         budget: switchyard_core::pipeline::budget::MemoryBudget::new(config.max_buffered_bytes),
         metrics: Metrics::default(),
+        log,
+        prices: switchyard_core::accounting::prices::Prices::with_overrides(&config.prices),
     }));
     Ok(Prepared {
         state,
@@ -149,6 +154,7 @@ pub async fn run(config: Config, overrides: Overrides) -> Result<(), ServeError>
         .local_addr()
         .map_err(|source| ServeError::Bind { addr, source })?;
     let accounts = prepared.state.pool.accounts().len();
+    let state = prepared.state.clone();
     let server = conn::Server::new(listener, app::router(prepared.state), config.server);
     tracing::info!(
         accounts,
@@ -176,7 +182,11 @@ pub async fn run(config: Config, overrides: Overrides) -> Result<(), ServeError>
             server.abort();
         }
     }
-    tracing::info!("stopped");
+    state.log.flush_and_stop().await;
+    tracing::info!(
+        dropped = state.log.dropped(),
+        "stopped; request log written"
+    );
     Ok(())
 }
 

@@ -3,11 +3,12 @@
 use crate::metrics::Metrics;
 use std::ops::Deref;
 use std::sync::Arc;
+use switchyard_core::accounting::log::LogWriter;
 use switchyard_core::admin::Admin;
 use switchyard_core::crypto::KeyDigest;
 use switchyard_core::keyring::KeyRing;
 use switchyard_core::pipeline::budget::MemoryBudget;
-use switchyard_core::pipeline::context::Finisher;
+use switchyard_core::pipeline::context::{Finisher, RequestContext};
 use switchyard_core::pool::Pool;
 use switchyard_core::upstream::Upstream;
 
@@ -25,12 +26,23 @@ pub struct Shared {
     /// Buffered request and response bytes, across all requests.
     pub budget: MemoryBudget,
     pub metrics: Metrics,
+    /// The request log's queue (written by its own task).
+    pub log: LogWriter,
+    /// The price table (shipped + config overrides); finished requests are costed by it.
+    pub prices: switchyard_core::accounting::prices::Prices,
 }
 
 impl Shared {
-    /// Where finished requests go.
+    /// Where finished requests go: the metrics, then the request log.
     pub fn finisher(&self) -> &dyn Finisher {
-        &self.metrics
+        self
+    }
+}
+
+impl Finisher for Shared {
+    fn finish(&self, context: RequestContext) {
+        self.metrics.observe(&context);
+        self.log.finish(context);
     }
 }
 

@@ -14,11 +14,13 @@
 //! - [`resilience`]: bodies of the resilience state API (health, circuits, AIMD,
 //!   lockouts, sessions).
 //! - [`ir`]: the canonical chat IR every protocol translates to and from.
+//! - [`logs`]: bodies of the request log and usage API (`/api/logs`, `/api/usage`).
 
 pub mod admin;
 pub mod error;
 pub mod glob;
 pub mod ir;
+pub mod logs;
 pub mod provider;
 pub mod resilience;
 

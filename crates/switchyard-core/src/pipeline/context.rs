@@ -101,6 +101,9 @@ pub struct RequestContext {
     pub bytes_out: u64,
     /// Usage the codecs saw (the accounting hook); `None` when none was reported.
     pub usage: Option<Usage>,
+    /// The body ended (cut, failed, or the stream stopped) before its final usage:
+    /// `usage` is what was known by then.
+    pub usage_partial: bool,
     /// What the usage cost, when the model is priced.
     pub cost: Option<Cost>,
     pub end: Option<BodyEnd>,
@@ -125,6 +128,7 @@ impl RequestContext {
             bytes_in: 0,
             bytes_out: 0,
             usage: None,
+            usage_partial: false,
             cost: None,
             end: None,
         }

@@ -12,7 +12,8 @@
 //! 5. **Commit** ([`commit`]): the checks an upstream's 2xx answer must pass before
 //!    anything reaches the client — the same for passthrough and translated answers.
 //! 6. **Relay** (server): bytes through, or re-encoded event by event.
-//! 7. **Finish** ([`context::Finisher`]): when the body ends or the client goes away.
+//! 7. **Finish** ([`context::Finisher`]): when the body ends or the client goes away;
+//!    the [`usage::UsageTap`] has read the usage from the client-bound bytes by then.
 
 pub mod attempts;
 pub mod budget;
@@ -20,3 +21,4 @@ pub mod commit;
 pub mod context;
 pub mod limits;
 pub mod outcome;
+pub mod usage;

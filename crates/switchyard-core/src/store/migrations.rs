@@ -30,6 +30,50 @@ const STEPS: &[&str] = &[
     ) STRICT;",
     // 2: quota scopes (accounts sharing one quota share lockouts).
     "ALTER TABLE accounts ADD COLUMN quota_scope TEXT;",
+    // 3: the request log and its hourly usage rollups (key, account, model: '' when none).
+    "CREATE TABLE request_log (
+        id              TEXT PRIMARY KEY,
+        ts              INTEGER NOT NULL, -- unix ms, when the request started
+        request_id      TEXT NOT NULL,
+        key_id          TEXT,
+        protocol_in     TEXT NOT NULL,
+        protocol_out    TEXT,
+        model           TEXT,
+        upstream_model  TEXT,
+        account_id      TEXT,
+        status          INTEGER NOT NULL,
+        stream          INTEGER NOT NULL CHECK (stream IN (0, 1)),
+        latency_ms      INTEGER NOT NULL,
+        ttfb_ms         INTEGER,
+        input           INTEGER NOT NULL,
+        cache_read      INTEGER NOT NULL,
+        cache_write     INTEGER NOT NULL,
+        output          INTEGER NOT NULL,
+        reasoning       INTEGER NOT NULL,
+        cost_micro_usd  INTEGER,
+        price_version   TEXT,
+        error           TEXT,
+        attempts        TEXT NOT NULL     -- JSON array of {account_id, outcome, status, ms}
+    ) STRICT;
+    CREATE INDEX request_log_by_ts ON request_log (ts, id);
+    CREATE INDEX request_log_by_key ON request_log (key_id, ts, id);
+    CREATE INDEX request_log_by_account ON request_log (account_id, ts, id);
+    CREATE INDEX request_log_by_model ON request_log (model, ts, id);
+    CREATE INDEX request_log_by_status ON request_log (status, ts, id);
+    CREATE TABLE usage_hourly (
+        hour            INTEGER NOT NULL, -- unix ms at the start of the UTC hour
+        key_id          TEXT NOT NULL,
+        account_id      TEXT NOT NULL,
+        model           TEXT NOT NULL,
+        requests        INTEGER NOT NULL,
+        input           INTEGER NOT NULL,
+        cache_read      INTEGER NOT NULL,
+        cache_write     INTEGER NOT NULL,
+        output          INTEGER NOT NULL,
+        reasoning       INTEGER NOT NULL,
+        cost_micro_usd  INTEGER NOT NULL,
+        PRIMARY KEY (hour, key_id, account_id, model)
+    ) STRICT;",
 ];
 
 /// Apply every step newer than the database's version, each in its own transaction.

@@ -3,23 +3,28 @@
 //!
 //! Every call runs on tokio's blocking pool (`spawn_blocking`), never on an async worker.
 //! The connection sits behind a `std::sync::Mutex`: SQLite serialises writers anyway, the
-//! store is used only by management calls and start-up (never per proxied request), and
-//! the lock is only ever taken inside the blocking closure, so it cannot be held across an
+//! store is used only by management calls, start-up and the request log's batching task
+//! (never from a proxied request's task), and the lock is only ever taken inside the blocking closure, so it cannot be held across an
 //! `.await`.
 //!
 //! A file-backed store also holds a second, read-only connection that only answers
 //! [`Store::data_version`] (`PRAGMA data_version`, which moves when *another* connection
 //! commits): the change feed polls it without queueing behind the writer.
 //!
+//! The request log ([`logs`]) is the one per-request writer: it never writes from a
+//! request's task, only from the batching task of [`crate::accounting::log::LogWriter`].
+//!
 //! The database file is created with mode 0600 before SQLite opens it; SQLite gives its
 //! `-wal` and `-shm` files the same mode.
 
 mod accounts;
 mod keys;
+mod logs;
 mod migrations;
 
 pub use accounts::AccountRecord;
 pub use keys::KeyRecord;
+pub use logs::{DEFAULT_LOG_LIMIT, LogCursor, LogFilter, MAX_LOG_LIMIT, UsageQuery};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;

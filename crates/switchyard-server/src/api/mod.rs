@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod json;
 pub mod keys;
+pub mod logs;
 pub mod openapi;
 pub mod ops;
 pub mod resilience;
@@ -45,6 +46,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/resilience/sessions",
             get(resilience::sessions).delete(resilience::clear_sessions),
         )
+        .route("/logs", get(logs::list))
+        .route("/logs/{id}", get(logs::get))
+        .route("/usage", get(logs::usage))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi::document))
         .fallback(not_found)

@@ -29,6 +29,49 @@ pub fn spec() -> Value {
     let tier =
         json!({"type": "string", "enum": ["ultra-business", "ultra", "pro", "free", "unknown"]});
     let models = json!({"type": "array", "items": {"type": "string"}, "maxItems": 256, "description": "Glob patterns (`*`, `?`) of the models the account serves."});
+    let log_entry = json!({"type": "object",
+                    "required": ["id", "ts", "request_id", "key_id", "protocol_in", "protocol_out", "model", "upstream_model", "account_id", "status", "stream", "latency_ms", "ttfb_ms", "usage", "cost_usd", "error", "attempts"],
+                    "properties": {"id": {"type": "string"}, "ts": {"type": "integer", "description": "Unix ms, when the request started"},
+                        "request_id": {"type": "string"}, "key_id": {"type": ["string", "null"]},
+                        "protocol_in": {"type": "string"}, "protocol_out": {"type": ["string", "null"]},
+                        "model": {"type": ["string", "null"]}, "upstream_model": {"type": ["string", "null"]},
+                        "account_id": {"type": ["string", "null"], "description": "The last attempt's account"},
+                        "status": {"type": "integer"}, "stream": {"type": "boolean"},
+                        "latency_ms": {"type": "integer"}, "ttfb_ms": {"type": ["integer", "null"]},
+                        "usage": {"type": "object", "required": ["input", "cache_read", "cache_write", "output", "reasoning"],
+                            "description": "`input` excludes cache reads and writes; `reasoning` is part of `output`.",
+                            "properties": {"input": {"type": "integer"}, "cache_read": {"type": "integer"}, "cache_write": {"type": "integer"}, "output": {"type": "integer"}, "reasoning": {"type": "integer"}}},
+                        "cost_usd": {"type": ["number", "null"]}, "error": {"type": ["string", "null"], "description": "Error class of a failed request"},
+                        "attempts": {"type": "array", "items": {"type": "object", "required": ["account_id", "outcome", "status", "ms"],
+                            "properties": {"account_id": {"type": "string"}, "outcome": {"type": "string"}, "status": {"type": ["integer", "null"]}, "ms": {"type": "integer"}}}}}});
+    let log_page = json!({"type": "object", "required": ["items", "next_cursor"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/LogEntry"}}, "next_cursor": {"type": ["string", "null"], "description": "Pass as `cursor` for the next (older) page; null on the last page."}}});
+    let usage_report = json!({"type": "object", "required": ["rows"], "properties": {"rows": {"type": "array", "items": {"type": "object",
+                    "required": ["bucket", "group", "requests", "input", "cache_read", "cache_write", "output", "reasoning", "cost_usd"],
+                    "properties": {"bucket": {"type": "integer", "description": "Unix ms at the start of the UTC hour or day"}, "group": {"type": "string", "description": "Model, account id or key id; empty when none"},
+                        "requests": {"type": "integer"}, "input": {"type": "integer"}, "cache_read": {"type": "integer"}, "cache_write": {"type": "integer"},
+                        "output": {"type": "integer"}, "reasoning": {"type": "integer"}, "cost_usd": {"type": "number"}}}}}});
+    let logs_path = json!({"get": {"summary": "The request log, newest first",
+                "parameters": [
+                    {"name": "from", "in": "query", "schema": {"type": "integer"}, "description": "Unix ms, inclusive"},
+                    {"name": "to", "in": "query", "schema": {"type": "integer"}, "description": "Unix ms, inclusive"},
+                    {"name": "key_id", "in": "query", "schema": {"type": "string"}},
+                    {"name": "account_id", "in": "query", "schema": {"type": "string"}},
+                    {"name": "model", "in": "query", "schema": {"type": "string"}},
+                    {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["2xx", "4xx", "5xx"]}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "`next_cursor` of the previous page"}],
+                "responses": errors(json!({"200": ok("A page of log entries.", "LogPage")}))}});
+    let log_path = json!({
+        "parameters": id_param,
+        "get": {"summary": "One log entry with its attempts", "responses": errors(json!({"200": ok("The entry.", "LogEntry"), "404": error_response("No such entry.")}))}
+    });
+    let usage_path = json!({"get": {"summary": "Usage totals from hourly rollups",
+                "parameters": [
+                    {"name": "group_by", "in": "query", "schema": {"type": "string", "enum": ["model", "account", "key"], "default": "model"}},
+                    {"name": "bucket", "in": "query", "schema": {"type": "string", "enum": ["hour", "day"], "default": "hour"}},
+                    {"name": "from", "in": "query", "schema": {"type": "integer"}, "description": "Unix ms, inclusive (whole hours)"},
+                    {"name": "to", "in": "query", "schema": {"type": "integer"}, "description": "Unix ms, inclusive"}],
+                "responses": errors(json!({"200": ok("Rows by bucket, then group.", "UsageReport")}))}});
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Switchyard", "version": env!("CARGO_PKG_VERSION"),
@@ -66,7 +109,8 @@ pub fn spec() -> Value {
                         "key_hint": {"type": "string"}, "created_at": {"type": "integer"}}},
                 "Key": {"type": "object", "required": ["id", "name", "key_hint", "created_at"],
                     "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "key_hint": {"type": "string"}, "created_at": {"type": "integer"}}},
-                "KeyList": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {"$ref": "#/components/schemas/Key"}}}}
+                "KeyList": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {"$ref": "#/components/schemas/Key"}}}},
+                "LogEntry": log_entry, "LogPage": log_page, "UsageReport": usage_report
             }
         },
         "security": [{"admin": []}],
@@ -107,6 +151,7 @@ pub fn spec() -> Value {
                 "get": {"summary": "Session → account bindings", "responses": errors(json!({"200": {"description": "`{sessions: [{session, account, idle_secs, failures}]}`"}}))},
                 "delete": {"summary": "Drop every binding", "responses": errors(json!({"200": {"description": "`{cleared}`"}}))}
             },
+            "/api/logs": logs_path, "/api/logs/{id}": log_path, "/api/usage": usage_path,
             "/api/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text exposition format.", "content": {"text/plain": {}}}}}},
             "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1 JSON."}}}},
             "/healthz": {"get": {"security": [], "summary": "Liveness", "responses": {"200": {"description": "Alive."}}}},
@@ -138,6 +183,9 @@ mod tests {
             "/api/accounts/{id}",
             "/api/keys",
             "/api/keys/{id}",
+            "/api/logs",
+            "/api/logs/{id}",
+            "/api/usage",
             "/api/metrics",
             "/api/openapi.json",
             "/healthz",

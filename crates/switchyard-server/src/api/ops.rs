@@ -44,6 +44,16 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "Client keys.",
             state.keys.len() as u64,
         ),
+        (
+            "switchyard_log_queue_depth",
+            "Finished requests waiting to be written to the request log.",
+            state.log.depth(),
+        ),
+        (
+            "switchyard_log_dropped_total",
+            "Finished requests left out of the request log (queue full or write failed).",
+            state.log.dropped(),
+        ),
     ];
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

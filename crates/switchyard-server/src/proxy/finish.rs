@@ -6,6 +6,12 @@
 //! which counts bytes, notes the time to first byte, and finishes the context when the
 //! body ends or is dropped (the client went away) — so a stream is accounted for when it
 //! is over, not when its headers leave.
+//!
+//! [`Finishing`] also reads the usage from the bytes going to the client
+//! (`pipeline::usage::UsageTap`, for a 2xx answer): they are always in the client's
+//! protocol, passthrough or translated, so this one tap covers every path. At the finish
+//! it sets the context's usage (partial when the body ended before its final usage) and
+//! its cost by the server's price table (or the upstream's reported price).
 
 use super::forward::Answered;
 use crate::error::ProxyError;
@@ -20,6 +26,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use switchyard_core::pipeline::budget::Reservation;
 use switchyard_core::pipeline::context::{BodyEnd, RequestContext};
+use switchyard_core::pipeline::usage::UsageTap;
 
 /// The edge's result → the client's response (see the module docs).
 pub fn respond(
@@ -58,9 +65,14 @@ pub fn respond(
     state
         .metrics
         .request(context.protocol_in, response.status());
+    let tap = response
+        .status()
+        .is_success()
+        .then(|| UsageTap::new(context.protocol_in, context.stream));
     let (parts, body) = response.into_parts();
     let body = Finishing {
         inner: body,
+        tap,
         context: Some(context),
         held,
         state: state.clone(),
@@ -71,6 +83,8 @@ pub fn respond(
 /// A response body that finishes its request's context when it ends or is dropped.
 struct Finishing {
     inner: Body,
+    /// Reads the usage from the client-bound bytes (2xx answers only).
+    tap: Option<UsageTap>,
     /// `None` once finished.
     context: Option<RequestContext>,
     /// Budget held by the bytes the body still carries.
@@ -82,6 +96,20 @@ impl Finishing {
     fn finish(&mut self, end: BodyEnd) {
         if let Some(mut context) = self.context.take() {
             context.end = Some(end);
+            if let Some(tap) = self.tap.take() {
+                match tap.finish() {
+                    Some(tapped) => {
+                        let model = context
+                            .upstream_model
+                            .as_deref()
+                            .or(context.model.as_deref());
+                        context.cost = self.state.prices.cost_of(model, &tapped);
+                        context.usage = Some(tapped.usage);
+                        context.usage_partial = tapped.partial;
+                    }
+                    None => context.usage_partial = end != BodyEnd::Complete,
+                }
+            }
             context.finish(self.state.finisher());
         }
         self.held = Reservation::default();
@@ -105,11 +133,15 @@ impl http_body::Body for Finishing {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
-                if let (Some(data), Some(context)) = (frame.data_ref(), self.context.as_mut()) {
+                let this = &mut *self;
+                if let (Some(data), Some(context)) = (frame.data_ref(), this.context.as_mut()) {
                     if context.ttfb.is_none() {
                         context.ttfb = Some(context.started.elapsed());
                     }
                     context.bytes_out += data.len() as u64;
+                    if let Some(tap) = this.tap.as_mut() {
+                        tap.feed_bytes(data);
+                    }
                 }
                 // hyper stops polling a body that says it has ended.
                 if self.inner.is_end_stream() {

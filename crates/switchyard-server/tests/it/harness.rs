@@ -48,6 +48,15 @@ impl Gateway {
         Self::start_with(Options::default()).await
     }
 
+    /// A gateway with this config file.
+    pub async fn with_config(toml: &str) -> Gateway {
+        Self::start_with(Options {
+            config_toml: Some(toml.to_owned()),
+            ..Default::default()
+        })
+        .await
+    }
+
     pub async fn start_with(options: Options) -> Gateway {
         let data_dir = match options.shared_data_dir {
             Some(path) => DataDir { _owned: None, path },

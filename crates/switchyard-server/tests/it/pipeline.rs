@@ -9,7 +9,7 @@
 //! loop judged a 2xx by its status only, so the first account's unreadable 200 or its
 //! redirect was relayed to the client as if it were the answer.
 
-use crate::harness::{Gateway, Options};
+use crate::harness::Gateway;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -30,11 +30,7 @@ max_limit = 64
 ";
 
 async fn gateway(toml: &str) -> Gateway {
-    Gateway::start_with(Options {
-        config_toml: Some(toml.to_owned()),
-        ..Default::default()
-    })
-    .await
+    Gateway::with_config(toml).await
 }
 
 /// A wire protocol, as client and as upstream account.

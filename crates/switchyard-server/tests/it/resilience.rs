@@ -1,7 +1,7 @@
 //! Routing and resilience through the real binary: lockouts stay scoped, quota
 //! exhaustion is recognised, sessions stick, the pool survives chaos and recovers.
 
-use crate::harness::{Gateway, Options, openai_chat};
+use crate::harness::{Gateway, openai_chat};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -24,11 +24,7 @@ cool_down_secs = 1
 ";
 
 async fn gateway(toml: &str) -> Gateway {
-    Gateway::start_with(Options {
-        config_toml: Some(toml.to_owned()),
-        ..Default::default()
-    })
-    .await
+    Gateway::with_config(toml).await
 }
 
 async fn add(gw: &Gateway, fake: &FakeProvider, label: &str, key: &str) -> String {
