@@ -12,6 +12,7 @@ use crate::accounting::log::LogRecord;
 use base64::Engine;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use std::collections::HashMap;
 use switchyard_types::logs::{
     LogAttempt, LogEntry, LogPage, LogUsage, StatusClass, UsageBucket, UsageGroup, UsageReport,
     UsageRow,
@@ -164,9 +165,9 @@ fn insert(conn: &mut Connection, records: &[LogRecord]) -> Result<(), StoreError
         let mut rollup = tx.prepare_cached(
             "INSERT INTO usage_hourly (hour, key_id, account_id, model, requests, input, cache_read,
                 cache_write, output, reasoning, cost_micro_usd)
-             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT (hour, key_id, account_id, model) DO UPDATE SET
-                requests = requests + 1,
+                requests = requests + excluded.requests,
                 input = input + excluded.input,
                 cache_read = cache_read + excluded.cache_read,
                 cache_write = cache_write + excluded.cache_write,
@@ -174,6 +175,9 @@ fn insert(conn: &mut Connection, records: &[LogRecord]) -> Result<(), StoreError
                 reasoning = reasoning + excluded.reasoning,
                 cost_micro_usd = cost_micro_usd + excluded.cost_micro_usd",
         )?;
+        // Rollups summed per batch first: one upsert per (hour, key, account, model)
+        // group, not one per row (the writer shares the CPU with the proxy).
+        let mut groups: HashMap<(i64, &str, &str, &str), [i64; 7]> = HashMap::new();
         for r in records {
             let attempts: Vec<LogAttempt> = r
                 .attempts
@@ -189,7 +193,8 @@ fn insert(conn: &mut Connection, records: &[LogRecord]) -> Result<(), StoreError
                 id: r.request_id.to_string(),
                 message: format!("attempts: {e}"),
             })?;
-            let id = format!("log_{:016x}", rand::random::<u64>());
+            // Time-ordered: each insert lands at the right edge of the primary key.
+            let id = format!("log_{:012x}{:08x}", r.ts.max(0), rand::random::<u32>());
             let account = r.account_id();
             let u = r.usage;
             row.execute(params![
@@ -216,17 +221,31 @@ fn insert(conn: &mut Connection, records: &[LogRecord]) -> Result<(), StoreError
                 r.error,
                 attempts,
             ])?;
-            rollup.execute(params![
-                r.ts.div_euclid(HOUR_MS) * HOUR_MS,
-                r.key_id.as_deref().unwrap_or(""),
-                account.unwrap_or(""),
-                r.model.as_deref().unwrap_or(""),
+            let sums = groups
+                .entry((
+                    r.ts.div_euclid(HOUR_MS) * HOUR_MS,
+                    r.key_id.as_deref().unwrap_or(""),
+                    account.unwrap_or(""),
+                    r.model.as_deref().unwrap_or(""),
+                ))
+                .or_default();
+            let add = [
+                1,
                 int(u.input),
                 int(u.cache_read),
                 int(u.cache_write),
                 int(u.output),
                 int(u.reasoning),
                 r.cost.as_ref().map_or(0, |c| c.micro_usd),
+            ];
+            for (sum, value) in sums.iter_mut().zip(add) {
+                *sum = sum.saturating_add(value);
+            }
+        }
+        for ((hour, key, account, model), sums) in groups {
+            rollup.execute(params![
+                hour, key, account, model, sums[0], sums[1], sums[2], sums[3], sums[4], sums[5],
+                sums[6],
             ])?;
         }
     }
