@@ -32,10 +32,11 @@ use crate::request_id;
 use axum::Router;
 use axum::body::Body;
 use bytes::Bytes;
+use futures_util::task::AtomicWaker;
 use http::{Request, Response};
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::{TowerToHyperService, TowerToHyperServiceFuture};
@@ -154,7 +155,7 @@ impl Server {
         let graceful = GracefulShutdown::new();
         let closing = Arc::new(AtomicBool::new(false));
         let slots = Arc::new(Semaphore::new(max_connections));
-        let builder = builder(&config);
+        let builder = builder();
         let service = TowerToHyperService::new(app);
         let mut backoff = Backoff::default();
         let mut warned_full: Option<Instant> = None;
@@ -226,14 +227,11 @@ impl Server {
     }
 }
 
-fn builder(config: &ServerConfig) -> Builder<TokioExecutor> {
+fn builder() -> Builder<TokioExecutor> {
     let mut builder = Builder::new(TokioExecutor::new());
-    // hyper's header timer stays as a backstop (idle + header, so it never fires first).
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .keep_alive(true)
-        .header_read_timeout(config.idle_timeout + config.header_timeout);
+    // No hyper timer: [`WatchedIo`] runs the header and idle timeouts (hyper's own header
+    // timer cost an allocation and a timer per request).
+    builder.http1().keep_alive(true);
     builder
 }
 
@@ -287,6 +285,10 @@ struct Requests {
     started: AtomicU64,
     /// Requests whose response is not yet fully written (or dropped).
     active: AtomicUsize,
+    /// The connection's reader, parked while a request was active: woken when the last
+    /// one ends, so the idle timeout starts then (hyper may not read again until the
+    /// client sends something).
+    idle: AtomicWaker,
 }
 
 /// Counts a request as active until dropped with its response body.
@@ -295,7 +297,9 @@ struct ActiveGuard(Arc<Requests>);
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::AcqRel);
+        if self.0.active.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.wake();
+        }
     }
 }
 
@@ -410,6 +414,9 @@ impl AsyncRead for WatchedIo {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let busy = this.observe();
+        if busy {
+            this.requests.idle.register(cx.waker());
+        }
         if !busy && this.closing.load(Ordering::Acquire) {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::ConnectionAborted,
