@@ -83,6 +83,9 @@ pub struct RawConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLogs {
+    /// Log every finished request (default true). Off, nothing is written (retention
+    /// still runs); the SQLite writer costs CPU at high request rates.
+    pub enabled: Option<bool>,
     /// Rows older than this many days are deleted (1..=3650, default 30).
     pub retention_days: Option<u64>,
     /// Rows kept at most, the oldest deleted first (1000..=100000000, default 1000000).
@@ -456,6 +459,7 @@ fn log_settings(raw: &RawLogs) -> Result<crate::accounting::log::LogSettings, Co
         ));
     }
     Ok(crate::accounting::log::LogSettings {
+        enabled: raw.enabled.unwrap_or(d.enabled),
         queue,
         retention: Duration::from_secs(days * 86_400),
         max_rows,

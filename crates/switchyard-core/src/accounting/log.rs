@@ -24,6 +24,8 @@ use tokio::time::Instant;
 /// Tuning of the request log (`[logs]` in the config file sets the first three).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogSettings {
+    /// Whether finished requests are logged at all (retention still runs when not).
+    pub enabled: bool,
     /// Records waiting to be written before new ones are dropped.
     pub queue: usize,
     /// Rows kept by age.
@@ -43,6 +45,7 @@ pub struct LogSettings {
 impl Default for LogSettings {
     fn default() -> Self {
         Self {
+            enabled: true,
             queue: 10_000,
             retention: Duration::from_secs(30 * 86_400),
             max_rows: 1_000_000,
@@ -124,6 +127,8 @@ struct Counters {
 /// The queue's sending side and the writer task (see the module docs).
 #[derive(Debug)]
 pub struct LogWriter {
+    /// [`LogSettings::enabled`]: when off, finished requests are not queued.
+    enabled: bool,
     tx: mpsc::Sender<LogRecord>,
     counters: Arc<Counters>,
     stop: Mutex<Option<oneshot::Sender<()>>>,
@@ -136,8 +141,10 @@ impl LogWriter {
         let (tx, rx) = mpsc::channel(settings.queue.max(1));
         let (stop_tx, stop_rx) = oneshot::channel();
         let counters = Arc::new(Counters::default());
+        let enabled = settings.enabled;
         let task = tokio::spawn(run(store, settings, rx, stop_rx, Arc::clone(&counters)));
         Self {
+            enabled,
             tx,
             counters,
             stop: Mutex::new(Some(stop_tx)),
@@ -184,7 +191,9 @@ impl LogWriter {
 
 impl Finisher for LogWriter {
     fn finish(&self, context: RequestContext) {
-        self.enqueue(LogRecord::from_context(context, now_ms()));
+        if self.enabled {
+            self.enqueue(LogRecord::from_context(context, now_ms()));
+        }
     }
 }
 

@@ -384,3 +384,25 @@ async fn a_finished_context_becomes_a_record() {
     assert_eq!(r.usage, Usage::default());
     assert!(r.ts <= 10_000 && r.ts >= 9_000);
 }
+
+#[tokio::test]
+async fn a_disabled_log_writes_nothing_and_drops_nothing() {
+    let store = Store::open_in_memory().await.unwrap();
+    let writer = LogWriter::spawn(
+        store.clone(),
+        LogSettings {
+            enabled: false,
+            ..quick()
+        },
+    );
+    for _ in 0..10 {
+        let context = crate::pipeline::context::RequestContext::new(
+            "r".into(),
+            switchyard_types::Protocol::OpenAi,
+        );
+        crate::pipeline::context::Finisher::finish(&writer, context);
+    }
+    writer.flush_and_stop().await;
+    assert_eq!(store.count_logs().await.unwrap(), 0);
+    assert_eq!(writer.dropped(), 0);
+}
