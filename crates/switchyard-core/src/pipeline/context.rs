@@ -60,6 +60,24 @@ pub struct Usage {
     pub reasoning: u64,
 }
 
+impl Usage {
+    pub const fn new(
+        input: u64,
+        cache_read: u64,
+        cache_write: u64,
+        output: u64,
+        reasoning: u64,
+    ) -> Self {
+        Self {
+            input,
+            cache_read,
+            cache_write,
+            output,
+            reasoning,
+        }
+    }
+}
+
 /// A request's cost in integer micro-dollars, with the price table's version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cost {

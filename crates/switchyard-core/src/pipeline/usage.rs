@@ -462,13 +462,7 @@ mod tests {
     use super::*;
 
     fn usage(input: u64, cache_read: u64, cache_write: u64, output: u64, reasoning: u64) -> Usage {
-        Usage {
-            input,
-            cache_read,
-            cache_write,
-            output,
-            reasoning,
-        }
+        Usage::new(input, cache_read, cache_write, output, reasoning)
     }
 
     /// Feed `body` in pieces of `step` bytes (splitting lines and `\r\n` anywhere).

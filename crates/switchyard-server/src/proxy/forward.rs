@@ -195,7 +195,7 @@ impl Attempter for Upstreams<'_> {
         };
         let status = response.status();
         if !status.is_success() {
-            return judge_error(inbound, target, passthrough, response, latency).await;
+            return judge_error(target, passthrough, response, latency).await;
         }
         let hint = rate_limit_hint(response.headers());
         let code = Some(status.as_u16());
@@ -276,7 +276,6 @@ fn transport_failure(e: &UpstreamError, latency: Duration) -> Tried<Answer> {
 
 /// An upstream error status: decode the body and decide who is at fault.
 async fn judge_error(
-    inbound: &Inbound<'_>,
     target: Protocol,
     passthrough: bool,
     response: UpstreamResponse,
@@ -312,7 +311,6 @@ async fn judge_error(
             message: fault.message,
         })
     };
-    let _ = inbound;
     Tried::done(outcome, code, latency, answer)
 }
 
