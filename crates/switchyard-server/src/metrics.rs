@@ -12,6 +12,8 @@ use switchyard_types::Protocol;
 const PROTOCOLS: [Protocol; 3] = [Protocol::OpenAi, Protocol::Anthropic, Protocol::Gemini];
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
+const TOKEN_KINDS: [&str; 5] = ["input", "cache_read", "cache_write", "output", "reasoning"];
+
 const FINISHED: [&str; 4] = ["complete", "upstream_failed", "cancelled", "refused"];
 
 impl Finisher for Metrics {
@@ -30,6 +32,16 @@ impl Metrics {
             None => 3,
         };
         self.finished[i].fetch_add(1, Ordering::Relaxed);
+        if let Some(u) = context.usage {
+            let classes = [u.input, u.cache_read, u.cache_write, u.output, u.reasoning];
+            for (total, n) in self.tokens.iter().zip(classes) {
+                total.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+        if let Some(cost) = &context.cost {
+            let micro = u64::try_from(cost.micro_usd).unwrap_or(0);
+            self.cost_micro_usd.fetch_add(micro, Ordering::Relaxed);
+        }
         tracing::debug!(
             request_id = %context.id,
             protocol_in = %context.protocol_in,
@@ -93,6 +105,9 @@ pub struct Metrics {
     /// Finished requests by how their body ended: complete, upstream_failed, cancelled,
     /// and refused (an error answered by the gateway).
     finished: [AtomicU64; 4],
+    /// Tokens by class: input (cache excluded), cache_read, cache_write, output, reasoning.
+    tokens: [AtomicU64; 5],
+    cost_micro_usd: AtomicU64,
     stream_errors: AtomicU64,
     /// Per bucket (non-cumulative), plus +Inf at the end.
     overhead: [AtomicU64; 11],
@@ -161,6 +176,21 @@ impl Metrics {
             out,
             "switchyard_stream_errors_total {}",
             self.stream_errors.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP switchyard_tokens_total Tokens of answered requests by class (input excludes cache reads and writes; reasoning is part of output).\n");
+        out.push_str("# TYPE switchyard_tokens_total counter\n");
+        for (i, kind) in TOKEN_KINDS.iter().enumerate() {
+            let v = self.tokens[i].load(Ordering::Relaxed);
+            let _ = writeln!(out, "switchyard_tokens_total{{kind=\"{kind}\"}} {v}");
+        }
+        out.push_str("# HELP switchyard_cost_usd_total Cost of answered requests in USD (priced models only).\n");
+        out.push_str("# TYPE switchyard_cost_usd_total counter\n");
+        let micro = self.cost_micro_usd.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "switchyard_cost_usd_total {}.{:06}",
+            micro / 1_000_000,
+            micro % 1_000_000
         );
         out.push_str("# HELP switchyard_requests_finished_total Proxied requests finished, by how their body ended.\n");
         out.push_str("# TYPE switchyard_requests_finished_total counter\n");
@@ -251,5 +281,35 @@ mod tests {
         );
         assert!(text.contains("switchyard_upstream_attempts_total{result=\"rate_limited\"} 1"));
         assert!(text.contains("switchyard_accounts 3"));
+    }
+
+    #[test]
+    fn finished_requests_add_their_tokens_and_cost() {
+        use switchyard_core::pipeline::context::{Cost, Usage};
+        let m = Metrics::default();
+        for _ in 0..2 {
+            let mut c = RequestContext::new("r".into(), Protocol::OpenAi);
+            c.usage = Some(Usage::new(10, 5, 1, 7, 3));
+            c.cost = Some(Cost {
+                micro_usd: 1_250_001,
+                price_version: "v".into(),
+            });
+            c.end = Some(BodyEnd::Complete);
+            m.observe(&c);
+        }
+        m.observe(&RequestContext::new("unpriced".into(), Protocol::Gemini));
+        let text = m.render(&[]);
+        for line in [
+            "switchyard_tokens_total{kind=\"input\"} 20",
+            "switchyard_tokens_total{kind=\"cache_read\"} 10",
+            "switchyard_tokens_total{kind=\"cache_write\"} 2",
+            "switchyard_tokens_total{kind=\"output\"} 14",
+            "switchyard_tokens_total{kind=\"reasoning\"} 6",
+            "switchyard_cost_usd_total 2.500002",
+            "switchyard_requests_finished_total{end=\"complete\"} 2",
+            "switchyard_requests_finished_total{end=\"refused\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
     }
 }

@@ -50,6 +50,11 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             state.log.depth(),
         ),
         (
+            "switchyard_unpriced_requests_total",
+            "Answered requests whose model has no price (their cost is null).",
+            state.prices.unpriced(),
+        ),
+        (
             "switchyard_log_dropped_total",
             "Finished requests left out of the request log (queue full or write failed).",
             state.log.dropped(),
