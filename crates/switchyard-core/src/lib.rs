@@ -22,8 +22,8 @@
 //! - [`resilience`]: AIMD, circuit breaker, health, lockouts, session affinity, backoff.
 //! - [`translate`]: protocol ↔ IR codecs (request, response, stream, error) per
 //!   protocol, SSE framing, tool-id sanitising, Gemini schema cleaning.
-//! - [`upstream`]: the shared HTTP client, per-provider URL + credential, outcome
-//!   classification.
+//! - [`upstream`]: the shared HTTP client, per-provider URL + credential, `Retry-After`
+//!   and rate-limit hints, the image-fetch address guard.
 
 pub mod accounting;
 pub mod admin;

@@ -264,10 +264,7 @@ fn echo(text: &str) -> String {
 /// Messages and field paths from our own parsers: longer than a model name may be, still
 /// bounded.
 fn echo_long(text: &str) -> String {
-    match text.char_indices().nth(300) {
-        None => text.to_owned(),
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-    }
+    switchyard_core::pipeline::limits::echo_within(text, 300)
 }
 
 fn openai_type(status: StatusCode) -> &'static str {

@@ -32,6 +32,7 @@ impl Metrics {
             None => 3,
         };
         self.finished[i].fetch_add(1, Ordering::Relaxed);
+        self.request(context.protocol_in, context.status);
         if let Some(u) = context.usage {
             let classes = [u.input, u.cache_read, u.cache_write, u.output, u.reasoning];
             for (total, n) in self.tokens.iter().zip(classes) {
@@ -123,8 +124,9 @@ fn protocol_index(p: Protocol) -> usize {
 }
 
 impl Metrics {
-    pub fn request(&self, protocol: Protocol, status: http::StatusCode) {
-        let class = usize::from(status.as_u16() / 100).clamp(1, 5) - 1;
+    /// A request answered with `status` (proxied ones are counted when they finish).
+    pub fn request(&self, protocol: Protocol, status: u16) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
         self.requests[protocol_index(protocol)][class].fetch_add(1, Ordering::Relaxed);
     }
 
@@ -265,7 +267,7 @@ mod tests {
     #[test]
     fn renders_counts() {
         let m = Metrics::default();
-        m.request(Protocol::Anthropic, http::StatusCode::TOO_MANY_REQUESTS);
+        m.request(Protocol::Anthropic, 429);
         m.attempt(Outcome::RateLimited { retry_after: None });
         m.overhead(40);
         m.overhead(1_000_000);

@@ -60,12 +60,21 @@ pub fn check_json(headers: &HeaderMap, body: &[u8]) -> Result<(), Rejected> {
     }
     // A parseable start and a closed end: cheap (the body is not parsed again), and it
     // catches HTML, garbage, compressed bytes and a body cut short.
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
     let last = body.iter().rev().find(|b| !b.is_ascii_whitespace());
-    match (first, last) {
+    match (first_byte(body), last) {
         (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']')) => Ok(()),
         _ => Err(Rejected::bad("the answer is not JSON")),
     }
+}
+
+/// Whether `body` opens like a JSON object or array (an error body that is the
+/// protocol's JSON rather than an HTML page).
+pub fn opens_like_json(body: &[u8]) -> bool {
+    matches!(first_byte(body), Some(b'{' | b'['))
+}
+
+fn first_byte(body: &[u8]) -> Option<u8> {
+    body.iter().copied().find(|b| !b.is_ascii_whitespace())
 }
 
 /// What the start of a stream showed so far.

@@ -28,7 +28,12 @@ pub fn check_model(model: &str) -> Result<(), ModelProblem> {
 
 /// At most [`ECHO_CHARS`] characters of `text`, marked when cut.
 pub fn echo(text: &str) -> String {
-    match text.char_indices().nth(ECHO_CHARS) {
+    echo_within(text, ECHO_CHARS)
+}
+
+/// At most `chars` characters of `text`, marked when cut.
+pub fn echo_within(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
         None => text.to_owned(),
         Some((cut, _)) => format!("{}…", &text[..cut]),
     }

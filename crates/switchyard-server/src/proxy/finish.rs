@@ -42,9 +42,6 @@ pub fn respond(
             tracing::debug!(request_id = %context.id, protocol = %context.protocol_in, error = %error, "request refused");
             context.status = response.status().as_u16();
             context.error = Some(error.class());
-            state
-                .metrics
-                .request(context.protocol_in, response.status());
             context.finish(state.finisher());
             return response;
         }
@@ -62,9 +59,6 @@ pub fn respond(
         .headers_mut()
         .insert("x-switchyard-overhead-us", HeaderValue::from(us));
     context.status = response.status().as_u16();
-    state
-        .metrics
-        .request(context.protocol_in, response.status());
     let tap = response
         .status()
         .is_success()

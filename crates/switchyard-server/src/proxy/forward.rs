@@ -287,10 +287,7 @@ async fn judge_error(
     let body = read_bounded(response, ERROR_LIMIT)
         .await
         .unwrap_or_default();
-    let body_is_json = body
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|b| *b == b'{' || *b == b'[');
+    let body_is_json = commit::opens_like_json(&body);
     let fault = dispatch::decode_error(target, status.as_u16(), &body);
     let outcome = classify_answer(target, status, &headers, Some(&fault), body_is_json);
     if outcome.is_retriable() {

@@ -69,7 +69,7 @@ fn list(
         let id = id.map_or_else(|| request_id::of(&http::Extensions::new()), |i| i.0.0);
         e.render(protocol, &id)
     });
-    state.metrics.request(protocol, response.status());
+    state.metrics.request(protocol, response.status().as_u16());
     response
 }
 

@@ -16,6 +16,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use http_body::Frame;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use switchyard_core::pipeline::commit::is_sse;
 use switchyard_core::pool::Lease;
 use switchyard_core::upstream::{UpstreamBody, UpstreamResponse};
 use switchyard_types::Protocol;
@@ -28,10 +29,6 @@ const RELAYED_HEADERS: [HeaderName; 3] = [
     header::CACHE_CONTROL,
     HeaderName::from_static("request-id"),
 ];
-
-fn is_sse(headers: &HeaderMap) -> bool {
-    switchyard_core::pipeline::commit::is_sse(headers)
-}
 
 fn relayed_headers(upstream: &HeaderMap) -> HeaderMap {
     let mut headers = HeaderMap::with_capacity(RELAYED_HEADERS.len() + 1);
