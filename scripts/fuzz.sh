@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the cargo-fuzz targets for the three inbound decoders (fuzz/fuzz_targets/).
+# Run the cargo-fuzz targets for the four inbound decoders (fuzz/fuzz_targets/).
 #   scripts/fuzz.sh            # each target 60 s
 #   FUZZ_SECONDS=10 scripts/fuzz.sh decode_gemini
 # cargo-fuzz needs nightly flags; the machine has one stable toolchain, so
@@ -15,7 +15,7 @@ export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$HOME/.cache/switchyard-fuzz-target}
 seconds=${FUZZ_SECONDS:-60}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(decode_openai decode_anthropic decode_gemini)
+[ ${#targets[@]} -gt 0 ] || targets=(decode_openai decode_anthropic decode_gemini decode_responses)
 cd fuzz
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"

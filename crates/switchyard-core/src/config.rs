@@ -51,7 +51,12 @@ pub struct RawConfig {
     pub data_dir: Option<PathBuf>,
     /// Admin bearer key. Prefer `SWITCHYARD_ADMIN_KEY` or the generated key file.
     pub admin_key: Option<String>,
+    /// Read-only key for `GET /metrics` (Prometheus); prefer `SWITCHYARD_METRICS_KEY`.
+    pub metrics_key: Option<String>,
     pub log: Option<String>,
+    /// Log line format: `"json"`, `"text"` or `"auto"` (JSON when stderr is not a
+    /// terminal). `SWITCHYARD_LOG_FORMAT` overrides it.
+    pub log_format: Option<String>,
     pub max_body_bytes: Option<usize>,
     /// Memory budget for buffered request and response bytes, across all requests
     /// (1 MiB..=64 GiB, at least `max_body_bytes`; default 256 MiB). Over it, requests
@@ -70,6 +75,10 @@ pub struct RawConfig {
     pub breaker: crate::resilience::breaker::BreakerConfig,
     #[serde(default)]
     pub retry: crate::resilience::backoff::RetryConfig,
+    /// `[[quota_protection]]`: keep the last of a quota (see
+    /// [`crate::pool::QuotaProtection`]).
+    #[serde(default)]
+    pub quota_protection: Vec<crate::pool::QuotaProtection>,
     /// `[prices."MODEL"]`: add to or replace the shipped price table (USD per million
     /// tokens, each finite and 0..=1000000; see [`crate::accounting::prices`]).
     #[serde(default)]
@@ -77,6 +86,22 @@ pub struct RawConfig {
     /// `[logs]`: the request log's queue and retention.
     #[serde(default)]
     pub logs: RawLogs,
+    /// `[sync]`: model mapping sync (the remote itself comes from the environment).
+    #[serde(default)]
+    pub sync: RawSync,
+}
+
+/// `[sync]` table: see [`crate::mapping::sync::SyncSettings`]. The remote is set by
+/// `SWITCHYARD_SYNC_REMOTE` and `SWITCHYARD_SYNC_KEY` (environment only: the key is a
+/// secret).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSync {
+    /// Seconds between two syncs with the remote (1..=86400, default 60).
+    pub interval_secs: Option<u64>,
+    /// Days a deleted alias is remembered so the deletion reaches the remote
+    /// (1..=3650, default 30).
+    pub tombstone_days: Option<u64>,
 }
 
 /// `[logs]` table: the request log (see [`crate::accounting::log::LogSettings`]).
@@ -125,6 +150,13 @@ pub struct RawServer {
     /// Client connections served at once (1..=1000000, default 10000; lowered to fit the
     /// open-file limit).
     pub max_connections: Option<usize>,
+    /// After SIGTERM, how long in-flight requests and streams may run, seconds
+    /// (1..=3600, default 30). Streams still open then end with an error event.
+    pub drain_secs: Option<u64>,
+    /// After SIGTERM, how long idle keep-alive connections stay open so that a request
+    /// already on its way is still served (with `Connection: close`), milliseconds
+    /// (0..=60000, default 1000).
+    pub lame_duck_ms: Option<u64>,
 }
 
 /// Overrides from the command line (highest precedence).
@@ -144,10 +176,14 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// From file or env; `None` means use (or generate) `<data_dir>/admin.key`.
     pub admin_key: Option<String>,
+    /// From `SWITCHYARD_METRICS_KEY` or the file: may read `GET /metrics`, nothing else.
+    pub metrics_key: Option<String>,
     /// From `SWITCHYARD_MASTER_KEY`; `None` means use (or generate) `<data_dir>/master.key`.
     pub master_key: Option<String>,
     pub static_dir: Option<PathBuf>,
     pub log: String,
+    /// How log lines are written; `None`: JSON when stderr is not a terminal, else text.
+    pub log_format: Option<LogFormat>,
     pub max_body_bytes: usize,
     /// See [`RawConfig::max_buffered_bytes`].
     pub max_buffered_bytes: usize,
@@ -160,6 +196,8 @@ pub struct Config {
     pub prices: BTreeMap<String, crate::accounting::prices::ModelPrice>,
     /// The request log's queue and retention (applied at start-up).
     pub logs: crate::accounting::log::LogSettings,
+    /// Model mapping sync (applied at start-up).
+    pub sync: crate::mapping::sync::SyncSettings,
     /// The file the config came from, if any.
     pub source_file: Option<PathBuf>,
 }
@@ -172,11 +210,16 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
             .field(
+                "metrics_key",
+                &self.metrics_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
                 "master_key",
                 &self.master_key.as_ref().map(|_| "<redacted>"),
             )
             .field("static_dir", &self.static_dir)
             .field("log", &self.log)
+            .field("log_format", &self.log_format)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_buffered_bytes", &self.max_buffered_bytes)
             .field("upstream", &self.upstream)
@@ -184,6 +227,7 @@ impl std::fmt::Debug for Config {
             .field("routing", &self.routing)
             .field("prices", &self.prices)
             .field("logs", &self.logs)
+            .field("sync", &self.sync)
             .field("source_file", &self.source_file)
             .finish()
     }
@@ -223,6 +267,11 @@ pub struct ServerConfig {
     pub body_timeout: Duration,
     /// Connections served at once; more wait in the listen queue.
     pub max_connections: usize,
+    /// After SIGTERM: the longest in-flight requests and streams may run.
+    pub drain: Duration,
+    /// After SIGTERM: how long idle keep-alive connections are kept for a request that
+    /// may already be on its way.
+    pub lame_duck: Duration,
 }
 
 impl Default for ServerConfig {
@@ -232,6 +281,34 @@ impl Default for ServerConfig {
             idle_timeout: Duration::from_secs(60),
             body_timeout: Duration::from_secs(60),
             max_connections: 10_000,
+            drain: Duration::from_secs(30),
+            lame_duck: Duration::from_secs(1),
+        }
+    }
+}
+
+/// How log lines are written (`SWITCHYARD_LOG_FORMAT` / `log_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (`tracing_subscriber`'s full format).
+    Text,
+    /// One JSON object per line, for log collectors (journald, Loki, Vector…).
+    Json,
+}
+
+impl LogFormat {
+    /// `json` / `text` (any case); `auto` or empty → `None` (decided by whether stderr
+    /// is a terminal).
+    fn parse(source_name: &str, value: &str) -> Result<Option<Self>, ConfigError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(Some(Self::Json)),
+            "text" => Ok(Some(Self::Text)),
+            "auto" | "" => Ok(None),
+            _ => Err(ConfigError::Invalid {
+                source_name: source_name.to_owned(),
+                value: value.to_owned(),
+                message: "must be json, text or auto".into(),
+            }),
         }
     }
 }
@@ -301,6 +378,19 @@ impl Config {
                 "must be at least 8 characters without whitespace",
             ));
         }
+        let metrics_key = env
+            .var("SWITCHYARD_METRICS_KEY")
+            .or(raw.metrics_key)
+            .filter(|k| !k.is_empty());
+        if let Some(key) = &metrics_key
+            && (key.len() < 8 || key.chars().any(char::is_whitespace))
+        {
+            return Err(invalid(
+                "metrics_key",
+                "<redacted>",
+                "must be at least 8 characters without whitespace",
+            ));
+        }
         let master_key = env.var("SWITCHYARD_MASTER_KEY").filter(|k| !k.is_empty());
         let static_dir = env
             .var("SWITCHYARD_STATIC_DIR")
@@ -310,6 +400,13 @@ impl Config {
             .var("SWITCHYARD_LOG")
             .or(raw.log)
             .unwrap_or_else(|| "info".to_owned());
+        let log_format = match env.var("SWITCHYARD_LOG_FORMAT") {
+            Some(v) => LogFormat::parse("SWITCHYARD_LOG_FORMAT", &v)?,
+            None => match &raw.log_format {
+                Some(v) => LogFormat::parse("log_format", v)?,
+                None => None,
+            },
+        };
 
         let max_body_bytes = raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
         if !(1024..=1024 * 1024 * 1024).contains(&max_body_bytes) {
@@ -386,6 +483,18 @@ impl Config {
                 d.body_timeout,
             )?,
             max_connections,
+            drain: secs_in("server.drain_secs", s.drain_secs, 1..=3600, d.drain)?,
+            lame_duck: match s.lame_duck_ms {
+                None => d.lame_duck,
+                Some(ms) if ms <= 60_000 => Duration::from_millis(ms),
+                Some(ms) => {
+                    return Err(invalid(
+                        "server.lame_duck_ms",
+                        &ms.to_string(),
+                        "must be between 0 and 60000",
+                    ));
+                }
+            },
         };
 
         let routing = crate::pool::RoutingSettings {
@@ -393,6 +502,7 @@ impl Config {
             aimd: raw.aimd,
             breaker: raw.breaker,
             retry: raw.retry,
+            quota_protection: raw.quota_protection,
         };
         routing
             .validate()
@@ -411,18 +521,22 @@ impl Config {
         }
 
         let logs = log_settings(&raw.logs)?;
+        let sync = sync_settings(&raw.sync, env)?;
 
         Ok(Self {
             routing,
             logs,
+            sync,
             prices: raw.prices,
             host,
             port,
             data_dir,
             admin_key,
+            metrics_key,
             master_key,
             static_dir,
             log,
+            log_format,
             max_body_bytes,
             max_buffered_bytes,
             upstream,
@@ -464,6 +578,64 @@ fn log_settings(raw: &RawLogs) -> Result<crate::accounting::log::LogSettings, Co
         retention: Duration::from_secs(days * 86_400),
         max_rows,
         ..d
+    })
+}
+
+fn sync_settings(
+    raw: &RawSync,
+    env: &dyn Env,
+) -> Result<crate::mapping::sync::SyncSettings, ConfigError> {
+    use crate::mapping::sync::{SyncRemote, SyncSettings};
+    let d = SyncSettings::default();
+    let interval = secs_in(
+        "sync.interval_secs",
+        raw.interval_secs,
+        1..=86_400,
+        d.interval,
+    )?;
+    let days = raw
+        .tombstone_days
+        .unwrap_or(d.tombstone_ttl.as_secs() / 86_400);
+    if !(1..=3650).contains(&days) {
+        return Err(invalid(
+            "sync.tombstone_days",
+            &days.to_string(),
+            "must be between 1 and 3650",
+        ));
+    }
+    let url = env.var("SWITCHYARD_SYNC_REMOTE").filter(|v| !v.is_empty());
+    let key = env.var("SWITCHYARD_SYNC_KEY").filter(|v| !v.is_empty());
+    let remote = match (url, key) {
+        (None, None) => None,
+        (Some(url), Some(key)) => {
+            let url = url.trim().trim_end_matches('/').to_owned();
+            if let Some(problem) = switchyard_types::admin::base_url_problem(&url) {
+                return Err(invalid("SWITCHYARD_SYNC_REMOTE", "<url>", problem));
+            }
+            Some(SyncRemote {
+                url,
+                key: crate::crypto::Secret::new(key),
+            })
+        }
+        (Some(_), None) => {
+            return Err(invalid(
+                "SWITCHYARD_SYNC_KEY",
+                "",
+                "must be set (the remote's admin key) when SWITCHYARD_SYNC_REMOTE is",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(invalid(
+                "SWITCHYARD_SYNC_REMOTE",
+                "",
+                "must be set (the other instance's base URL) when SWITCHYARD_SYNC_KEY is",
+            ));
+        }
+    };
+    Ok(SyncSettings {
+        remote,
+        interval,
+        tombstone_ttl: Duration::from_secs(days * 86_400),
     })
 }
 
@@ -624,6 +796,26 @@ mod tests {
     }
 
     #[test]
+    fn log_format_is_env_over_file_and_validated() {
+        let env = MapEnv::new([("HOME", "/h")]);
+        let o = Overrides::default();
+        assert_eq!(load("", &env, &o).unwrap().log_format, None);
+        let c = load("log_format = \"json\"", &env, &o).unwrap();
+        assert_eq!(c.log_format, Some(LogFormat::Json));
+        let env = MapEnv::new([("HOME", "/h"), ("SWITCHYARD_LOG_FORMAT", "Text")]);
+        let c = load("log_format = \"json\"", &env, &o).unwrap();
+        assert_eq!(c.log_format, Some(LogFormat::Text));
+        let env = MapEnv::new([("HOME", "/h"), ("SWITCHYARD_LOG_FORMAT", "auto")]);
+        assert_eq!(load("", &env, &o).unwrap().log_format, None);
+        let env = MapEnv::new([("HOME", "/h"), ("SWITCHYARD_LOG_FORMAT", "xml")]);
+        let e = load("", &env, &o).unwrap_err();
+        assert!(e.to_string().contains("SWITCHYARD_LOG_FORMAT"), "{e}");
+        let env = MapEnv::new([("HOME", "/h")]);
+        let e = load("log_format = \"yaml\"", &env, &o).unwrap_err();
+        assert!(e.to_string().contains("log_format"), "{e}");
+    }
+
+    #[test]
     fn log_settings_are_parsed_and_validated() {
         let env = MapEnv::new([("HOME", "/h")]);
         let c = load("", &env, &Overrides::default()).unwrap();
@@ -700,7 +892,7 @@ mod tests {
         let c = load("", &env, &Overrides::default()).unwrap();
         assert_eq!(c.server, ServerConfig::default());
         let c = load(
-            "[server]\nheader_timeout_secs = 1\nidle_timeout_secs = 2\nbody_timeout_secs = 3\nmax_connections = 4",
+            "[server]\nheader_timeout_secs = 1\nidle_timeout_secs = 2\nbody_timeout_secs = 3\nmax_connections = 4\ndrain_secs = 5\nlame_duck_ms = 0",
             &env,
             &Overrides::default(),
         )
@@ -709,7 +901,11 @@ mod tests {
         assert_eq!(c.server.idle_timeout, Duration::from_secs(2));
         assert_eq!(c.server.body_timeout, Duration::from_secs(3));
         assert_eq!(c.server.max_connections, 4);
+        assert_eq!(c.server.drain, Duration::from_secs(5));
+        assert_eq!(c.server.lame_duck, Duration::ZERO);
         for (toml, field) in [
+            ("drain_secs = 0", "server.drain_secs"),
+            ("lame_duck_ms = 60001", "server.lame_duck_ms"),
             ("header_timeout_secs = 0", "server.header_timeout_secs"),
             ("idle_timeout_secs = 3601", "server.idle_timeout_secs"),
             ("body_timeout_secs = 0", "server.body_timeout_secs"),
@@ -717,6 +913,48 @@ mod tests {
             ("keepalive = 1", "keepalive"),
         ] {
             let e = load(&format!("[server]\n{toml}"), &env, &Overrides::default()).unwrap_err();
+            assert!(e.to_string().contains(field), "{e}");
+        }
+    }
+
+    #[test]
+    fn sync_needs_both_variables_and_has_ranges() {
+        let o = Overrides::default();
+        let env = MapEnv::new([("HOME", "/h")]);
+        let c = load("", &env, &o).unwrap();
+        assert!(c.sync.remote.is_none());
+        assert_eq!(c.sync.interval, Duration::from_secs(60));
+        assert_eq!(c.sync.tombstone_ttl, Duration::from_secs(30 * 86_400));
+        let env = MapEnv::new([
+            ("HOME", "/h"),
+            ("SWITCHYARD_SYNC_REMOTE", "http://10.0.0.2:8045/"),
+            ("SWITCHYARD_SYNC_KEY", "peer-admin-key-secret"),
+        ]);
+        let c = load("[sync]\ninterval_secs = 5\ntombstone_days = 2", &env, &o).unwrap();
+        let remote = c.sync.remote.as_ref().unwrap();
+        assert_eq!(remote.url, "http://10.0.0.2:8045");
+        assert_eq!(c.sync.interval, Duration::from_secs(5));
+        assert!(!format!("{c:?}").contains("peer-admin-key-secret"));
+        let env = MapEnv::new([("HOME", "/h"), ("SWITCHYARD_SYNC_REMOTE", "http://x")]);
+        let e = load("", &env, &o).unwrap_err();
+        assert!(e.to_string().contains("SWITCHYARD_SYNC_KEY"), "{e}");
+        let env = MapEnv::new([
+            ("HOME", "/h"),
+            ("SWITCHYARD_SYNC_REMOTE", "http://u:pw@x"),
+            ("SWITCHYARD_SYNC_KEY", "k"),
+        ]);
+        let e = load("", &env, &o).unwrap_err();
+        assert!(
+            e.to_string().contains("SWITCHYARD_SYNC_REMOTE") && !e.to_string().contains("pw"),
+            "{e}"
+        );
+        let env = MapEnv::new([("HOME", "/h")]);
+        for (toml, field) in [
+            ("[sync]\ninterval_secs = 0", "sync.interval_secs"),
+            ("[sync]\ntombstone_days = 0", "sync.tombstone_days"),
+            ("[sync]\nremote = \"x\"", "remote"),
+        ] {
+            let e = load(toml, &env, &o).unwrap_err();
             assert!(e.to_string().contains(field), "{e}");
         }
     }

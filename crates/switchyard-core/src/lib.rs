@@ -11,12 +11,21 @@
 //! - [`data_dir`]: the data directory's private files and the start-up check of their
 //!   modes.
 //! - [`store`]: SQLite (WAL, migrations) on the blocking pool: accounts, client keys,
-//!   the request log and its usage rollups.
+//!   the model mapping, the request log and its usage rollups.
 //! - [`pipeline`]: the request pipeline's rules in order: context, outcome classifier,
 //!   attempt loop, commit checks, memory budget, client limits.
 //! - [`pool`]: the account snapshot and selection, returning an RAII [`pool::Lease`].
-//! - [`keyring`]: client-key authentication against in-memory digests.
+//! - [`keyring`]: client-key authentication against in-memory digests, and each key's
+//!   policy (enabled, expiry, model allowlist, rpm / tpm limiters, budget) checked on
+//!   atomics.
+//! - [`mapping`]: model aliases (exact and `*` patterns) resolved from a snapshot, their
+//!   last-write-wins merge, and the sync task with another instance.
 //! - [`admin`]: management operations; every change rebuilds pool and key ring.
+//!   Account import/export, bulk actions and verification live in `admin::accounts`.
+//! - [`quota`]: quota and balance snapshots per scope (rate-limit headers, Gemini 429
+//!   bodies, polled billing endpoints) that routing ranks and protects by.
+//! - [`upkeep`]: the background task that persists credential marks and quota
+//!   snapshots and polls billing endpoints on a schedule.
 //! - [`change_feed`]: polls the store's data version and reloads on writes by another
 //!   process sharing the data dir.
 //! - [`resilience`]: AIMD, circuit breaker, health, lockouts, session affinity, backoff.
@@ -33,9 +42,12 @@ pub mod crypto;
 pub mod data_dir;
 pub mod env;
 pub mod keyring;
+pub mod mapping;
 pub mod pipeline;
 pub mod pool;
+pub mod quota;
 pub mod resilience;
 pub mod store;
 pub mod translate;
+pub mod upkeep;
 pub mod upstream;

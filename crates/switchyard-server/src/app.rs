@@ -21,7 +21,7 @@
 use crate::api;
 use crate::api::ops;
 use crate::dashboard::Dashboard;
-use crate::proxy::{anthropic, fallback, gemini, models, openai};
+use crate::proxy::{anthropic, fallback, gemini, models, openai, responses};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::Request;
@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/models", get(models::list_any))
+        .route("/v1/responses", post(responses::responses))
         .route("/v1/messages", post(anthropic::messages))
         .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
         .route("/v1beta/models", get(models::list_gemini))
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models/{model_action}", post(gemini::model_action))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::scrape))
         .route(
             "/",
             get(move |request: Request| index.clone().fallback(request)),

@@ -6,8 +6,9 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
+use std::sync::Arc;
 use switchyard_core::crypto::KeyDigest;
-use switchyard_core::keyring::ClientKeyId;
+use switchyard_core::keyring::KeyPolicy;
 
 /// Where the client put its key; also a hint of which protocol it speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,12 +89,25 @@ fn percent_decode(s: &str) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(&out).into_owned().into()
 }
 
-/// Authenticate a proxy request's client key.
+/// Authenticate a proxy request's client key: a known key, enabled and not expired.
+/// The key's policy comes along (the edge checks its model list and limits).
 pub fn authenticate_client(
     state: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
-) -> Result<ClientKeyId, ProxyError> {
+) -> Result<Arc<KeyPolicy>, ProxyError> {
+    let policy = identify_client(state, headers, query)?;
+    policy.check_access(switchyard_core::store::now_unix)?;
+    Ok(policy)
+}
+
+/// A known client key's policy, enabled or not, expired or not (the edge logs which key
+/// was refused, then checks).
+pub fn identify_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Arc<KeyPolicy>, ProxyError> {
     let (key, _) = presented_key(headers, query).ok_or(ProxyError::MissingKey)?;
     if key.is_empty() {
         return Err(ProxyError::MissingKey);
@@ -117,11 +131,25 @@ pub async fn require_admin(
 
 /// Whether `headers` carry the admin key as a bearer token.
 fn is_admin(headers: &HeaderMap, admin_key: &KeyDigest) -> bool {
+    bearer_digest(headers).is_some_and(|k| k.ct_eq(admin_key))
+}
+
+/// Whether `headers` may read `GET /metrics`: the admin key or the metrics key.
+pub fn may_scrape(headers: &HeaderMap, state: &AppState) -> bool {
+    bearer_digest(headers).is_some_and(|k| {
+        // Both compared, in constant time each, whatever the first says.
+        let admin = k.ct_eq(&state.admin_key);
+        let metrics = state.metrics_key.as_ref().is_some_and(|m| k.ct_eq(m));
+        admin | metrics
+    })
+}
+
+fn bearer_digest(headers: &HeaderMap) -> Option<KeyDigest> {
     headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(bearer_token)
-        .is_some_and(|k| KeyDigest::of(k).ct_eq(admin_key))
+        .map(KeyDigest::of)
 }
 
 #[cfg(test)]

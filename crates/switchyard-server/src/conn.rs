@@ -23,11 +23,15 @@
 //!   for body bytes, the rest of the body has `body_timeout` to arrive, else reading
 //!   fails with [`BodyTimedOut`], which `proxy::body::read` answers as 408 in the client
 //!   protocol's shape.
-//! - **Shutdown** ([`Server::serve`]): the listener closes; idle connections close at
-//!   once and connections still sending headers (or nothing) are dropped, since no
-//!   request of theirs has started; connections with a request in progress finish it
-//!   (keep-alive off, GOAWAY for h2) while the caller's drain deadline runs.
+//! - **Shutdown** ([`Server::serve`], the steps of [`crate::lifecycle`]): the accept loop
+//!   stops; for the lame duck, connections stay open and every HTTP/1 response carries
+//!   `Connection: close` (a request already on its way is served, and its client then
+//!   reconnects elsewhere instead of racing a close); then idle connections close and
+//!   connections still sending headers (or nothing) are dropped, since no request of
+//!   theirs has started; connections with a request in progress finish it (keep-alive
+//!   off, GOAWAY for h2) while the caller's drain deadline runs.
 
+use crate::lifecycle::Lifecycle;
 use crate::request_id;
 use axum::Router;
 use axum::body::Body;
@@ -116,10 +120,16 @@ pub struct Server {
     app: Router,
     config: ServerConfig,
     max_connections: usize,
+    life: Arc<Lifecycle>,
 }
 
 impl Server {
-    pub fn new(listener: TcpListener, app: Router, config: ServerConfig) -> Self {
+    pub fn new(
+        listener: TcpListener,
+        app: Router,
+        config: ServerConfig,
+        life: Arc<Lifecycle>,
+    ) -> Self {
         let (max_connections, limit) = connection_cap(config.max_connections);
         if let Some(limit) = limit {
             tracing::info!(
@@ -134,6 +144,7 @@ impl Server {
             app,
             config,
             max_connections,
+            life,
         }
     }
 
@@ -142,15 +153,18 @@ impl Server {
         self.max_connections
     }
 
-    /// Accept until `stop` completes, then stop accepting, close the connections that
-    /// have no request in progress and wait for the others to finish theirs. The caller
-    /// bounds that wait (drop or abort this future to cut the rest off).
+    /// Accept until `stop` completes, then stop accepting, keep the connections for the
+    /// lame duck (`config.lame_duck`; responses say `Connection: close` once the
+    /// lifecycle is draining), close the connections that have no request in progress
+    /// and wait for the others to finish theirs. The caller bounds that wait (drop or
+    /// abort this future to cut the rest off).
     pub async fn serve(self, stop: impl Future<Output = ()>) {
         let Self {
             listener,
             app,
             config,
             max_connections,
+            life,
         } = self;
         let graceful = GracefulShutdown::new();
         let closing = Arc::new(AtomicBool::new(false));
@@ -201,7 +215,7 @@ impl Server {
             if let Err(e) = stream.set_nodelay(true) {
                 tracing::debug!(error = %e, "cannot set TCP_NODELAY on a client connection");
             }
-            let requests = Arc::new(Requests::default());
+            let requests = Arc::new(Requests::new(Arc::clone(&life)));
             let io = TokioIo::new(WatchedIo::new(
                 stream,
                 Arc::clone(&requests),
@@ -222,6 +236,9 @@ impl Server {
             });
         }
         drop(listener);
+        if !config.lame_duck.is_zero() {
+            tokio::time::sleep(config.lame_duck).await;
+        }
         closing.store(true, Ordering::Release);
         graceful.shutdown().await;
     }
@@ -279,7 +296,7 @@ impl Backoff {
 
 /// Requests on one connection, counted by [`ConnService`] and read by [`WatchedIo`] to
 /// tell what the connection is waiting for.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Requests {
     /// Requests whose headers have arrived, ever.
     started: AtomicU64,
@@ -289,6 +306,19 @@ struct Requests {
     /// one ends, so the idle timeout starts then (hyper may not read again until the
     /// client sends something).
     idle: AtomicWaker,
+    /// Whether the server is draining (read when a response is ready).
+    life: Arc<Lifecycle>,
+}
+
+impl Requests {
+    fn new(life: Arc<Lifecycle>) -> Self {
+        Self {
+            started: AtomicU64::new(0),
+            active: AtomicUsize::new(0),
+            idle: AtomicWaker::new(),
+            life,
+        }
+    }
 }
 
 /// Counts a request as active until dropped with its response body.
@@ -469,8 +499,9 @@ impl AsyncWrite for WatchedIo {
     }
 }
 
-/// The router as one connection's hyper service: counts requests for [`WatchedIo`] and
-/// gives each request body its [`DeadlineBody`].
+/// The router as one connection's hyper service: counts requests for [`WatchedIo`],
+/// gives each request body its [`DeadlineBody`], and says `Connection: close` on HTTP/1
+/// responses once draining.
 #[derive(Debug)]
 struct ConnService {
     inner: TowerToHyperService<Router>,
@@ -489,11 +520,13 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         self.requests.started.fetch_add(1, Ordering::AcqRel);
         let guard = ActiveGuard(Arc::clone(&self.requests));
         let timeout = self.body_timeout;
+        let http1 = request.version() < http::Version::HTTP_2;
         let request = request.map(|body| Body::new(DeadlineBody::new(body, timeout)));
         ResponseFuture {
             inner: self.inner.call(request),
             guard: Some(guard),
             request_id,
+            http1,
         }
     }
 }
@@ -504,6 +537,9 @@ struct ResponseFuture {
     guard: Option<ActiveGuard>,
     /// Put on the response (every response carries `x-request-id`).
     request_id: Option<http::HeaderValue>,
+    /// HTTP/1: `Connection: close` goes on the response if the server is draining by
+    /// then.
+    http1: bool,
 }
 
 impl Future for ResponseFuture {
@@ -517,6 +553,12 @@ impl Future for ResponseFuture {
         Poll::Ready(result.map(|mut response| {
             if let Some(id) = request_id {
                 response.headers_mut().insert(request_id::HEADER, id);
+            }
+            if this.http1 && guard.as_ref().is_some_and(|g| g.0.life.draining()) {
+                response.headers_mut().insert(
+                    http::header::CONNECTION,
+                    http::HeaderValue::from_static("close"),
+                );
             }
             response.map(|body| TrackedBody {
                 body,

@@ -12,8 +12,11 @@ use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 use std::time::Duration;
 use switchyard_core::admin::AdminError;
+use switchyard_core::keyring::{KeyRefusal, usd};
+use switchyard_core::quota::poll::PollError;
 use switchyard_core::store::StoreError;
 use switchyard_core::translate::TranslateError;
+use switchyard_types::admin::BudgetPeriod;
 use switchyard_types::{ApiError, ApiErrorBody, Protocol};
 
 /// A proxied request failed before an upstream answer could be relayed.
@@ -25,6 +28,25 @@ pub enum ProxyError {
     MissingKey,
     #[error("invalid API key")]
     InvalidKey,
+    #[error("this API key is disabled")]
+    KeyDisabled,
+    #[error("this API key has expired")]
+    KeyExpired,
+    #[error("this API key may not use model {0:?}")]
+    ModelNotAllowed(String),
+    #[error("this API key's limit of {per_minute} {unit} per minute is reached; retry after {}s", retry_after.as_secs().max(1))]
+    KeyRateLimited {
+        /// `requests` or `tokens`.
+        unit: &'static str,
+        per_minute: u64,
+        retry_after: Duration,
+    },
+    #[error("this API key's budget of ${} {} is exhausted", usd(*.budget_micro_usd), .period.phrase())]
+    BudgetExhausted {
+        budget_micro_usd: i64,
+        period: BudgetPeriod,
+        retry_after: Duration,
+    },
     #[error("invalid JSON body: {0}")]
     InvalidJson(String),
     #[error("{field}: {message}")]
@@ -58,6 +80,8 @@ pub enum ProxyError {
     UpstreamTimeout { model: String },
     #[error("the gateway's memory budget for buffered bytes is spent")]
     OverBudget,
+    #[error("the gateway is shutting down; retry the request")]
+    ShuttingDown,
     #[error("the upstream's answer exceeds the gateway's limit of {limit} bytes")]
     AnswerTooLarge { limit: usize },
 }
@@ -78,10 +102,51 @@ impl From<TranslateError> for ProxyError {
     }
 }
 
+impl From<KeyRefusal> for ProxyError {
+    fn from(refusal: KeyRefusal) -> Self {
+        match refusal {
+            KeyRefusal::Disabled => Self::KeyDisabled,
+            KeyRefusal::Expired => Self::KeyExpired,
+            KeyRefusal::ModelNotAllowed(model) => Self::ModelNotAllowed(model),
+            KeyRefusal::Requests {
+                per_minute,
+                retry_after,
+            } => Self::KeyRateLimited {
+                unit: "requests",
+                per_minute,
+                retry_after,
+            },
+            KeyRefusal::Tokens {
+                per_minute,
+                retry_after,
+            } => Self::KeyRateLimited {
+                unit: "tokens",
+                per_minute,
+                retry_after,
+            },
+            KeyRefusal::Budget {
+                budget_micro_usd,
+                period,
+                retry_after,
+            } => Self::BudgetExhausted {
+                budget_micro_usd,
+                period,
+                retry_after,
+            },
+        }
+    }
+}
+
 impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MissingKey | Self::InvalidKey => StatusCode::UNAUTHORIZED,
+            Self::MissingKey | Self::InvalidKey | Self::KeyDisabled | Self::KeyExpired => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::ModelNotAllowed(_) => StatusCode::FORBIDDEN,
+            Self::KeyRateLimited { .. } | Self::BudgetExhausted { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::InvalidJson(_)
             | Self::InvalidField { .. }
             | Self::Unsupported { .. }
@@ -95,7 +160,7 @@ impl ProxyError {
             Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamFailed { .. } => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            Self::OverBudget => StatusCode::SERVICE_UNAVAILABLE,
+            Self::OverBudget | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::AnswerTooLarge { .. } => StatusCode::BAD_GATEWAY,
         }
     }
@@ -104,9 +169,13 @@ impl ProxyError {
     fn param(&self) -> Option<&str> {
         match self {
             Self::InvalidField { field, .. } | Self::Unsupported { field, .. } => Some(field),
-            Self::ModelNotFound(_) => Some("model"),
+            Self::ModelNotFound(_) | Self::ModelNotAllowed(_) => Some("model"),
             Self::MissingKey
             | Self::InvalidKey
+            | Self::KeyDisabled
+            | Self::KeyExpired
+            | Self::KeyRateLimited { .. }
+            | Self::BudgetExhausted { .. }
             | Self::InvalidJson(_)
             | Self::Upstream { .. }
             | Self::BodyTooLarge { .. }
@@ -119,6 +188,7 @@ impl ProxyError {
             | Self::UpstreamFailed { .. }
             | Self::UpstreamTimeout { .. }
             | Self::OverBudget
+            | Self::ShuttingDown
             | Self::AnswerTooLarge { .. } => None,
         }
     }
@@ -129,7 +199,11 @@ impl ProxyError {
             Self::MissingKey => Some("missing_api_key"),
             Self::InvalidKey => Some("invalid_api_key"),
             Self::ModelNotFound(_) => Some("model_not_found"),
-            Self::RateLimited { .. } => Some("rate_limit_exceeded"),
+            Self::RateLimited { .. } | Self::KeyRateLimited { .. } => Some("rate_limit_exceeded"),
+            Self::KeyDisabled => Some("api_key_disabled"),
+            Self::KeyExpired => Some("api_key_expired"),
+            Self::ModelNotAllowed(_) => Some("model_not_allowed"),
+            Self::BudgetExhausted { .. } => Some("insufficient_quota"),
             Self::Unsupported { .. } => Some("unsupported_parameter"),
             Self::InvalidJson(_)
             | Self::InvalidField { .. }
@@ -143,6 +217,7 @@ impl ProxyError {
             | Self::UpstreamFailed { .. }
             | Self::UpstreamTimeout { .. }
             | Self::OverBudget
+            | Self::ShuttingDown
             | Self::AnswerTooLarge { .. } => None,
         }
     }
@@ -154,9 +229,17 @@ impl ProxyError {
         match self {
             Self::MissingKey
             | Self::InvalidKey
+            | Self::KeyDisabled
+            | Self::KeyExpired
+            | Self::KeyRateLimited { .. }
+            | Self::BudgetExhausted { .. }
             | Self::BodyTooLarge { .. }
             | Self::OverBudget
+            | Self::ShuttingDown
             | Self::AnswerTooLarge { .. } => self.to_string(),
+            Self::ModelNotAllowed(model) => {
+                format!("this API key may not use model {:?}", echo(model))
+            }
             Self::RateLimited { model, retry_after } => format!(
                 "every account serving {:?} is rate limited; retry after {}s",
                 echo(model),
@@ -200,6 +283,11 @@ impl ProxyError {
     pub const fn class(&self) -> &'static str {
         match self {
             Self::MissingKey | Self::InvalidKey => "auth",
+            Self::KeyDisabled => "key_disabled",
+            Self::KeyExpired => "key_expired",
+            Self::ModelNotAllowed(_) => "model_not_allowed",
+            Self::KeyRateLimited { .. } => "key_rate_limited",
+            Self::BudgetExhausted { .. } => "budget_exhausted",
             Self::InvalidJson(_)
             | Self::InvalidField { .. }
             | Self::Unsupported { .. }
@@ -214,6 +302,7 @@ impl ProxyError {
             Self::UpstreamFailed { .. } => "upstream_failed",
             Self::UpstreamTimeout { .. } => "upstream_timeout",
             Self::OverBudget => "over_budget",
+            Self::ShuttingDown => "shutting_down",
             Self::AnswerTooLarge { .. } => "answer_too_large",
         }
     }
@@ -224,7 +313,7 @@ impl ProxyError {
         let status = self.status();
         let message = format!("{} (request id {request_id})", self.public_message());
         let body = match protocol {
-            Protocol::OpenAi => json!({"error": {
+            Protocol::OpenAi | Protocol::Responses => json!({"error": {
                 "message": message,
                 "type": openai_type(status),
                 "param": self.param(),
@@ -242,12 +331,15 @@ impl ProxyError {
             }}),
         };
         let mut response = (status, Json(body)).into_response();
-        if matches!(self, Self::OverBudget) {
+        if matches!(self, Self::OverBudget | Self::ShuttingDown) {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
-        if let Self::RateLimited { retry_after, .. } = self {
+        if let Self::RateLimited { retry_after, .. }
+        | Self::KeyRateLimited { retry_after, .. }
+        | Self::BudgetExhausted { retry_after, .. } = self
+        {
             let secs = retry_after.as_secs_f64().ceil().max(1.0);
             if let Ok(v) = HeaderValue::from_str(&format!("{secs:.0}")) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
@@ -270,6 +362,7 @@ fn echo_long(text: &str) -> String {
 fn openai_type(status: StatusCode) -> &'static str {
     match status.as_u16() {
         401 => "authentication_error",
+        403 => "permission_error",
         404 => "not_found_error",
         429 => "rate_limit_error",
         500..=599 => "server_error",
@@ -353,6 +446,24 @@ impl From<AdminError> for ApiFailure {
                 Self::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
             }
             AdminError::Invalid { field, message } => Self::invalid_field(field, message),
+            AdminError::InvalidItem {
+                index,
+                field,
+                message,
+            } => {
+                let field = if field.is_empty() {
+                    format!("[{index}]")
+                } else {
+                    format!("[{index}].{field}")
+                };
+                Self::invalid_field(field, message)
+            }
+            AdminError::Poll(PollError::Nothing) => {
+                Self::new(StatusCode::CONFLICT, "nothing_to_poll", e.to_string())
+            }
+            AdminError::Poll(
+                PollError::Upstream(_) | PollError::Status(_) | PollError::Body(_),
+            ) => Self::new(StatusCode::BAD_GATEWAY, "upstream_error", e.to_string()),
             AdminError::Store(inner) => {
                 tracing::error!(error = %inner, "store failure in management API");
                 Self::new(

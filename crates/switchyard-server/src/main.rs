@@ -4,6 +4,8 @@
 //! # Layout
 //! - `main.rs` / [`cli`]: command line; the only place that decides the exit code.
 //! - [`serve`]: start-up (data dir, keys, store, state), listener, graceful drain.
+//! - [`lifecycle`]: where the listener comes from (systemd, a running predecessor, or
+//!   a fresh bind), readiness to the supervisor, and the order of the shutdown.
 //! - [`conn`]: client connections: accept loop, connection cap, header / idle / body
 //!   timeouts, closing idle connections on shutdown.
 //! - [`app`]: the router and the map of its layers.
@@ -18,6 +20,8 @@
 //! - [`dashboard`]: the browser dashboard (`src-leptos/`), embedded by `build.rs` or
 //!   served from `SWITCHYARD_STATIC_DIR`, on `/` and non-API paths.
 
+// The OpenAPI document is one `json!` literal per route group; it outgrew the default.
+#![recursion_limit = "256"]
 mod api;
 mod app;
 mod auth;
@@ -25,6 +29,7 @@ mod cli;
 mod conn;
 mod dashboard;
 mod error;
+mod lifecycle;
 mod metrics;
 mod proxy;
 mod request_id;
@@ -38,7 +43,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
 use std::process::ExitCode;
-use switchyard_core::config::Config;
+use switchyard_core::config::{Config, LogFormat};
 use switchyard_core::env::OsEnv;
 
 fn main() -> ExitCode {
@@ -50,12 +55,15 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(e) => return fail(&e),
             };
-            init_tracing(&config.log);
+            init_tracing(&config.log, config.log_format);
+            // Taken before the runtime starts threads: it clears `LISTEN_*` from the
+            // environment.
+            let activated = listenfd::ListenFd::from_env();
             let runtime = match runtime_builder().enable_all().build() {
                 Ok(r) => r,
                 Err(e) => return fail(&e),
             };
-            match runtime.block_on(serve::run(config, overrides)) {
+            match runtime.block_on(serve::run(config, overrides, activated)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&e),
             }
@@ -85,13 +93,33 @@ fn fail(error: &dyn std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn init_tracing(filter: &str) {
+/// Log lines go to stderr: text on a terminal, JSON lines (one object per line, the
+/// event's fields flattened beside `timestamp`, `level`, `target` and `message`) when
+/// stderr is not a terminal (journald, a container runtime, a file), unless
+/// `SWITCHYARD_LOG_FORMAT` / `log_format` says which. Per-request lines carry a
+/// `request_id` field (explicit fields at the few call sites rather than a span per
+/// request: an info span, created, entered for a few polls and closed, measured ~1 µs
+/// per request against ~25 ns for cloning the id's `Arc`, and a relayed body is polled
+/// outside the handler's span anyway).
+fn init_tracing(filter: &str, format: Option<LogFormat>) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    use std::io::IsTerminal;
-    tracing_subscriber::fmt()
+    let terminal = std::io::stderr().is_terminal();
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format.unwrap_or(if terminal {
+        LogFormat::Text
+    } else {
+        LogFormat::Json
+    }) {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init(),
+        LogFormat::Text => builder.with_ansi(terminal).init(),
+    }
 }

@@ -1,15 +1,15 @@
 //! `switchyard serve`: load the config, prepare the data directory and keys, open the
-//! store, build the state, listen (SO_REUSEPORT) and serve until SIGTERM / Ctrl-C, then
-//! drain in-flight requests for up to [`DRAIN_DEADLINE`], then write the request log's
-//! queue out.
+//! store, build the state, take the listener ([`crate::lifecycle`]), serve until SIGTERM
+//! / Ctrl-C, then drain in the order [`crate::lifecycle`] documents: in-flight requests
+//! for up to `[server] drain_secs`, background tasks, the request log's queue.
 
+use crate::lifecycle::{self, Lifecycle, handover, listen, notify};
 use crate::metrics::Metrics;
 use crate::state::{AppState, Shared};
 use crate::{app, conn};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 use switchyard_core::accounting::log::LogWriter;
 use switchyard_core::admin::{Admin, AdminError};
 use switchyard_core::config::{Config, ConfigError, Overrides};
@@ -22,10 +22,6 @@ use switchyard_core::pool::Pool;
 use switchyard_core::store::{Store, StoreError};
 use switchyard_core::upstream::{Upstream, UpstreamError};
 use switchyard_core::{change_feed, data_dir};
-use tokio::net::TcpListener;
-
-/// How long in-flight requests may run after a shutdown signal.
-pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Start-up failure.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +53,8 @@ pub enum ServeError {
     },
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("metrics: {0}")]
+    Metrics(prometheus::Error),
 }
 
 /// Everything needed to serve, built from a config.
@@ -93,9 +91,6 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
         Arc::clone(&keys),
     );
     admin.reload().await?;
-    // Another process on this data dir (a redeploy's other half) may write too: reload
-    // when it does. Detached: it lives as long as the process.
-    drop(change_feed::spawn(admin.clone(), change_feed::POLL_INTERVAL).await);
     warn_about_proxy_env(&OsEnv);
     let state = AppState(Arc::new(Shared {
         pool,
@@ -103,11 +98,13 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
         admin,
         upstream: Upstream::new(config.upstream)?,
         admin_key: KeyDigest::of(&admin_key),
+        metrics_key: config.metrics_key.as_deref().map(KeyDigest::of),
         max_body_bytes: config.max_body_bytes,
         budget: switchyard_core::pipeline::budget::MemoryBudget::new(config.max_buffered_bytes),
-        metrics: Metrics::default(),
+        metrics: Metrics::new().map_err(ServeError::Metrics)?,
         log,
         prices: switchyard_core::accounting::prices::Prices::with_overrides(&config.prices),
+        lifecycle: Arc::new(Lifecycle::default()),
     }));
     Ok(Prepared {
         state,
@@ -137,51 +134,97 @@ fn warn_about_proxy_env(env: &dyn switchyard_core::env::Env) {
     }
 }
 
-/// Run the server until a shutdown signal. `overrides` are kept to re-read the
-/// configuration on SIGHUP (routing and resilience settings apply without a restart).
-pub async fn run(config: Config, overrides: Overrides) -> Result<(), ServeError> {
+/// Run the server until a shutdown signal, then stop in the order of
+/// [`crate::lifecycle`]. `overrides` are kept to re-read the configuration on SIGHUP
+/// (routing and resilience settings apply without a restart); `activated` holds the
+/// sockets systemd passed in, if any.
+pub async fn run(
+    config: Config,
+    overrides: Overrides,
+    activated: listenfd::ListenFd,
+) -> Result<(), ServeError> {
     let prepared = prepare(&config).await?;
     // Handlers go in before the listener accepts: until then a signal's default action
     // (terminate) would kill the process without draining.
     let shutdown = shutdown_signal();
-    spawn_reloader(prepared.state.clone(), overrides);
+    let state = prepared.state.clone();
+    let life = Arc::clone(&state.lifecycle);
+    if let Some(feed) = change_feed::start(state.admin.clone()).await {
+        life.spawn("change feed", feed);
+    }
+    life.spawn("reloader", reload_on_hangup(state.clone(), overrides));
+    life.spawn(
+        "mapping sync",
+        switchyard_core::mapping::sync::run(state.admin.clone(), config.sync.clone()),
+    );
+    life.spawn(
+        "account upkeep",
+        switchyard_core::upkeep::run(state.admin.clone(), state.upstream.clone()),
+    );
     if let Some(path) = &prepared.admin_key_file {
         tracing::info!(path = %path.display(), "admin key (Authorization: Bearer <key> on /api/*) is in this file");
     }
     let addr = SocketAddr::new(config.host, config.port);
-    let listener = bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
+    let (listener, source) = listen::acquire(addr, &config.data_dir, activated)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener
         .local_addr()
         .map_err(|source| ServeError::Bind { addr, source })?;
-    let accounts = prepared.state.pool.accounts().len();
-    let state = prepared.state.clone();
-    let server = conn::Server::new(listener, app::router(prepared.state), config.server);
+    let offer = offer_to_successors(&life, &listener, &config.data_dir, source);
+    let accounts = state.pool.accounts().len();
+    let server = conn::Server::new(
+        listener,
+        app::router(prepared.state),
+        config.server,
+        Arc::clone(&life),
+    );
     tracing::info!(
         accounts,
         data_dir = %config.data_dir.display(),
         max_connections = server.max_connections(),
+        socket = source.as_str(),
         "switchyard listening on http://{local}"
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    // Stops accepting on `stop`, closes connections with no request in progress, then
-    // waits for the others: that wait is what the deadline below bounds.
     let mut server = tokio::spawn(server.serve(async move {
         let mut rx = stop_rx;
         let _ = rx.wait_for(|stop| *stop).await;
     }));
+    notify::ready();
     tokio::select! {
         joined = &mut server => return flatten(joined),
         () = shutdown => {}
     }
-    tracing::info!(deadline = ?DRAIN_DEADLINE, "shutting down: draining in-flight requests");
+
+    // 1. Draining: not ready, the supervisor told, no more offers or accepts.
+    let drain = config.server.drain;
+    tracing::info!(deadline = ?drain, lame_duck = ?config.server.lame_duck, "shutting down: draining in-flight requests");
+    life.start_draining();
+    notify::stopping();
+    if let Some(offer) = &offer {
+        offer.withdraw();
+    }
+    // 2–3. The server stops accepting, keeps idle connections for the lame duck, then
+    // closes them and waits for the requests in progress.
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(DRAIN_DEADLINE, &mut server).await {
-        Ok(joined) => flatten(joined)?,
-        Err(_) => {
-            tracing::warn!("drain deadline passed; closing the remaining connections");
+    let deadline = tokio::time::Instant::now() + drain;
+    if let Ok(joined) = tokio::time::timeout_at(deadline, &mut server).await {
+        flatten(joined)?;
+    } else {
+        // 4. The deadline: streams end with an error event, waiting requests get 503.
+        tracing::warn!("drain deadline passed; ending the requests still open");
+        life.cut().cancel();
+        if tokio::time::timeout(lifecycle::CUT_GRACE, &mut server)
+            .await
+            .is_err()
+        {
             server.abort();
         }
     }
+    // 5–6. Background tasks, then the request log.
+    life.stop_background().await;
+    switchyard_core::upkeep::flush(&state.admin).await;
     state.log.flush_and_stop().await;
     tracing::info!(
         dropped = state.log.dropped(),
@@ -190,15 +233,40 @@ pub async fn run(config: Config, overrides: Overrides) -> Result<(), ServeError>
     Ok(())
 }
 
+/// Offer the listening socket to a successor on the same data dir (not when systemd
+/// holds it: systemd hands it to the next process itself).
+fn offer_to_successors(
+    life: &Lifecycle,
+    listener: &tokio::net::TcpListener,
+    data_dir: &Path,
+    source: listen::Source,
+) -> Option<Arc<handover::Offer>> {
+    if source == listen::Source::Systemd {
+        return None;
+    }
+    let offered = handover::Offer::new(listener)
+        .and_then(|offer| Ok((Arc::new(offer), handover::bind(data_dir)?)));
+    match offered {
+        Ok((offer, bound)) => {
+            life.spawn("handover", handover::serve(bound, Arc::clone(&offer)));
+            Some(offer)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot offer the listening socket to a successor (a redeploy falls back to SO_REUSEPORT)");
+            None
+        }
+    }
+}
+
 /// On SIGHUP, re-read the configuration and apply its routing and resilience settings.
 /// An invalid file is reported and ignored: the running settings stay.
-fn spawn_reloader(state: AppState, overrides: Overrides) {
+async fn reload_on_hangup(state: AppState, overrides: Overrides) {
     #[cfg(unix)]
-    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
-        return;
-    };
-    #[cfg(unix)]
-    tokio::spawn(async move {
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
         while hup.recv().await.is_some() {
             match Config::load(&overrides, &OsEnv) {
                 Ok(config) => {
@@ -210,28 +278,13 @@ fn spawn_reloader(state: AppState, overrides: Overrides) {
                 }
             }
         }
-    });
+    }
     #[cfg(not(unix))]
     let _ = (state, overrides);
 }
 
 fn flatten(joined: Result<(), tokio::task::JoinError>) -> Result<(), ServeError> {
     joined.map_err(|e| ServeError::Serve(std::io::Error::other(e.to_string())))
-}
-
-/// A listener with SO_REUSEADDR and SO_REUSEPORT, so a new process can bind the same
-/// port while the old one drains (zero-downtime redeploys).
-pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    #[cfg(unix)]
-    socket.set_reuse_port(true)?;
-    socket.set_nodelay(true)?;
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(1024)?;
-    TcpListener::from_std(socket.into())
 }
 
 /// SIGTERM or SIGINT (Ctrl-C). The handlers are registered when this is called, not

@@ -22,6 +22,8 @@ pub struct Shared {
     pub upstream: Upstream,
     /// SHA-256 of the admin key, compared in constant time.
     pub admin_key: KeyDigest,
+    /// SHA-256 of the read-only metrics key (`SWITCHYARD_METRICS_KEY`), if set.
+    pub metrics_key: Option<KeyDigest>,
     pub max_body_bytes: usize,
     /// Buffered request and response bytes, across all requests.
     pub budget: MemoryBudget,
@@ -30,10 +32,13 @@ pub struct Shared {
     pub log: LogWriter,
     /// The price table (shipped + config overrides); finished requests are costed by it.
     pub prices: switchyard_core::accounting::prices::Prices,
+    /// Draining flag, the drain deadline's cut, the background tasks.
+    pub lifecycle: Arc<crate::lifecycle::Lifecycle>,
 }
 
 impl Shared {
-    /// Where finished requests go: the metrics, then the request log.
+    /// Where finished requests go: the client key's counters, the metrics, then the
+    /// request log.
     pub fn finisher(&self) -> &dyn Finisher {
         self
     }
@@ -41,6 +46,15 @@ impl Shared {
 
 impl Finisher for Shared {
     fn finish(&self, context: RequestContext) {
+        // The client key's tokens per minute and budget count what was used.
+        if let Some(key) = &context.key_policy {
+            key.record(
+                context.usage.as_ref(),
+                context.cost.as_ref(),
+                switchyard_core::store::now_unix,
+                switchyard_core::keyring::clock_ns,
+            );
+        }
         self.metrics.observe(&context);
         self.log.finish(context);
     }

@@ -277,7 +277,24 @@ fn conversation(body: &Value, model: &str) -> Conversation {
         tools,
         tool_choice,
         wants_thinking,
+        signatures: signatures_back(messages),
     }
+}
+
+/// The `signature`s of the thinking blocks in assistant turns.
+fn signatures_back(messages: &[Value]) -> reply::Signatures {
+    let mut found = reply::Signatures::default();
+    let blocks = messages
+        .iter()
+        .filter(|m| m.get("role").and_then(Value::as_str) == Some("assistant"))
+        .filter_map(|m| m.get("content").and_then(Value::as_array))
+        .flatten()
+        .filter(|b| b.get("type").and_then(Value::as_str) == Some("thinking"));
+    for block in blocks {
+        let signature = block.get("signature").and_then(Value::as_str).unwrap_or("");
+        found.count(signature, SIGNATURE);
+    }
+    found
 }
 
 fn stop_reason(finish: Finish) -> &'static str {

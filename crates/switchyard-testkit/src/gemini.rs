@@ -318,7 +318,26 @@ fn conversation(body: &Value, model: &str) -> Conversation {
         tools,
         tool_choice,
         wants_thinking,
+        signatures: signatures_back(contents),
     }
+}
+
+/// The thought signatures on the parts of model turns.
+fn signatures_back(contents: &[Value]) -> reply::Signatures {
+    let mut found = reply::Signatures::default();
+    let parts = contents
+        .iter()
+        .filter(|c| c.get("role").and_then(Value::as_str) == Some("model"))
+        .filter_map(|c| c.get("parts").and_then(Value::as_array))
+        .flatten();
+    for part in parts {
+        if let Some(signature) =
+            field(part, "thoughtSignature", "thought_signature").and_then(Value::as_str)
+        {
+            found.count(signature, THOUGHT_SIGNATURE);
+        }
+    }
+    found
 }
 
 fn finish_reason(finish: Finish) -> &'static str {

@@ -17,16 +17,31 @@
 //!   hang, errors, paced and cut streams).
 //! - `openai.rs`, `anthropic.rs`, `gemini.rs` — one wire protocol each: routes, request
 //!   reading and checks, JSON reply, stream events, error body, headers.
+//! - `billing.rs` — the billing and quota endpoints (OpenRouter key, OpenAI and Anthropic
+//!   admin usage and cost reports).
 //! - `main.rs` — the `switchyard-fake` binary for suites that cannot use the Rust API.
 //!
 //! # Routes
 //!
-//! OpenAI `POST /v1/chat/completions`, `GET /v1/models[/{id}]` (Bearer key). Anthropic
+//! OpenAI `POST /v1/chat/completions`, `POST /v1/responses` (JSON and typed-event SSE),
+//! `GET /v1/models[/{id}]` (Bearer key). Anthropic
 //! `POST /v1/messages`, `POST /v1/messages/count_tokens`, `GET /v1/models[/{id}]` (`x-api-key`,
 //! or a bearer token as newer SDKs send, plus a required `anthropic-version`). Gemini
 //! `POST /v1beta/models/{model}:{generateContent|streamGenerateContent|countTokens}` and
 //! `GET /v1beta/models[/{model}]` (`x-goog-api-key` or `?key=`), also under `/v1/models/…`
 //! (the newer Python SDK's default) when a Gemini key is present.
+//!
+//! Billing and quota (`billing.rs`, fixed numbers exported as constants): OpenRouter
+//! `GET /api/v1/key`; OpenAI `GET /v1/organization/costs` and
+//! `/v1/organization/usage/completions` (admin key `sk-admin…`); Anthropic
+//! `GET /v1/organizations/cost_report` and `/usage_report/messages` (admin key
+//! `sk-ant-admin…`). Normal answers carry rate-limit headers: OpenAI
+//! `x-ratelimit-limit-requests: 10000`, `-remaining-requests: 9999`, `-reset-requests: 6ms`,
+//! tokens 1000000 / 999900; Anthropic `anthropic-ratelimit-requests-limit: 1000`,
+//! `-remaining: 999`, tokens 80000 / 79000, resets one second after the request (RFC 3339).
+//! Gemini sends none; its 429s carry `QuotaFailure` (`quotaValue: "20"`, a per-minute
+//! `quotaId` for `fake-429`, a `…PerDay…` one for `fake-quota`) and `RetryInfo`.
+//! [`FakeProvider::revoke_key`] makes a key answer 401 everywhere.
 //!
 //! # Scripting
 //!
@@ -42,13 +57,16 @@
 //! `#fake:redirect`, `#fake:html_status=N`, `#fake:stream_error`, `#fake:huge=BYTES` (the
 //! [`Behaviour`] variants of the same names, also set per key with `set_key_behaviour`),
 //! `#fake:tool`, `#fake:parallel`, `#fake:thinking`, `#fake:max_tokens`,
-//! `#fake:echo`.
+//! `#fake:echo`, `#fake:signatures` (the reply says how many of the fake's own thinking
+//! signatures the request carried back, and how many others).
 
 mod anthropic;
+mod billing;
 mod gemini;
 mod hostile;
 mod openai;
 mod reply;
+mod responses;
 mod script;
 mod server;
 
@@ -59,6 +77,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use billing::{ANTHROPIC_COST_CENTS, OPENAI_COSTS_USD, OPENROUTER_LIMIT, OPENROUTER_USAGE};
 pub use script::{Behaviour, ErrorKind};
 
 /// Which wire protocol a request spoke.
@@ -67,6 +86,8 @@ pub enum Protocol {
     OpenAi,
     Anthropic,
     Gemini,
+    /// OpenAI Responses (`POST /v1/responses`).
+    Responses,
 }
 
 /// One request as the fake upstream received it.
@@ -156,6 +177,25 @@ impl FakeProvider {
     /// prompt directives still override it).
     pub fn set_key_behaviour(&self, api_key: &str, behaviour: Behaviour) {
         self.shared.set_key_behaviour(api_key, behaviour);
+    }
+
+    /// Revoke `api_key`: from now on every request with it (model lists included) gets
+    /// the protocol's 401 (OpenAI `invalid_api_key`, Anthropic `authentication_error`,
+    /// Gemini `UNAUTHENTICATED`). [`Self::restore_key`] undoes it.
+    pub fn revoke_key(&self, api_key: &str) {
+        self.set_key_behaviour(
+            api_key,
+            Behaviour::Status {
+                status: 401,
+                retry_after_secs: None,
+                kind: ErrorKind::Unauthorized,
+            },
+        );
+    }
+
+    /// Make `api_key` answer normally again.
+    pub fn restore_key(&self, api_key: &str) {
+        self.set_key_behaviour(api_key, Behaviour::Normal);
     }
 
     /// Every request received so far, in arrival order.

@@ -177,6 +177,7 @@ fn conversation(body: &Value, model: &str) -> Conversation {
         tools,
         tool_choice,
         wants_thinking: false,
+        signatures: reply::Signatures::default(),
     }
 }
 

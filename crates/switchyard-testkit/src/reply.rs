@@ -23,6 +23,27 @@ pub(crate) struct Conversation {
     pub tool_choice: ToolChoice,
     /// The request itself asks for thinking (Anthropic `thinking`, Gemini `includeThoughts`).
     pub wants_thinking: bool,
+    /// Thinking signatures the request carried back (Anthropic thinking blocks, Gemini
+    /// thought signatures, Responses reasoning items).
+    pub signatures: Signatures,
+}
+
+/// Signatures found in a request: the fake's own, and any other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Signatures {
+    pub valid: usize,
+    pub invalid: usize,
+}
+
+impl Signatures {
+    /// Count one signature, valid when it is `expected`.
+    pub(crate) fn count(&mut self, signature: &str, expected: &str) {
+        if signature == expected {
+            self.valid += 1;
+        } else {
+            self.invalid += 1;
+        }
+    }
 }
 
 /// A declared function tool.
@@ -109,6 +130,7 @@ pub(crate) fn protocol_name(protocol: Protocol) -> &'static str {
         Protocol::OpenAi => "OpenAI",
         Protocol::Anthropic => "Anthropic",
         Protocol::Gemini => "Gemini",
+        Protocol::Responses => "OpenAI Responses",
     }
 }
 
@@ -123,7 +145,12 @@ pub(crate) fn build(protocol: Protocol, conv: &Conversation, shape: Shape) -> Re
     let (text, finish) = if !calls.is_empty() {
         (None, Finish::ToolCalls)
     } else {
-        let full = if shape.echo {
+        let full = if shape.signatures {
+            format!(
+                "Signatures back: {} valid, {} invalid.",
+                conv.signatures.valid, conv.signatures.invalid
+            )
+        } else if shape.echo {
             conv.last_user_text.clone()
         } else if let Some(result) = &conv.tool_results {
             let quoted: String = result.chars().take(TOOL_RESULT_CHARS).collect();

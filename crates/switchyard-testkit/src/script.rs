@@ -9,7 +9,8 @@
 //!    see [`Directives::parse`]). A directive that changes *behaviour* (status, latency,
 //!    chunk_delay, disconnect_after, hang, quota, and the hostile answers html, garbage_sse,
 //!    gzip, redirect, html_status, stream_error, huge) replaces the key's behaviour entirely; the
-//!    *shape* directives (tool, parallel, thinking, max_tokens, echo) only change the reply.
+//!    *shape* directives (tool, parallel, thinking, max_tokens, echo, signatures) only change
+//!    the reply.
 //!
 //! Both are folded into one [`Plan`], which the server executes.
 
@@ -157,6 +158,8 @@ pub(crate) struct Shape {
     pub max_tokens: bool,
     /// Reply with the last user text itself.
     pub echo: bool,
+    /// Reply with the count of thinking signatures the request carried back.
+    pub signatures: bool,
 }
 
 /// The `#fake:` directives found in a prompt.
@@ -235,6 +238,7 @@ impl Directives {
             "thinking" => self.shape.thinking = true,
             "max_tokens" => self.shape.max_tokens = true,
             "echo" => self.shape.echo = true,
+            "signatures" => self.shape.signatures = true,
             _ => {}
         }
     }
@@ -378,7 +382,8 @@ mod tests {
                 parallel: true,
                 thinking: true,
                 max_tokens: true,
-                echo: true
+                echo: true,
+                signatures: false,
             }
         );
     }

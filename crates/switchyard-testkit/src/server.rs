@@ -22,7 +22,7 @@ use tokio::sync::watch;
 
 use crate::reply::{self, Conversation, Reply};
 use crate::script::{self, Behaviour, Directives, ErrorKind, Failure, Plan};
-use crate::{Protocol, RecordedCall, anthropic, gemini, hostile, openai};
+use crate::{Protocol, RecordedCall, anthropic, billing, gemini, hostile, openai, responses};
 
 /// Largest request body accepted (images and PDFs travel inline).
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -432,8 +432,10 @@ pub(crate) fn rfc3339(secs: u64) -> String {
 pub(crate) fn app(shared: Arc<Shared>) -> Router {
     Router::new()
         .merge(openai::routes())
+        .merge(responses::routes())
         .merge(anthropic::routes())
         .merge(gemini::routes())
+        .merge(billing::routes())
         .route("/v1/models", get(list_models))
         // POST here is Gemini's `v1` (`/v1/models/{model}:generateContent`).
         .route("/v1/models/{id}", get(get_model).post(gemini::model_method))

@@ -1246,3 +1246,92 @@ async fn huge_bodies_are_exact_valid_json_sent_in_chunks() {
             > 99_000
     );
 }
+
+async fn responses(fake: &FakeProvider, key: &str, body: Value) -> reqwest::Response {
+    client()
+        .post(format!("{}/responses", fake.openai_base_url()))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn responses_json_stream_errors_and_signatures() {
+    let fake = FakeProvider::start().await.unwrap();
+    let tools = json!([{"type": "function", "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]);
+    let body = json!({"model": "gpt-fake", "input": "Weather? #fake:thinking", "tools": tools,
+        "include": ["reasoning.encrypted_content"]});
+    let r = responses(&fake, "k", body.clone()).await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["object"], "response");
+    assert_eq!(v["status"], "completed");
+    assert_eq!(v["output"][0]["type"], "reasoning");
+    assert_eq!(
+        v["output"][0]["encrypted_content"],
+        crate::responses::ENCRYPTED
+    );
+    assert_eq!(v["output"][1]["type"], "function_call");
+    assert_eq!(v["output"][1]["arguments"], "{\"city\":\"Paris\"}");
+    assert!(
+        v["usage"]["output_tokens_details"]["reasoning_tokens"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+
+    let mut streamed = body.clone();
+    streamed["stream"] = json!(true);
+    let text = read_all(responses(&fake, "k", streamed).await)
+        .await
+        .unwrap();
+    let events = data_lines(&text);
+    let names = event_names(&text);
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(names, kinds);
+    assert_eq!(kinds[0], "response.created");
+    assert_eq!(*kinds.last().unwrap(), "response.completed");
+    let seqs: Vec<u64> = events
+        .iter()
+        .map(|e| e["sequence_number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (0..seqs.len() as u64).collect::<Vec<_>>());
+    let args: String = events
+        .iter()
+        .filter(|e| e["type"] == "response.function_call_arguments.delta")
+        .map(|e| e["delta"].as_str().unwrap())
+        .collect();
+    assert_eq!(args, "{\"city\":\"Paris\"}");
+
+    let r = responses(
+        &fake,
+        "fake-429",
+        json!({"model": "gpt-fake", "input": "hi"}),
+    )
+    .await;
+    assert_eq!(r.status(), 429);
+    assert!(r.json::<Value>().await.unwrap()["error"]["message"].is_string());
+
+    // The reasoning item goes back; the fake counts it.
+    let input = json!([
+        {"role": "user", "content": "hi"},
+        {"type": "reasoning", "summary": [], "encrypted_content": crate::responses::ENCRYPTED},
+        {"type": "reasoning", "summary": [], "encrypted_content": "someone-else"},
+        {"role": "user", "content": "again #fake:signatures"}
+    ]);
+    let v: Value = responses(&fake, "k", json!({"model": "gpt-fake", "input": input}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v["output"][0]["content"][0]["text"],
+        "Signatures back: 1 valid, 1 invalid."
+    );
+    let calls = fake.calls();
+    assert_eq!(calls[0].protocol, Protocol::Responses);
+    assert_eq!(calls[0].path, "/v1/responses");
+}

@@ -1,7 +1,8 @@
 //! The canonical chat IR: what a chat request, response and stream *mean*, independent of
 //! any wire format. Each protocol has four pure functions (request→IR, IR→request,
-//! response→IR, IR→response) plus a streaming decoder and encoder, so 3 inbound × 3
-//! outbound protocols need 12 mappings, not 9 bespoke translators.
+//! response→IR, IR→response) plus a streaming decoder and encoder, so 4 inbound × 3
+//! outbound protocols need 14 mappings, not 12 bespoke translators (the OpenAI Responses
+//! API is a client protocol only: no translated request is sent in it).
 //!
 //! Conventions that every codec relies on:
 //! - **System** text lives in [`ChatRequest::system`], never in `messages` (OpenAI
@@ -13,6 +14,10 @@
 //! - **Thinking signatures** carry the [`Protocol`] that issued them; an encoder drops a
 //!   signature (and for Anthropic, the whole thinking block) whose origin is another
 //!   provider (§4.6).
+//!   A Gemini signature is the *next* part's when it stands in an empty-text
+//!   [`Part::Thinking`] (in a stream: a [`StreamEvent::ThinkingSignature`] right after
+//!   thought text may be either; the Responses encoder gives it its own reasoning item so
+//!   it goes back on the part that follows, where Gemini checks it).
 //! - **Usage** is normalised: `input_tokens` counts the *whole* prompt including cached
 //!   and cache-write tokens; `output_tokens` includes reasoning tokens (§4.9).
 

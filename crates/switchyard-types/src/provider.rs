@@ -15,6 +15,10 @@ pub enum Protocol {
     Anthropic,
     /// Google Gemini `generateContent`.
     Gemini,
+    /// OpenAI Responses (`POST /v1/responses`): a client protocol. Only accounts of
+    /// provider `openai` speak it (for passthrough); every other account gets it
+    /// translated ([`Provider::speaks`]).
+    Responses,
 }
 
 impl Protocol {
@@ -24,6 +28,7 @@ impl Protocol {
             Self::OpenAi => "openai",
             Self::Anthropic => "anthropic",
             Self::Gemini => "gemini",
+            Self::Responses => "responses",
         }
     }
 }
@@ -63,6 +68,16 @@ impl Provider {
             Self::OpenAi | Self::OpenRouter | Self::OpenAiCompatible => Protocol::OpenAi,
             Self::Anthropic => Protocol::Anthropic,
             Self::Gemini => Protocol::Gemini,
+        }
+    }
+
+    /// The protocol this provider's account is spoken to in for a client speaking
+    /// `client`: its own, except that OpenAI's own API also takes Responses requests as
+    /// they are (OpenRouter and compatible servers may lack `/responses`).
+    pub const fn speaks(self, client: Protocol) -> Protocol {
+        match (self, client) {
+            (Self::OpenAi, Protocol::Responses) => Protocol::Responses,
+            _ => self.protocol(),
         }
     }
 
@@ -180,6 +195,24 @@ mod tests {
         assert_eq!(Provider::OpenRouter.protocol(), Protocol::OpenAi);
         assert_eq!(Provider::OpenAiCompatible.protocol(), Protocol::OpenAi);
         assert_eq!(Provider::Gemini.protocol(), Protocol::Gemini);
+    }
+
+    #[test]
+    fn only_openai_itself_speaks_responses() {
+        assert_eq!(
+            Provider::OpenAi.speaks(Protocol::Responses),
+            Protocol::Responses
+        );
+        for p in [Provider::OpenRouter, Provider::OpenAiCompatible] {
+            assert_eq!(p.speaks(Protocol::Responses), Protocol::OpenAi);
+        }
+        assert_eq!(
+            Provider::Anthropic.speaks(Protocol::Responses),
+            Protocol::Anthropic
+        );
+        assert_eq!(Provider::OpenAi.speaks(Protocol::OpenAi), Protocol::OpenAi);
+        let json = serde_json::to_string(&Protocol::Responses).unwrap();
+        assert_eq!(json, "\"responses\"");
     }
 
     #[test]

@@ -128,6 +128,7 @@ pub fn Keys() -> impl IntoView {
             ev.prevent_default();
             let request = CreateKey {
                 name: name.get_untracked().trim().to_owned(),
+                ..CreateKey::default()
             };
             let api = api.clone();
             pending.set(true);

@@ -7,7 +7,9 @@
 //! - **Streams** ([`StartCheck`]): providers report some failures *inside* a 200 stream
 //!   (Anthropic's `event: error` `overloaded_error`, an OpenAI chunk carrying `error`).
 //!   The stream is held until its first meaningful event (pings, Anthropic's
-//!   `message_start` and OpenAI's empty opening chunk are preamble); an error event or
+//!   `message_start`, OpenAI's empty opening chunk and the Responses lifecycle events
+//!   `response.created` / `.queued` / `.in_progress` are preamble); an error event (or
+//!   `response.failed`) or
 //!   undecodable data first is a failed attempt that can still go to another account.
 
 use super::outcome::Outcome;
@@ -212,6 +214,13 @@ fn early_event(protocol: Protocol, event: &SseEvent) -> Option<Start> {
     if protocol == Protocol::Anthropic && early.kind.as_deref() == Some("ping") {
         return None;
     }
+    if protocol == Protocol::Responses {
+        return match early.kind.as_deref() {
+            Some("response.created" | "response.queued" | "response.in_progress") => None,
+            Some("response.failed") => Some(overloaded("the stream opened with response.failed")),
+            _ => Some(Start::Meaningful),
+        };
+    }
     // OpenAI's opening chunk (`role` and an empty `content`) is preamble too.
     let empty_opening = protocol == Protocol::OpenAi
         && early.choices.first().is_some_and(|choice| {
@@ -239,6 +248,22 @@ mod tests {
             Start::Failed(r) => Some(r.outcome),
             Start::Undecided | Start::Meaningful => None,
         }
+    }
+
+    #[test]
+    fn responses_lifecycle_events_are_preamble_and_failures_fail_over() {
+        let mut c = StartCheck::new(Protocol::Responses);
+        let created = "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"r\",\"error\":null}}\n\n\
+            event: response.in_progress\ndata: {\"type\":\"response.in_progress\",\"sequence_number\":1,\"response\":{\"id\":\"r\"}}\n\n";
+        assert_eq!(c.feed(created.as_bytes()), Start::Undecided);
+        let delta = "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Hi\"}\n\n";
+        assert_eq!(c.feed(delta.as_bytes()), Start::Meaningful);
+        let opening = "event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"id\":\"r\",\"error\":{\"code\":\"server_error\",\"message\":\"x\"}}}\n\n";
+        let s = StartCheck::new(Protocol::Responses).feed(opening.as_bytes());
+        assert_eq!(failed(&s), Some(Outcome::Overloaded));
+        let error = "event: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\"x\"}\n\n";
+        let s = StartCheck::new(Protocol::Responses).feed(error.as_bytes());
+        assert_eq!(failed(&s), Some(Outcome::Overloaded));
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub fn request_id(client: Option<&[u8]>) -> Arc<str> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptRecord {
     pub account_id: Arc<str>,
+    /// The account's provider (a metrics label).
+    pub provider: switchyard_types::Provider,
     pub outcome: Outcome,
     pub status: Option<u16>,
     pub duration: Duration,
@@ -94,6 +96,8 @@ pub enum BodyEnd {
     UpstreamFailed,
     /// The client went away before the end.
     Cancelled,
+    /// Still open at the gateway's drain deadline: ended with an error event.
+    Drained,
 }
 
 /// Everything known about one request (see the module docs).
@@ -103,8 +107,12 @@ pub struct RequestContext {
     pub started: Instant,
     pub protocol_in: Protocol,
     pub key_id: Option<Arc<str>>,
+    /// The client key's policy: its usage and cost are charged to it at the finish.
+    pub key_policy: Option<Arc<crate::keyring::KeyPolicy>>,
+    /// The model the client asked for (an alias, when one applied).
     pub model: Option<Box<str>>,
     pub protocol_out: Option<Protocol>,
+    /// The model sent upstream (the alias's target when one applied).
     pub upstream_model: Option<Box<str>>,
     pub stream: bool,
     pub attempts: Vec<AttemptRecord>,
@@ -134,6 +142,7 @@ impl RequestContext {
             started: Instant::now(),
             protocol_in,
             key_id: None,
+            key_policy: None,
             model: None,
             protocol_out: None,
             upstream_model: None,

@@ -6,6 +6,26 @@
 //! breaker, health and lockouts ([`Outcome::feedback`]); a client's fault (a request the
 //! upstream refused, or one the gateway could not even form) and the gateway's own
 //! refusals are never charged to an account.
+//!
+//! # Dead credentials
+//! A refusal of the credential itself is [`Outcome::Revoked`]: the account is marked
+//! `forbidden` and skipped until verified ([`crate::pool::status`]). Which answers say so:
+//! - any 401, from every provider (OpenAI `invalid_api_key`, Anthropic
+//!   `authentication_error`, Gemini `UNAUTHENTICATED`, OpenRouter's "no auth");
+//! - a JSON body whose class is an authentication failure, whatever the status (Gemini
+//!   answers a bad key with 400 `INVALID_ARGUMENT` and reason `API_KEY_INVALID`);
+//! - a 403 from OpenAI-protocol providers and Anthropic (`permission_error`: the key's
+//!   organisation, region or scopes do not allow the call), except a 403 whose body
+//!   classes it as the request's fault (OpenRouter's moderation refusals) — that goes
+//!   back to the client;
+//! - a Gemini 403 only when the decoder classed it as an authentication failure (a key
+//!   or project that is blocked, suspended or lacks the API); any other Gemini
+//!   `PERMISSION_DENIED` is about a resource the request named (a tuned model, a file, a
+//!   cached content) and stays [`Outcome::AuthFailed`]: the account's fault for this
+//!   request, retried elsewhere, but not marked.
+//!
+//! A 403 that is not JSON (an HTML page from a proxy or firewall in the way) says
+//! nothing about the credential: [`Outcome::AuthFailed`].
 
 use crate::pool::{Feedback, RateLimitHint};
 use crate::translate::{FaultKind, UpstreamFault};
@@ -55,7 +75,8 @@ pub enum Outcome {
     /// a compressed body without its encoding), an HTML error page, a stream that
     /// broke or carried an error before its first event.
     BadAnswer,
-    /// 401 / 403: the account's credential was refused.
+    /// A 403 that does not condemn the credential (see the module docs): try another
+    /// account, mark nothing.
     AuthFailed,
     /// No connection, or it was reset before the headers.
     Unreachable,
@@ -63,11 +84,14 @@ pub enum Outcome {
     Timeout,
     /// The gateway refused to go on (over its memory budget); nothing learnt.
     Refused,
+    /// The provider refused the credential itself (see the module docs): the account is
+    /// marked `forbidden` until verified.
+    Revoked,
 }
 
 impl Outcome {
     /// Every outcome, for metric label sets.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Relayed,
         Self::ClientError,
         Self::Unformable,
@@ -83,15 +107,17 @@ impl Outcome {
         Self::Unreachable,
         Self::Timeout,
         Self::Refused,
+        Self::Revoked,
     ];
 
     pub const fn blame(self) -> Blame {
         match self {
             Self::Relayed => Blame::None,
             Self::ClientError | Self::Unformable => Blame::Client,
-            Self::RateLimited { .. } | Self::QuotaExhausted { .. } | Self::AuthFailed => {
-                Blame::Account
-            }
+            Self::RateLimited { .. }
+            | Self::QuotaExhausted { .. }
+            | Self::AuthFailed
+            | Self::Revoked => Blame::Account,
             Self::Overloaded
             | Self::ServerError
             | Self::BadAnswer
@@ -121,6 +147,7 @@ impl Outcome {
             Self::Unreachable => "unreachable",
             Self::Timeout => "timeout",
             Self::Refused => "refused",
+            Self::Revoked => "revoked",
         }
     }
 
@@ -139,6 +166,7 @@ impl Outcome {
             Self::Unreachable => 9,
             Self::Timeout => 10,
             Self::Refused => 11,
+            Self::Revoked => 12,
         }
     }
 
@@ -155,6 +183,7 @@ impl Outcome {
                 all_models,
             },
             Self::Overloaded => Feedback::Overloaded { latency },
+            Self::Revoked => Feedback::Revoked,
             Self::ServerError
             | Self::BadAnswer
             | Self::AuthFailed
@@ -180,6 +209,12 @@ pub fn classify_answer(
     if status.is_success() {
         return Outcome::Relayed;
     }
+    if body_is_json
+        && fault.is_some_and(|f| f.kind == FaultKind::Authentication)
+        && status.is_client_error()
+    {
+        return Outcome::Revoked;
+    }
     if fault.is_some_and(|f| f.kind == FaultKind::QuotaExhausted) {
         let reset_in = fault
             .and_then(|f| f.retry_after_ms)
@@ -199,7 +234,8 @@ pub fn classify_answer(
                     .map(Duration::from_millis)
             }),
         },
-        401 | 403 => Outcome::AuthFailed,
+        401 => Outcome::Revoked,
+        403 => forbidden_verdict(protocol, fault, body_is_json),
         503 | 529 => Outcome::Overloaded,
         408 | 504 => Outcome::Timeout,
         500..=599 => Outcome::ServerError,
@@ -207,6 +243,22 @@ pub fn classify_answer(
         100..=399 => Outcome::BadAnswer,
         _ if !body_is_json => Outcome::BadAnswer,
         _ => Outcome::ClientError,
+    }
+}
+
+/// What a 403 says (see the module docs).
+fn forbidden_verdict(
+    protocol: Protocol,
+    fault: Option<&UpstreamFault>,
+    body_is_json: bool,
+) -> Outcome {
+    if !body_is_json {
+        return Outcome::AuthFailed;
+    }
+    match (protocol, fault.map(|f| f.kind)) {
+        (_, Some(FaultKind::InvalidRequest)) => Outcome::ClientError,
+        (Protocol::Gemini, _) => Outcome::AuthFailed,
+        _ => Outcome::Revoked,
     }
 }
 
@@ -249,7 +301,8 @@ mod tests {
         assert_eq!(c(429), Outcome::RateLimited { retry_after: None });
         assert_eq!(c(529), Outcome::Overloaded);
         assert_eq!(c(500), Outcome::ServerError);
-        assert_eq!(c(401), Outcome::AuthFailed);
+        assert_eq!(c(401), Outcome::Revoked);
+        assert_eq!(c(403), Outcome::Revoked);
         assert_eq!(c(400), Outcome::ClientError);
         assert_eq!(
             c(302),
@@ -262,6 +315,49 @@ mod tests {
         let html_404 = classify_answer(Protocol::OpenAi, status(404), &h, None, false);
         assert_eq!(html_404, Outcome::BadAnswer, "an HTML 404 is no verdict");
         assert!(html_404.is_retriable());
+    }
+
+    #[test]
+    fn dead_credentials_are_told_from_other_refusals() {
+        let h = HeaderMap::new();
+        let auth = fault(FaultKind::Authentication, None);
+        let denied = fault(FaultKind::PermissionDenied, None);
+        let invalid = fault(FaultKind::InvalidRequest, None);
+        // Gemini answers a bad key with 400 API_KEY_INVALID.
+        assert_eq!(
+            classify_answer(Protocol::Gemini, status(400), &h, Some(&auth), true),
+            Outcome::Revoked
+        );
+        // A Gemini 403 about a resource is not a dead key; one classed as auth is.
+        assert_eq!(
+            classify_answer(Protocol::Gemini, status(403), &h, Some(&denied), true),
+            Outcome::AuthFailed
+        );
+        assert_eq!(
+            classify_answer(Protocol::Gemini, status(403), &h, Some(&auth), true),
+            Outcome::Revoked
+        );
+        // Anthropic permission_error and OpenAI 403s condemn the key.
+        assert_eq!(
+            classify_answer(Protocol::Anthropic, status(403), &h, Some(&denied), true),
+            Outcome::Revoked
+        );
+        // OpenRouter's moderation 403 is the request's fault.
+        assert_eq!(
+            classify_answer(Protocol::OpenAi, status(403), &h, Some(&invalid), true),
+            Outcome::ClientError
+        );
+        // An HTML 403 from a proxy says nothing about the key.
+        assert_eq!(
+            classify_answer(Protocol::OpenAi, status(403), &h, Some(&denied), false),
+            Outcome::AuthFailed
+        );
+        assert_eq!(
+            classify_answer(Protocol::Anthropic, status(401), &h, Some(&auth), true),
+            Outcome::Revoked
+        );
+        assert_eq!(Outcome::Revoked.blame(), Blame::Account);
+        assert!(Outcome::Revoked.is_retriable());
     }
 
     #[test]

@@ -17,6 +17,8 @@
 //!   Gemini: `usageMetadata` is cumulative, so only the last line carrying it is kept
 //!   (copied into a reused buffer) and parsed at the end; it is final when the same
 //!   chunk carries a `finishReason`.
+//!   Responses: the `response.completed` (or `.incomplete` / `.failed`) event, whose
+//!   `response.usage` is the whole request's.
 //! - **Gemini's JSON-array stream** (`streamGenerateContent` without `alt=sse`, told
 //!   apart by its leading `[`) is kept like a JSON answer and parsed at the end; a cut
 //!   array does not parse and yields no usage.
@@ -274,6 +276,14 @@ impl UsageTap {
                     }
                 }
             }
+            Protocol::Responses => {
+                if has_non_null(data, b"\"usage\"")
+                    && let Ok(event) = serde_json::from_slice::<ResponsesEvent>(data)
+                    && let Some(usage) = event.response.and_then(|r| r.usage)
+                {
+                    self.found = Some(usage.usage());
+                }
+            }
             Protocol::Gemini => {
                 if memchr::memmem::find(data, b"\"usageMetadata\"").is_some() {
                     self.last_line.clear();
@@ -306,6 +316,10 @@ fn parse_json(protocol: Protocol, body: &[u8]) -> Option<(Usage, Option<f64>)> {
         Protocol::Anthropic => {
             let usage = serde_json::from_slice::<AnthropicEvent>(body).ok()?.usage?;
             Some((usage.merge_into(Usage::default()), None))
+        }
+        Protocol::Responses => {
+            let usage = serde_json::from_slice::<ResponsesBody>(body).ok()?.usage?;
+            Some((usage.usage(), None))
         }
         Protocol::Gemini => {
             let usage = serde_json::from_slice::<GeminiChunk>(body).ok()?.usage?;
@@ -367,6 +381,52 @@ impl OpenAiUsage {
 
     fn reported_cost(&self) -> Option<f64> {
         self.cost.filter(|c| c.is_finite() && *c >= 0.0)
+    }
+}
+
+/// A Responses stream event: `response.completed` and its siblings carry the response.
+#[derive(Deserialize)]
+struct ResponsesEvent {
+    response: Option<ResponsesBody>,
+}
+
+/// A `response` object (the JSON answer, or inside a stream event).
+#[derive(Deserialize)]
+struct ResponsesBody {
+    usage: Option<ResponsesUsage>,
+}
+
+/// Responses usage: `input_tokens` counts the whole prompt (cached included),
+/// `output_tokens` includes reasoning, as in Chat Completions.
+#[derive(Deserialize)]
+struct ResponsesUsage {
+    #[serde(default)]
+    input_tokens: u64,
+    #[serde(default)]
+    output_tokens: u64,
+    input_tokens_details: Option<OpenAiPromptDetails>,
+    output_tokens_details: Option<OpenAiCompletionDetails>,
+}
+
+impl ResponsesUsage {
+    fn usage(&self) -> Usage {
+        OpenAiUsage {
+            prompt_tokens: self.input_tokens,
+            completion_tokens: self.output_tokens,
+            prompt_tokens_details: self.input_tokens_details.as_ref().map(|d| {
+                OpenAiPromptDetails {
+                    cached_tokens: d.cached_tokens,
+                    cache_write_tokens: d.cache_write_tokens,
+                }
+            }),
+            completion_tokens_details: self.output_tokens_details.as_ref().map(|d| {
+                OpenAiCompletionDetails {
+                    reasoning_tokens: d.reasoning_tokens,
+                }
+            }),
+            cost: None,
+        }
+        .usage()
     }
 }
 
@@ -537,6 +597,30 @@ mod tests {
         // Cut before the usage chunk: nothing known.
         let cut = &body[..body.find("data: {\"id\":\"c\",\"choices\":[]").unwrap_or(0)];
         assert_eq!(every_split(Protocol::OpenAi, true, cut), None);
+    }
+
+    #[test]
+    fn responses_json_and_stream_read_the_response_usage() {
+        let body = r#"{"id":"resp_1","object":"response","output":[],"usage":{"input_tokens":120,
+            "input_tokens_details":{"cached_tokens":20},"output_tokens":40,
+            "output_tokens_details":{"reasoning_tokens":30},"total_tokens":160}}"#;
+        assert_eq!(
+            every_split(Protocol::Responses, false, body),
+            complete(usage(100, 20, 0, 40, 30))
+        );
+        let stream = "event: response.created\n\
+            data: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"r\",\"usage\":null}}\n\n\
+            event: response.output_text.delta\n\
+            data: {\"type\":\"response.output_text.delta\",\"sequence_number\":1,\"delta\":\"\\\"usage\\\": 1\"}\n\n\
+            event: response.completed\n\
+            data: {\"type\":\"response.completed\",\"sequence_number\":2,\"response\":{\"id\":\"r\",\"usage\":{\"input_tokens\":12,\
+            \"input_tokens_details\":{\"cached_tokens\":2},\"output_tokens\":40,\"output_tokens_details\":{\"reasoning_tokens\":30},\"total_tokens\":52}}}\n\n";
+        assert_eq!(
+            every_split(Protocol::Responses, true, stream),
+            complete(usage(10, 2, 0, 40, 30))
+        );
+        let cut = &stream[..stream.find("event: response.completed").unwrap_or(0)];
+        assert_eq!(every_split(Protocol::Responses, true, cut), None);
     }
 
     #[test]

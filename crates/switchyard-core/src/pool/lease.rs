@@ -40,8 +40,12 @@ pub enum Feedback {
     },
     /// 529 / 503: the provider is overloaded.
     Overloaded { latency: Duration },
-    /// The account's fault: 5xx, timeout, refused connection or credential.
+    /// The account's fault: 5xx, timeout, refused connection or a 403 for this request.
     Failure { latency: Duration },
+    /// The credential itself was refused: the caller marks the account forbidden
+    /// ([`super::Pool::mark_forbidden`]); the breaker and health learn nothing (the
+    /// account is out of routing until verified).
+    Revoked,
     /// Nothing learnt about the account (the client's request was at fault).
     Neutral,
 }
@@ -139,6 +143,7 @@ impl Lease {
                 state.health.record(false, latency);
                 self.after_failure();
             }
+            Feedback::Revoked => state.breaker.on_neutral(),
             Feedback::Neutral => state.breaker.on_neutral(),
         }
     }

@@ -8,11 +8,16 @@
 //!
 //! 1. **Candidates**: enabled accounts whose model globs match, reachable for the
 //!    client's protocol ([`Reach`]: any, since requests are translated — or only the
-//!    client's own, for token counting), not yet tried by this request, whose circuit is
-//!    not open, whose quota scope is not locked out for this model, and with fewer
-//!    requests in flight than their adaptive (AIMD) limit. Each rule removes an account
-//!    that would most likely fail or queue; none of them touches other accounts, so one
-//!    request's 429 never makes the rest of the pool unavailable.
+//!    client's own, for token counting), not yet tried by this request, whose credential
+//!    is not marked forbidden ([`status`]: the provider refused it; one atomic load),
+//!    whose circuit is not open, whose quota scope is not locked out for this model,
+//!    whose remaining quota for the model is not under the quota protection floor
+//!    (`[[quota_protection]]`, when configured for the model), and with fewer requests in
+//!    flight than their adaptive (AIMD) limit. Each rule removes an account that would
+//!    most likely fail or queue; none of them touches other accounts, so one request's
+//!    429 never makes the rest of the pool unavailable. A forbidden credential is not
+//!    waited for (no lockout end to report): only `POST /api/accounts/{id}/verify` or a
+//!    new key brings it back.
 //! 2. **Highest tier first** (order configurable): operators pay for better tiers to have
 //!    them used; a lower tier is a fallback, not a peer.
 //! 3. **Session affinity within the best available tier**: prompt caches live on
@@ -21,9 +26,12 @@
 //!    (locked out, open circuit, full) is simply skipped — affinity never pins a session
 //!    to a broken account.
 //! 4. **Least connections, relative to capacity** (`active / limit`), so a larger limit
-//!    takes proportionally more; ties go to the healthier account (EWMA score), then to
-//!    one speaking the client's protocol (passthrough is cheaper and exact), then to the
-//!    operator's order.
+//!    takes proportionally more; ties go to the account with more quota left for the
+//!    model (the tightest known window, [`crate::quota::QuotaBook::headroom`]; unknown
+//!    counts as full, so an account is not punished for a provider that sends no
+//!    headers), then to the healthier account (EWMA score), then to one speaking the
+//!    client's protocol (passthrough is cheaper and exact), then to the operator's order
+//!    (`display_order`, then creation order).
 //! 5. The choice is an RAII [`Lease`]: it holds the in-flight slot until dropped, and
 //!    carries the outcome back ([`Lease::report`]) into AIMD, the breaker, health,
 //!    lockouts and the session binding.
@@ -61,11 +69,14 @@
 
 mod lease;
 mod settings;
+pub mod status;
 
 pub use lease::{Feedback, Lease, RateLimitHint};
-pub use settings::{RoutingConfig, RoutingSettings};
+pub use settings::{QuotaProtection, RoutingConfig, RoutingSettings};
+pub use status::{CredentialMark, StatusChange, StatusQueue};
 
 use crate::crypto::Secret;
+use crate::quota::QuotaBook;
 use crate::resilience::aimd::Aimd;
 use crate::resilience::breaker::Breaker;
 use crate::resilience::health::Health;
@@ -79,6 +90,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+use switchyard_types::accounts::AccountStatus;
 use switchyard_types::{Protocol, Provider, Tier, glob};
 use tokio::time::Instant;
 
@@ -96,6 +108,8 @@ pub struct AccountState {
     pub aimd: Aimd,
     pub breaker: Breaker,
     pub health: Health,
+    /// Whether the provider refused the credential (see [`status`]).
+    pub credential: CredentialMark,
 }
 
 impl AccountState {
@@ -105,6 +119,7 @@ impl AccountState {
             aimd: Aimd::new(settings.aimd),
             breaker: Breaker::new(settings.breaker),
             health: Health::default(),
+            credential: CredentialMark::default(),
         }
     }
 
@@ -133,6 +148,10 @@ pub struct PoolAccount {
     pub state: Arc<AccountState>,
     /// The lockouts of this account's quota scope (shared with its siblings).
     pub lockouts: Arc<Lockouts>,
+    /// The quota snapshot of this account's scope (shared with its siblings).
+    pub quota: Arc<QuotaBook>,
+    /// The optional admin credential (usage/cost reports); never on the hot path.
+    pub admin_key: Option<Secret>,
     /// Upstream URLs and credential header, prepared once.
     pub wire: AccountWire,
 }
@@ -211,6 +230,12 @@ pub struct AccountSpec {
     pub enabled: bool,
     pub credential: Secret,
     pub quota_scope: Option<String>,
+    pub admin_key: Option<Secret>,
+    /// The stored credential status (`Forbidden` marks the account; `Disabled` is
+    /// `enabled`), its reason and time (unix s).
+    pub status: AccountStatus,
+    pub status_reason: Option<String>,
+    pub status_since: Option<i64>,
 }
 
 /// One replacement's accounts and the index routing reads them through.
@@ -324,6 +349,9 @@ impl Index {
     }
 }
 
+/// What the accounts of one quota scope share: lockouts and the quota snapshot.
+type ScopeShared = (Arc<Lockouts>, Arc<QuotaBook>);
+
 /// The pool of upstream accounts.
 #[derive(Debug)]
 pub struct Pool {
@@ -331,7 +359,9 @@ pub struct Pool {
     /// Runtime state by account id, and lockouts by scope. Plain mutexes: touched only
     /// on snapshot replacement and reconfiguration (management calls), never per request.
     states: Mutex<HashMap<String, Arc<AccountState>>>,
-    scopes: Mutex<HashMap<String, Arc<Lockouts>>>,
+    scopes: Mutex<HashMap<String, ScopeShared>>,
+    /// Credential marks waiting to be persisted.
+    status_queue: Arc<StatusQueue>,
     settings: ArcSwap<RoutingSettings>,
     tier_ranks: ArcSwap<[u8; TIERS]>,
     sessions: Arc<Sessions>,
@@ -368,8 +398,9 @@ fn tier_index(tier: Tier) -> usize {
 }
 
 /// Ranking of an available candidate within its tier, lower wins: (load per mille,
-/// −health per mille, speaks a protocol other than the client's, order of discovery).
-type RankKey = (u64, i64, bool, usize);
+/// −quota headroom per mille, −health per mille, speaks a protocol other than the
+/// client's, order of discovery).
+type RankKey = (u64, i64, i64, bool, usize);
 
 /// One selection's fixed inputs.
 struct Probe<'a> {
@@ -378,6 +409,10 @@ struct Probe<'a> {
     reach: Reach,
     tried: &'a [Arc<PoolAccount>],
     now: Instant,
+    /// Unix seconds now (quota windows reset at wall-clock times).
+    now_unix: i64,
+    /// The quota protection floor for this model, per mille, if configured.
+    floor: Option<u32>,
 }
 
 impl Probe<'_> {
@@ -393,11 +428,27 @@ impl Probe<'_> {
             return None;
         }
         let state = &account.state;
+        if state.credential.is_forbidden() {
+            return None;
+        }
         if !state.breaker.would_allow(self.now) {
             exhaustion.circuit_open = true;
             return None;
         }
         if let Some(until) = account.lockouts.locked_until(self.model, self.now) {
+            exhaustion.earliest_unlock =
+                Some(exhaustion.earliest_unlock.map_or(until, |e| e.min(until)));
+            return None;
+        }
+        if let Some(floor) = self.floor
+            && let Some(headroom) = account.quota.headroom(self.model, self.now_unix)
+            && headroom.permille < floor
+        {
+            // Protected until the window resets (an unknown reset: a minute).
+            let wait = headroom
+                .resets_at
+                .map_or(60, |r| r.saturating_sub(self.now_unix).max(1));
+            let until = self.now + Duration::from_secs(u64::try_from(wait).unwrap_or(60));
             exhaustion.earliest_unlock =
                 Some(exhaustion.earliest_unlock.map_or(until, |e| e.min(until)));
             return None;
@@ -422,17 +473,22 @@ impl Probe<'_> {
         let Some(load) = self.load(position, exhaustion) else {
             return;
         };
-        // Health only breaks ties: compute it (a lock and some math) only then.
+        // Quota and health only break ties: compute them (a lock each) only then.
         if best.as_ref().is_some_and(|(_, k)| load > k.0) {
             return;
         }
         let Some(account) = self.accounts.get(position) else {
             return;
         };
+        let headroom = account
+            .quota
+            .headroom(self.model, self.now_unix)
+            .map_or(1000, |h| i64::from(h.permille));
         #[expect(clippy::cast_possible_truncation, reason = "score is in [0, 1]")]
         let health = (account.state.health.snapshot().score * 1000.0) as i64;
         let key = (
             load,
+            -headroom,
             -health,
             account.protocol() != self.reach.preferred(),
             order,
@@ -485,6 +541,7 @@ impl Pool {
             snapshot: ArcSwap::default(),
             states: Mutex::default(),
             scopes: Mutex::default(),
+            status_queue: Arc::default(),
             tier_ranks: ArcSwap::from_pointee(settings.tier_ranks()),
             sessions: Arc::new(Sessions::new(
                 Duration::from_secs(settings.routing.session_ttl_secs),
@@ -533,8 +590,13 @@ impl Pool {
                     .remove(&s.id)
                     .unwrap_or_else(|| Arc::new(AccountState::new(&settings)));
                 next_states.insert(s.id.clone(), Arc::clone(&state));
+                state.credential.apply_stored(
+                    (s.status == AccountStatus::Forbidden)
+                        .then(|| s.status_reason.clone().unwrap_or_default()),
+                    s.status_since.unwrap_or(0),
+                );
                 let scope = s.quota_scope.clone().unwrap_or_else(|| s.id.clone());
-                let lockouts = next_scopes
+                let (lockouts, quota) = next_scopes
                     .entry(scope.clone())
                     .or_insert_with(|| scopes.remove(&scope).unwrap_or_default())
                     .clone();
@@ -552,6 +614,8 @@ impl Pool {
                     scope,
                     state,
                     lockouts,
+                    quota,
+                    admin_key: s.admin_key,
                 })
             })
             .collect();
@@ -597,6 +661,8 @@ impl Pool {
             reach,
             tried,
             now,
+            now_unix: crate::store::now_unix(),
+            floor: self.settings.load().quota_floor(model),
         };
         let ranks = **self.tier_ranks.load();
         let mut tiers: [usize; TIERS] = std::array::from_fn(|i| i);
@@ -699,6 +765,34 @@ impl Pool {
         self.capacity.waiters.fetch_add(1, Ordering::Relaxed);
         let _ = tokio::time::timeout(limit, self.capacity.notify.notified()).await;
         self.capacity.waiters.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Mark `account`'s credential forbidden (the provider refused it): routing skips it
+    /// from the next selection on, its session bindings end, and the change is queued for
+    /// the upkeep task to persist. Marks an account once until it is cleared.
+    pub fn mark_forbidden(&self, account: &PoolAccount, reason: &str) {
+        let now = crate::store::now_unix();
+        if account.state.credential.mark(reason, now) {
+            self.sessions.unbind_account(&account.id);
+            tracing::warn!(account = %account.id, reason, "credential refused by the provider; the account is marked forbidden until verified");
+            self.status_queue.push(StatusChange {
+                account_id: Arc::clone(&account.id),
+                reason: reason.to_owned(),
+                since: now,
+            });
+        }
+    }
+
+    /// Credential marks waiting to be persisted.
+    pub fn status_queue(&self) -> &StatusQueue {
+        &self.status_queue
+    }
+
+    /// The account with this id in the current snapshot.
+    pub fn account(&self, id: &str) -> Option<Arc<PoolAccount>> {
+        let snapshot = self.snapshot.load();
+        let position = *snapshot.index.by_id.get(id)?;
+        snapshot.accounts.get(position).cloned()
     }
 
     /// Clear the lockouts of every scope, or of `account_id`'s scope; how many scopes.

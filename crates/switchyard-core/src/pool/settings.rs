@@ -43,6 +43,19 @@ impl Default for RoutingConfig {
     }
 }
 
+/// One `[[quota_protection]]` rule: accounts whose remaining quota for a model matching
+/// `models` is under `min_remaining_percent` of the window are skipped until it resets,
+/// so the last of a quota is kept (e.g. for other tools sharing the key). The first
+/// matching rule applies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaProtection {
+    /// A model glob (`*`, `?`), e.g. `gemini-*`.
+    pub models: String,
+    /// Range 0.0..=100.0.
+    pub min_remaining_percent: f64,
+}
+
 /// Everything routing can be tuned with, validated together.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RoutingSettings {
@@ -50,6 +63,8 @@ pub struct RoutingSettings {
     pub aimd: AimdConfig,
     pub breaker: BreakerConfig,
     pub retry: RetryConfig,
+    #[serde(default)]
+    pub quota_protection: Vec<QuotaProtection>,
 }
 
 impl RoutingSettings {
@@ -77,9 +92,39 @@ impl RoutingSettings {
         if !(1..=86_400).contains(&self.routing.quota_lock_secs) {
             return Err(("routing.quota_lock_secs", "must be 1..=86400".into()));
         }
+        for rule in &self.quota_protection {
+            if !switchyard_types::glob::is_valid_pattern(&rule.models) {
+                return Err((
+                    "quota_protection.models",
+                    "must be a model glob: 1 to 200 printable characters without spaces".into(),
+                ));
+            }
+            if !(0.0..=100.0).contains(&rule.min_remaining_percent) {
+                return Err((
+                    "quota_protection.min_remaining_percent",
+                    "must be 0.0..=100.0".into(),
+                ));
+            }
+        }
         self.aimd.validate()?;
         self.breaker.validate()?;
         self.retry.validate()
+    }
+
+    /// The quota protection floor for `model`, per mille of the window (the first
+    /// matching rule), if any.
+    pub fn quota_floor(&self, model: &str) -> Option<u32> {
+        let rule = self
+            .quota_protection
+            .iter()
+            .find(|r| switchyard_types::glob::matches(&r.models, model))?;
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "validated to 0..=100 percent"
+        )]
+        let permille = (rule.min_remaining_percent * 10.0).round() as u32;
+        (permille > 0).then_some(permille)
     }
 
     /// Rank of each tier (lower is preferred), indexed like [`Tier::ALL`].

@@ -13,6 +13,10 @@ fn spec(id: &str, provider: Provider, models: &[&str]) -> AccountSpec {
         enabled: true,
         credential: Secret::new("k"),
         quota_scope: None,
+        admin_key: None,
+        status: Default::default(),
+        status_reason: None,
+        status_since: None,
     }
 }
 
@@ -562,4 +566,118 @@ async fn unknown_models_are_not_served_and_the_model_memo_is_bounded() {
     // A new snapshot starts a new memo.
     pool.replace(many(1, Tier::Pro));
     assert_eq!(memo(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_forbidden_credential_is_skipped_at_once_and_survives_reloads_until_cleared() {
+    let pool = Pool::new();
+    pool.replace(vec![
+        spec("a", Provider::OpenAi, &["*"]),
+        spec("b", Provider::OpenAi, &["*"]),
+    ]);
+    let a = pool.account("a").unwrap();
+    pool.mark_forbidden(&a, "HTTP 401");
+    for _ in 0..5 {
+        let l = leased(pool.select("m", ANY, &[], None));
+        assert_eq!(l.account().id.as_ref(), "b");
+    }
+    assert_eq!(pool.status_queue().take().len(), 1, "queued once");
+    pool.mark_forbidden(&a, "again");
+    assert!(pool.status_queue().take().is_empty());
+    // A reload from a store that has not seen the mark yet keeps it.
+    pool.replace(vec![
+        spec("a", Provider::OpenAi, &["*"]),
+        spec("b", Provider::OpenAi, &["*"]),
+    ]);
+    let b = pool.account("b").unwrap();
+    let _held = leased(pool.select("m", ANY, &[], None));
+    // Only a forbidden account is left for a request that tried b.
+    assert!(matches!(
+        pool.select("m", ANY, &[b], None),
+        Selection::Exhausted(_)
+    ));
+    pool.account("a").unwrap().state.credential.clear(i64::MAX);
+    assert_eq!(
+        leased(pool.select("m", ANY, &[], None))
+            .account()
+            .id
+            .as_ref(),
+        "a"
+    );
+}
+
+fn book_with(account: &PoolAccount, model: &str, remaining: f64, resets_in: i64) {
+    account.quota.observe(
+        &[crate::quota::Observation {
+            model: Some(model),
+            unit: switchyard_types::quota::QuotaUnit::Requests,
+            source: "test",
+            limit: Some(100.0),
+            remaining: Some(remaining),
+            used: None,
+            resets_at: Some(crate::store::now_unix() + resets_in),
+        }],
+        crate::store::now_unix(),
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn more_quota_left_breaks_ties_and_protection_keeps_the_last_of_it() {
+    let pool = Pool::new();
+    pool.replace(vec![
+        spec("a", Provider::OpenAi, &["*"]),
+        spec("b", Provider::OpenAi, &["*"]),
+    ]);
+    book_with(&pool.account("a").unwrap(), "m", 30.0, 600);
+    book_with(&pool.account("b").unwrap(), "m", 80.0, 600);
+    assert_eq!(
+        leased(pool.select("m", ANY, &[], None))
+            .account()
+            .id
+            .as_ref(),
+        "b",
+        "b has more left"
+    );
+    // Another model's window says nothing about this one: order decides.
+    assert_eq!(
+        leased(pool.select("other", ANY, &[], None))
+            .account()
+            .id
+            .as_ref(),
+        "a"
+    );
+    let settings = RoutingSettings {
+        quota_protection: vec![QuotaProtection {
+            models: "m*".into(),
+            min_remaining_percent: 50.0,
+        }],
+        ..RoutingSettings::default()
+    };
+    assert!(settings.validate().is_ok());
+    pool.reconfigure(settings);
+    let b = pool.account("b").unwrap();
+    // a is under the floor: with b tried, nothing is left, and the wait is a's reset.
+    match pool.select("m", ANY, &[b], None) {
+        Selection::Exhausted(why) => {
+            let wait = why.earliest_unlock.unwrap() - Instant::now();
+            assert!(wait > Duration::from_secs(590) && wait <= Duration::from_secs(600));
+        }
+        other => panic!("expected exhaustion, got {other:?}"),
+    }
+    // The rule does not cover other models.
+    assert!(matches!(
+        pool.select("other", ANY, &[], None),
+        Selection::Lease(_)
+    ));
+    let bad = RoutingSettings {
+        quota_protection: vec![QuotaProtection {
+            models: "m".into(),
+            min_remaining_percent: 101.0,
+        }],
+        ..RoutingSettings::default()
+    };
+    assert_eq!(
+        bad.validate().unwrap_err().0,
+        "quota_protection.min_remaining_percent"
+    );
 }

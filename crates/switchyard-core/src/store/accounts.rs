@@ -2,7 +2,8 @@
 
 use super::{Store, StoreError};
 use crate::crypto::Sealed;
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+use switchyard_types::accounts::AccountStatus;
 use switchyard_types::{Provider, Tier};
 
 /// One stored account. The credential stays sealed here; the pool opens it.
@@ -22,16 +23,28 @@ pub struct AccountRecord {
     pub quota_scope: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// `Ok`, `Forbidden` or `NeedsReauth` (never `Disabled`: that is `enabled`).
+    pub status: AccountStatus,
+    pub status_reason: Option<String>,
+    pub status_since: Option<i64>,
+    /// The optional admin credential (usage/cost reports), sealed with AAD
+    /// `account-admin:{id}`.
+    pub admin_secret: Option<Sealed>,
+    pub display_order: i64,
 }
 
 const COLUMNS: &str = "id, provider, label, base_url, tier, models, enabled, secret_nonce, \
-                       secret_ct, secret_hint, position, created_at, updated_at, quota_scope";
+                       secret_ct, secret_hint, position, created_at, updated_at, quota_scope, \
+                       status, status_reason, status_since, admin_nonce, admin_ct, display_order";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<AccountRecord, StoreError>> {
     let id: String = row.get(0)?;
     let provider: String = row.get(1)?;
     let tier: String = row.get(4)?;
     let models: Option<String> = row.get(5)?;
+    let status: String = row.get(14)?;
+    let admin_nonce: Option<Vec<u8>> = row.get(17)?;
+    let admin_ct: Option<Vec<u8>> = row.get(18)?;
     let corrupt = |message: String| StoreError::Corrupt {
         id: id.clone(),
         message,
@@ -42,6 +55,9 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<AccountRecord, StoreError>
     };
     let Ok(tier) = tier.parse::<Tier>() else {
         return Ok(Err(corrupt(format!("unknown tier {tier:?}"))));
+    };
+    let Some(status) = AccountStatus::parse(&status) else {
+        return Ok(Err(corrupt(format!("unknown status {status:?}"))));
     };
     let models = match models
         .map(|m| serde_json::from_str::<Vec<String>>(&m))
@@ -66,6 +82,13 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Result<AccountRecord, StoreError>
         created_at: row.get(11)?,
         updated_at: row.get(12)?,
         quota_scope: row.get(13)?,
+        status,
+        status_reason: row.get(15)?,
+        status_since: row.get(16)?,
+        admin_secret: admin_nonce
+            .zip(admin_ct)
+            .map(|(nonce, ciphertext)| Sealed { nonce, ciphertext }),
+        display_order: row.get(19)?,
         id,
     }))
 }
@@ -82,27 +105,7 @@ impl Store {
     ) -> Result<AccountRecord, StoreError> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            rec.position =
-                tx.query_row("SELECT COALESCE(MAX(position), 0) + 1 FROM accounts", [], |r| r.get(0))?;
-            tx.execute(
-                &format!("INSERT INTO accounts ({COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"),
-                params![
-                    rec.id,
-                    rec.provider.as_str(),
-                    rec.label,
-                    rec.base_url,
-                    rec.tier.as_str(),
-                    models_json(rec.models.as_ref()),
-                    rec.enabled,
-                    rec.secret.nonce,
-                    rec.secret.ciphertext,
-                    rec.secret_hint,
-                    rec.position,
-                    rec.created_at,
-                    rec.updated_at,
-                    rec.quota_scope,
-                ],
-            )?;
+            insert_in(&tx, &mut rec)?;
             tx.commit()?;
             Ok(rec)
         })
@@ -113,7 +116,7 @@ impl Store {
     pub async fn list_accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
         self.call(|c| {
             let mut stmt = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM accounts ORDER BY position, id"
+                "SELECT {COLUMNS} FROM accounts ORDER BY display_order, position, id"
             ))?;
             let rows = stmt.query_map([], from_row)?;
             let mut out = Vec::new();
@@ -141,25 +144,92 @@ impl Store {
 
     /// Overwrite the mutable columns of an existing account; `false` if it is gone.
     pub async fn update_account(&self, rec: AccountRecord) -> Result<bool, StoreError> {
+        self.call(move |c| update_in(c, &rec)).await
+    }
+
+    /// Create and update accounts in one transaction: all of them or none.
+    /// `creates` get their positions here, after the existing accounts, in order.
+    pub async fn import_accounts(
+        &self,
+        creates: Vec<AccountRecord>,
+        updates: Vec<AccountRecord>,
+    ) -> Result<(), StoreError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            for rec in &updates {
+                if !update_in(&tx, rec)? {
+                    return Err(StoreError::Corrupt {
+                        id: rec.id.clone(),
+                        message: "the account disappeared during the import".into(),
+                    });
+                }
+            }
+            for mut rec in creates {
+                insert_in(&tx, &mut rec)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Record a credential status (`reason`, `since`: unix s). `false` if the account is
+    /// gone.
+    pub async fn set_account_status(
+        &self,
+        id: &str,
+        status: AccountStatus,
+        reason: Option<String>,
+        since: i64,
+    ) -> Result<bool, StoreError> {
+        let id = id.to_owned();
         self.call(move |c| {
             let n = c.execute(
-                "UPDATE accounts SET label = ?2, base_url = ?3, tier = ?4, models = ?5, enabled = ?6,
-                 secret_nonce = ?7, secret_ct = ?8, secret_hint = ?9, updated_at = ?10, quota_scope = ?11 WHERE id = ?1",
-                params![
-                    rec.id,
-                    rec.label,
-                    rec.base_url,
-                    rec.tier.as_str(),
-                    models_json(rec.models.as_ref()),
-                    rec.enabled,
-                    rec.secret.nonce,
-                    rec.secret.ciphertext,
-                    rec.secret_hint,
-                    rec.updated_at,
-                    rec.quota_scope,
-                ],
+                "UPDATE accounts SET status = ?2, status_reason = ?3, status_since = ?4 WHERE id = ?1",
+                params![id, status.as_str(), reason, since],
             )?;
             Ok(n == 1)
+        })
+        .await
+    }
+
+    /// Enable or disable these accounts in one transaction; the ids that exist.
+    pub async fn set_accounts_enabled(
+        &self,
+        ids: Vec<String>,
+        enabled: bool,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let mut done = Vec::new();
+            for id in ids {
+                let n = tx.execute(
+                    "UPDATE accounts SET enabled = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![id, enabled, now],
+                )?;
+                if n == 1 {
+                    done.push(id);
+                }
+            }
+            tx.commit()?;
+            Ok(done)
+        })
+        .await
+    }
+
+    /// Delete these accounts in one transaction; the ids that existed.
+    pub async fn delete_accounts(&self, ids: Vec<String>) -> Result<Vec<String>, StoreError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let mut done = Vec::new();
+            for id in ids {
+                if tx.execute("DELETE FROM accounts WHERE id = ?1", [&id])? == 1 {
+                    done.push(id);
+                }
+            }
+            tx.commit()?;
+            Ok(done)
         })
         .await
     }
@@ -170,4 +240,66 @@ impl Store {
         self.call(move |c| Ok(c.execute("DELETE FROM accounts WHERE id = ?1", [id])? == 1))
             .await
     }
+}
+
+fn insert_in(tx: &Transaction<'_>, rec: &mut AccountRecord) -> Result<(), StoreError> {
+    rec.position = tx.query_row(
+        "SELECT COALESCE(MAX(position), 0) + 1 FROM accounts",
+        [],
+        |r| r.get(0),
+    )?;
+    tx.execute(
+        &format!(
+            "INSERT INTO accounts ({COLUMNS}) VALUES \
+             (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)"
+        ),
+        params![
+            rec.id,
+            rec.provider.as_str(),
+            rec.label,
+            rec.base_url,
+            rec.tier.as_str(),
+            models_json(rec.models.as_ref()),
+            rec.enabled,
+            rec.secret.nonce,
+            rec.secret.ciphertext,
+            rec.secret_hint,
+            rec.position,
+            rec.created_at,
+            rec.updated_at,
+            rec.quota_scope,
+            rec.status.as_str(),
+            rec.status_reason,
+            rec.status_since,
+            rec.admin_secret.as_ref().map(|s| s.nonce.clone()),
+            rec.admin_secret.as_ref().map(|s| s.ciphertext.clone()),
+            rec.display_order,
+        ],
+    )?;
+    Ok(())
+}
+
+fn update_in(c: &rusqlite::Connection, rec: &AccountRecord) -> Result<bool, StoreError> {
+    let n = c.execute(
+        "UPDATE accounts SET label = ?2, base_url = ?3, tier = ?4, models = ?5, enabled = ?6,
+         secret_nonce = ?7, secret_ct = ?8, secret_hint = ?9, updated_at = ?10, quota_scope = ?11,
+         admin_nonce = ?12, admin_ct = ?13, display_order = ?14 WHERE id = ?1",
+        params![
+            rec.id,
+            rec.label,
+            rec.base_url,
+            rec.tier.as_str(),
+            models_json(rec.models.as_ref()),
+            rec.enabled,
+            rec.secret.nonce,
+            rec.secret.ciphertext,
+            rec.secret_hint,
+            rec.updated_at,
+            rec.quota_scope,
+            rec.admin_secret.as_ref().map(|s| s.nonce.clone()),
+            rec.admin_secret.as_ref().map(|s| s.ciphertext.clone()),
+            rec.display_order,
+        ],
+    )?;
+    Ok(n == 1)
 }

@@ -73,6 +73,45 @@ const STEPS: &[&str] = &[
         cost_micro_usd  INTEGER NOT NULL,
         PRIMARY KEY (hour, key_id, account_id, model)
     ) STRICT;",
+    // 4: client key policy (limits, budget, model allowlist, expiry) and the model
+    // mapping with its tombstones (last-write-wins sync).
+    "ALTER TABLE client_keys ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1));
+    ALTER TABLE client_keys ADD COLUMN rpm INTEGER;
+    ALTER TABLE client_keys ADD COLUMN tpm INTEGER;
+    ALTER TABLE client_keys ADD COLUMN budget_micro_usd INTEGER;
+    ALTER TABLE client_keys ADD COLUMN budget_period TEXT NOT NULL DEFAULT 'total'
+        CHECK (budget_period IN ('day', 'month', 'total'));
+    ALTER TABLE client_keys ADD COLUMN models TEXT;      -- JSON array of globs, NULL = all
+    ALTER TABLE client_keys ADD COLUMN expires_at INTEGER; -- unix s, NULL = never
+    ALTER TABLE client_keys ADD COLUMN note TEXT;
+    ALTER TABLE client_keys ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE model_mapping (
+        alias       TEXT PRIMARY KEY,
+        target      TEXT NOT NULL,    -- '' for a deleted entry
+        updated_at  INTEGER NOT NULL, -- unix ms
+        deleted     INTEGER NOT NULL CHECK (deleted IN (0, 1))
+    ) STRICT;",
+    // 5: account credential status, an optional admin credential (usage/cost reports),
+    // the operator's display order, and quota snapshots per scope (model '' = account).
+    "ALTER TABLE accounts ADD COLUMN status TEXT NOT NULL DEFAULT 'ok'
+        CHECK (status IN ('ok', 'forbidden', 'needs_reauth'));
+    ALTER TABLE accounts ADD COLUMN status_reason TEXT;
+    ALTER TABLE accounts ADD COLUMN status_since INTEGER; -- unix s
+    ALTER TABLE accounts ADD COLUMN admin_nonce BLOB;
+    ALTER TABLE accounts ADD COLUMN admin_ct BLOB;      -- AES-256-GCM, AAD = 'account-admin:' || id
+    ALTER TABLE accounts ADD COLUMN display_order INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE account_quota (
+        scope       TEXT NOT NULL,
+        model       TEXT NOT NULL,    -- '' for the whole account
+        unit        TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        quota_limit REAL,
+        remaining   REAL,
+        used        REAL,
+        resets_at   INTEGER,          -- unix s
+        updated_at  INTEGER NOT NULL, -- unix s
+        PRIMARY KEY (scope, model, unit, source)
+    ) STRICT;",
 ];
 
 /// Apply every step newer than the database's version, each in its own transaction.

@@ -20,11 +20,14 @@
 mod accounts;
 mod keys;
 mod logs;
+mod mapping;
 mod migrations;
+mod quota;
 
 pub use accounts::AccountRecord;
 pub use keys::KeyRecord;
 pub use logs::{DEFAULT_LOG_LIMIT, LogCursor, LogFilter, MAX_LOG_LIMIT, UsageQuery};
+pub use quota::QuotaRecord;
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;

@@ -5,6 +5,7 @@
 use super::anthropic::AnthropicCodec;
 use super::gemini::{self, GeminiCodec};
 use super::openai::OpenAiCodec;
+use super::responses::ResponsesCodec;
 use super::{Codec, StreamDecode, StreamEncode, TranslateError, UpstreamFault};
 use switchyard_types::Protocol;
 use switchyard_types::ir::{ChatRequest, ChatResponse};
@@ -20,6 +21,7 @@ pub fn decode_request(
         Protocol::OpenAi => OpenAiCodec::decode_request(body, model, stream),
         Protocol::Anthropic => AnthropicCodec::decode_request(body, model, stream),
         Protocol::Gemini => GeminiCodec::decode_request(body, model, stream),
+        Protocol::Responses => ResponsesCodec::decode_request(body, model, stream),
     }
 }
 
@@ -32,6 +34,7 @@ pub fn encode_request(
         Protocol::OpenAi => OpenAiCodec::encode_request(request),
         Protocol::Anthropic => AnthropicCodec::encode_request(request),
         Protocol::Gemini => GeminiCodec::encode_request(request),
+        Protocol::Responses => ResponsesCodec::encode_request(request),
     }
 }
 
@@ -41,6 +44,7 @@ pub fn decode_response(protocol: Protocol, body: &[u8]) -> Result<ChatResponse, 
         Protocol::OpenAi => OpenAiCodec::decode_response(body),
         Protocol::Anthropic => AnthropicCodec::decode_response(body),
         Protocol::Gemini => GeminiCodec::decode_response(body),
+        Protocol::Responses => ResponsesCodec::decode_response(body),
     }
 }
 
@@ -50,6 +54,7 @@ pub fn encode_response(protocol: Protocol, response: &ChatResponse) -> Vec<u8> {
         Protocol::OpenAi => OpenAiCodec::encode_response(response),
         Protocol::Anthropic => AnthropicCodec::encode_response(response),
         Protocol::Gemini => GeminiCodec::encode_response(response),
+        Protocol::Responses => ResponsesCodec::encode_response(response),
     }
 }
 
@@ -59,6 +64,7 @@ pub fn stream_decoder(protocol: Protocol, request: &ChatRequest) -> Box<dyn Stre
         Protocol::OpenAi => Box::new(OpenAiCodec::stream_decoder(request)),
         Protocol::Anthropic => Box::new(AnthropicCodec::stream_decoder(request)),
         Protocol::Gemini => Box::new(GeminiCodec::stream_decoder(request)),
+        Protocol::Responses => Box::new(ResponsesCodec::stream_decoder(request)),
     }
 }
 
@@ -75,6 +81,7 @@ pub fn stream_encoder(
         Protocol::Anthropic => Box::new(AnthropicCodec::stream_encoder(request, created)),
         Protocol::Gemini if gemini_sse => Box::new(GeminiCodec::stream_encoder(request, created)),
         Protocol::Gemini => Box::new(gemini::StreamEncoder::json_array(request, created)),
+        Protocol::Responses => Box::new(ResponsesCodec::stream_encoder(request, created)),
     }
 }
 
@@ -84,5 +91,6 @@ pub fn decode_error(protocol: Protocol, status: u16, body: &[u8]) -> UpstreamFau
         Protocol::OpenAi => OpenAiCodec::decode_error(status, body),
         Protocol::Anthropic => AnthropicCodec::decode_error(status, body),
         Protocol::Gemini => GeminiCodec::decode_error(status, body),
+        Protocol::Responses => ResponsesCodec::decode_error(status, body),
     }
 }

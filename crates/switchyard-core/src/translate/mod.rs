@@ -1,4 +1,5 @@
-//! Translation between the three wire protocols through the canonical IR
+//! Translation between the wire protocols (Chat Completions, Messages, Gemini, and the
+//! Responses API as a client protocol) through the canonical IR
 //! ([`switchyard_types::ir`]).
 //!
 //! # Anatomy (the same in every protocol folder)
@@ -25,6 +26,7 @@ pub mod gemini;
 pub mod ids;
 pub mod json;
 pub mod openai;
+pub mod responses;
 pub mod schema;
 pub mod sse;
 

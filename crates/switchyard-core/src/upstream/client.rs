@@ -113,6 +113,35 @@ impl Upstream {
         }
     }
 
+    /// GET `uri` with `headers` (management calls: verify, quota polls; never on the hot
+    /// path). Resolves with the status, headers and body (at most `limit` bytes).
+    pub async fn get(
+        &self,
+        uri: http::Uri,
+        headers: HeaderMap,
+        limit: usize,
+    ) -> Result<(http::StatusCode, HeaderMap, Bytes), UpstreamError> {
+        let mut request = Request::new(Full::new(Bytes::new()));
+        *request.method_mut() = Method::GET;
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
+        let response = match tokio::time::timeout(
+            self.config.header_timeout,
+            self.http.request(request),
+        )
+        .await
+        {
+            Err(_) => return Err(UpstreamError::Timeout(self.config.header_timeout)),
+            Ok(Ok(response)) => UpstreamResponse::new(response, self.config.idle_timeout),
+            Ok(Err(e)) if e.is_connect() => return Err(UpstreamError::Connect(error_chain(&e))),
+            Ok(Err(e)) => return Err(UpstreamError::Request(error_chain(&e))),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = super::read_bounded(response, limit).await?;
+        Ok((status, headers, body))
+    }
+
     /// GET an `https` URL (following redirects), bounded to `limit` bytes; returns the
     /// body and its media type. Unless `allow_private_image_hosts` is set, only public
     /// addresses are reached, redirects included (see [`guard`]).

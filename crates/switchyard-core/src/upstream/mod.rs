@@ -40,6 +40,8 @@ const FORWARD_ANTHROPIC: &[&str] = &["anthropic-version", "anthropic-beta"];
 pub enum Endpoint<'a> {
     /// OpenAI `POST {base}/chat/completions`.
     ChatCompletions,
+    /// OpenAI `POST {base}/responses` (Responses passthrough, provider `openai` only).
+    Responses,
     /// Anthropic `POST {base}/v1/messages`.
     Messages,
     /// Anthropic `POST {base}/v1/messages/count_tokens`.
@@ -82,6 +84,7 @@ impl Endpoint<'_> {
     pub const fn protocol(self) -> Protocol {
         match self {
             Self::ChatCompletions => Protocol::OpenAi,
+            Self::Responses => Protocol::Responses,
             Self::Messages | Self::CountTokens => Protocol::Anthropic,
             Self::Gemini { .. } => Protocol::Gemini,
         }
@@ -91,6 +94,7 @@ impl Endpoint<'_> {
     pub fn url(self, base_url: &str) -> String {
         match self {
             Self::ChatCompletions => format!("{base_url}/chat/completions"),
+            Self::Responses => format!("{base_url}/responses"),
             Self::Messages => format!("{base_url}/v1/messages"),
             Self::CountTokens => format!("{base_url}/v1/messages/count_tokens"),
             Self::Gemini { model, method, sse } => format!(
@@ -128,6 +132,8 @@ impl std::fmt::Display for PathSegment<'_> {
 #[derive(Debug, Clone, Default)]
 pub struct AccountWire {
     chat_completions: Option<Uri>,
+    /// OpenAI-protocol accounts only (passthrough goes to provider `openai` alone).
+    responses: Option<Uri>,
     messages: Option<Uri>,
     count_tokens: Option<Uri>,
     /// Marked sensitive: `Debug` shows `Sensitive`, never the key.
@@ -140,7 +146,9 @@ impl AccountWire {
     pub fn new(protocol: Protocol, base_url: &str, secret: &str) -> Self {
         let uri = |endpoint: Endpoint<'_>| Uri::try_from(endpoint.url(base_url)).ok();
         let credential = match protocol {
-            Protocol::OpenAi => (http::header::AUTHORIZATION, format!("Bearer {secret}")),
+            Protocol::OpenAi | Protocol::Responses => {
+                (http::header::AUTHORIZATION, format!("Bearer {secret}"))
+            }
             Protocol::Anthropic => (HeaderName::from_static("x-api-key"), secret.to_owned()),
             Protocol::Gemini => (HeaderName::from_static("x-goog-api-key"), secret.to_owned()),
         };
@@ -150,6 +158,9 @@ impl AccountWire {
         });
         Self {
             chat_completions: uri(Endpoint::ChatCompletions),
+            responses: matches!(protocol, Protocol::OpenAi | Protocol::Responses)
+                .then(|| uri(Endpoint::Responses))
+                .flatten(),
             messages: uri(Endpoint::Messages),
             count_tokens: uri(Endpoint::CountTokens),
             credential,
@@ -160,6 +171,7 @@ impl AccountWire {
     pub fn uri(&self, base_url: &str, endpoint: Endpoint<'_>) -> Result<Uri, UpstreamError> {
         let fixed = match endpoint {
             Endpoint::ChatCompletions => &self.chat_completions,
+            Endpoint::Responses => &self.responses,
             Endpoint::Messages => &self.messages,
             Endpoint::CountTokens => &self.count_tokens,
             Endpoint::Gemini { .. } => {
@@ -262,6 +274,8 @@ mod tests {
             scope: "a".into(),
             state: Arc::new(AccountState::new(&RoutingSettings::default())),
             lockouts: Arc::default(),
+            quota: Arc::default(),
+            admin_key: None,
         }
     }
 
@@ -326,6 +340,10 @@ mod tests {
             .uri("http://h:1/v1", Endpoint::ChatCompletions)
             .unwrap();
         assert_eq!(uri, "http://h:1/v1/chat/completions");
+        let uri = wire.uri("http://h:1/v1", Endpoint::Responses).unwrap();
+        assert_eq!(uri, "http://h:1/v1/responses");
+        let anthropic = AccountWire::new(Protocol::Anthropic, "http://h:1", "k");
+        assert!(anthropic.uri("http://h:1", Endpoint::Responses).is_err());
         let g = Endpoint::Gemini {
             model: "gemini-2.5-pro",
             method: GeminiMethod::GenerateContent,

@@ -1,4 +1,4 @@
-//! `/api/keys`: client keys. The key is shown once, in the `201` answer.
+//! `/api/keys`: client keys and their policy. The key is shown once, in the `201` answer.
 
 use super::json;
 use crate::error::ApiFailure;
@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use http::StatusCode;
-use switchyard_types::admin::{CreateKey, KeyList};
+use switchyard_types::admin::{CreateKey, KeyList, KeyView, UpdateKey};
 
 pub async fn create(
     State(state): State<AppState>,
@@ -24,6 +24,24 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<KeyList>, ApiFai
     Ok(Json(KeyList {
         keys: state.admin.list_keys().await?,
     }))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<KeyView>, ApiFailure> {
+    Ok(Json(state.admin.get_key(&id).await?))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Json<KeyView>, ApiFailure> {
+    let request: UpdateKey = json::read(body).await?;
+    let view = state.admin.update_key(&id, request).await?;
+    tracing::info!(key = %id, "client key updated");
+    Ok(Json(view))
 }
 
 pub async fn delete(

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod json;
 pub mod keys;
 pub mod logs;
+pub mod mapping;
 pub mod openapi;
 pub mod ops;
 pub mod resilience;
@@ -23,6 +24,18 @@ use http::StatusCode;
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/accounts", get(accounts::list).post(accounts::create))
+        .route("/accounts/import", axum::routing::post(accounts::import))
+        .route("/accounts/export", get(accounts::export))
+        .route("/accounts/bulk", axum::routing::post(accounts::bulk))
+        .route(
+            "/accounts/{id}/verify",
+            axum::routing::post(accounts::verify),
+        )
+        .route(
+            "/accounts/{id}/refresh-quota",
+            axum::routing::post(accounts::refresh_quota),
+        )
+        .route("/quota", get(accounts::quota))
         .route(
             "/accounts/{id}",
             get(accounts::get)
@@ -30,7 +43,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
                 .delete(accounts::delete),
         )
         .route("/keys", get(keys::list).post(keys::create))
-        .route("/keys/{id}", axum::routing::delete(keys::delete))
+        .route(
+            "/keys/{id}",
+            get(keys::get).patch(keys::update).delete(keys::delete),
+        )
+        .route("/config/mapping", get(mapping::list).post(mapping::merge))
+        .route(
+            "/config/mapping/{alias}",
+            axum::routing::put(mapping::put).delete(mapping::delete),
+        )
         .route("/resilience/health", get(resilience::health))
         .route("/resilience/circuits", get(resilience::circuits))
         .route("/resilience/aimd", get(resilience::aimd))

@@ -16,6 +16,28 @@ fn ok(description: &str, schema: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
 }
 
+/// A client key's policy fields; `nullable` for `PATCH`, where `null` clears one.
+fn key_policy(nullable: bool) -> Value {
+    let t = |kind: &str| {
+        if nullable {
+            json!([kind, "null"])
+        } else {
+            json!(kind)
+        }
+    };
+    json!({
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "rpm": {"type": t("integer"), "minimum": 1, "maximum": 1_000_000, "description": "Requests per minute (GCRA; a minute's worth may come at once)."},
+        "tpm": {"type": t("integer"), "minimum": 1, "maximum": 1_000_000_000u32, "description": "Tokens per minute, counted from each answer's usage when it finishes; a request is refused while the key is over."},
+        "budget_usd": {"type": t("number"), "minimum": 0, "maximum": 1_000_000, "description": "Spend allowed per `budget_period`; over it, 429 until the period ends."},
+        "budget_period": {"type": "string", "enum": ["day", "month", "total"], "default": "total", "description": "UTC day, UTC month, or the key's whole life."},
+        "models": {"type": t("array"), "items": {"type": "string"}, "maxItems": 256, "description": "Globs of the models (requested name or alias target) the key may call; absent: all."},
+        "expires_at": {"type": t("integer"), "minimum": 0, "description": "Unix seconds; from then on the key gets 401."},
+        "enabled": {"type": "boolean", "default": true, "description": "A disabled key gets 401."},
+        "note": {"type": t("string"), "maxLength": 1000, "description": "Free text (owner, purpose)."}
+    })
+}
+
 /// The document.
 pub fn spec() -> Value {
     let id_param =
@@ -72,7 +94,8 @@ pub fn spec() -> Value {
                     {"name": "from", "in": "query", "schema": {"type": "integer"}, "description": "Unix ms, inclusive (whole hours)"},
                     {"name": "to", "in": "query", "schema": {"type": "integer"}, "description": "Unix ms, inclusive"}],
                 "responses": errors(json!({"200": ok("Rows by bucket, then group.", "UsageReport")}))}});
-    json!({
+    let responses_path = json!({"post": {"security": [{"client": []}], "summary": "OpenAI Responses (JSON or SSE): passed through to provider `openai` accounts, translated for the others; stateless (`store: true` and `previous_response_id` are refused)", "responses": {"200": {"description": "Relayed from an upstream account."}}}});
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "Switchyard", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Management API (admin bearer key) and LLM proxy routes (client keys)."},
@@ -103,12 +126,27 @@ pub fn spec() -> Value {
                         "created_at": {"type": "integer", "description": "Unix seconds"},
                         "updated_at": {"type": "integer", "description": "Unix seconds"}}},
                 "AccountList": {"type": "object", "required": ["accounts"], "properties": {"accounts": {"type": "array", "items": {"$ref": "#/components/schemas/Account"}}}},
-                "CreateKey": {"type": "object", "additionalProperties": false, "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200}}},
+                "CreateKey": {"type": "object", "additionalProperties": false, "required": ["name"], "properties": key_policy(false)},
+                "UpdateKey": {"type": "object", "additionalProperties": false, "description": "Absent fields stay; `null` clears a limit, the budget, the model list, the expiry or the note.", "properties": key_policy(true)},
                 "KeyCreated": {"type": "object", "required": ["id", "name", "key", "key_hint", "created_at"],
                     "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "key": {"type": "string", "description": "Shown only in this response."},
                         "key_hint": {"type": "string"}, "created_at": {"type": "integer"}}},
-                "Key": {"type": "object", "required": ["id", "name", "key_hint", "created_at"],
-                    "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "key_hint": {"type": "string"}, "created_at": {"type": "integer"}}},
+                "Key": {"type": "object", "required": ["id", "name", "key_hint", "created_at", "updated_at", "enabled", "rpm", "tpm", "budget_usd", "budget_period", "budget_used_usd", "models", "expires_at", "note"],
+                    "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "key_hint": {"type": "string"}, "created_at": {"type": "integer"},
+                        "updated_at": {"type": "integer", "description": "Unix seconds"}, "enabled": {"type": "boolean"},
+                        "rpm": {"type": ["integer", "null"]}, "tpm": {"type": ["integer", "null"]}, "budget_usd": {"type": ["number", "null"]},
+                        "budget_period": {"type": "string", "enum": ["day", "month", "total"]},
+                        "budget_used_usd": {"type": "number", "description": "Spent in the current budget period (UTC day or month, or ever), as this instance counted it."},
+                        "models": {"type": ["array", "null"], "items": {"type": "string"}}, "expires_at": {"type": ["integer", "null"], "description": "Unix seconds"},
+                        "note": {"type": ["string", "null"]}}},
+                "MappingEntry": {"type": "object", "additionalProperties": false, "required": ["target", "updated_at"],
+                    "properties": {"target": {"type": "string", "description": "The model the alias stands for; empty when deleted."},
+                        "updated_at": {"type": "integer", "description": "Unix milliseconds of the last write (the later write wins)."},
+                        "deleted": {"type": "boolean", "default": false, "description": "A tombstone: the alias was deleted at `updated_at`."}}},
+                "MappingSet": {"type": "object", "additionalProperties": false, "required": ["entries"],
+                    "properties": {"entries": {"type": "object", "description": "By alias: an exact model name or a pattern with `*` / `?` (most specific pattern wins).",
+                        "additionalProperties": {"$ref": "#/components/schemas/MappingEntry"}}}},
+                "PutMapping": {"type": "object", "additionalProperties": false, "required": ["target"], "properties": {"target": {"type": "string", "minLength": 1, "maxLength": 200}}},
                 "KeyList": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {"$ref": "#/components/schemas/Key"}}}},
                 "LogEntry": log_entry, "LogPage": log_page, "UsageReport": usage_report
             }
@@ -134,7 +172,21 @@ pub fn spec() -> Value {
             },
             "/api/keys/{id}": {
                 "parameters": id_param,
+                "get": {"summary": "Read a client key", "responses": errors(json!({"200": ok("The key (never the key itself).", "Key"), "404": error_response("No such key.")}))},
+                "patch": {"summary": "Change a client key's name or policy (applies to the next request; limits and spend are kept)", "requestBody": json_body("UpdateKey"),
+                          "responses": errors(json!({"200": ok("Updated.", "Key"), "404": error_response("No such key.")}))},
                 "delete": {"summary": "Revoke a client key", "responses": errors(json!({"204": {"description": "Revoked."}, "404": error_response("No such key.")}))}
+            },
+            "/api/config/mapping": {
+                "get": {"summary": "Model aliases, deleted ones included (for sync)", "responses": errors(json!({"200": ok("Every entry.", "MappingSet")}))},
+                "post": {"summary": "Merge entries last-write-wins (what the sync of another instance calls)", "requestBody": json_body("MappingSet"),
+                         "responses": errors(json!({"200": ok("The merged set.", "MappingSet")}))}
+            },
+            "/api/config/mapping/{alias}": {
+                "parameters": [{"name": "alias", "in": "path", "required": true, "schema": {"type": "string"}, "example": "fast"}],
+                "put": {"summary": "Point an alias at a model", "requestBody": json_body("PutMapping"),
+                        "responses": errors(json!({"200": ok("The entry as stored.", "MappingEntry")}))},
+                "delete": {"summary": "Delete an alias (a tombstone is kept so the deletion syncs)", "responses": errors(json!({"204": {"description": "Deleted."}, "404": error_response("No such live alias.")}))}
             },
             "/api/resilience/health": {"get": {"summary": "Health score per account (EWMA of success and latency)", "responses": errors(json!({"200": {"description": "`{accounts: [{id, label, success_rate, latency_ms, samples, score}]}`"}}))}},
             "/api/resilience/circuits": {"get": {"summary": "Circuit breaker state per account", "responses": errors(json!({"200": {"description": "`{accounts: [{id, label, state, consecutive_failures, open_until?}]}`"}}))}},
@@ -158,6 +210,7 @@ pub fn spec() -> Value {
             "/readyz": {"get": {"security": [], "summary": "Readiness", "responses": {"200": {"description": "Ready to serve."}}}},
             "/v1/chat/completions": {"post": {"security": [{"client": []}], "summary": "OpenAI Chat Completions (JSON or SSE)", "responses": {"200": {"description": "Relayed from an upstream account."}}}},
             "/v1/models": {"get": {"security": [{"client": []}], "summary": "Models, in the caller's protocol shape", "responses": {"200": {"description": "Model list."}}}},
+            "/v1/responses": responses_path,
             "/v1/messages": {"post": {"security": [{"client": []}], "summary": "Anthropic Messages (JSON or SSE)", "responses": {"200": {"description": "Relayed from an upstream account."}}}},
             "/v1/messages/count_tokens": {"post": {"security": [{"client": []}], "summary": "Anthropic token count", "responses": {"200": {"description": "`{input_tokens}`."}}}},
             "/v1beta/models": {"get": {"security": [{"client": []}], "summary": "Models, Gemini shape", "responses": {"200": {"description": "Model list."}}}},
@@ -166,7 +219,87 @@ pub fn spec() -> Value {
                 "parameters": [{"name": "model_action", "in": "path", "required": true, "schema": {"type": "string"}, "example": "gemini-2.5-flash:generateContent"}],
                 "responses": {"200": {"description": "Relayed from an upstream account."}}}}
         }
-    })
+    });
+    accounts_wave2(&mut doc);
+    doc
+}
+
+/// Accounts, wave 2: credential status, admin keys, display order, import/export,
+/// bulk actions, verify, quota.
+fn accounts_wave2(doc: &mut Value) {
+    let admin = json!([{"admin": []}]);
+    let id_param =
+        json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+    let failure = |description: &str| error_response(description);
+    let schemas = &mut doc["components"]["schemas"];
+    let admin_key = json!({"type": "string", "writeOnly": true, "minLength": 1, "maxLength": 8192,
+        "description": "Optional admin credential for usage/cost reports (OpenAI `sk-admin-…`, Anthropic `sk-ant-admin…`); encrypted, never returned."});
+    let display_order = json!({"type": "integer", "default": 0, "description": "Lower first in lists; routing's last tie-break."});
+    schemas["CreateAccount"]["properties"]["admin_key"] = admin_key;
+    schemas["CreateAccount"]["properties"]["display_order"] = display_order.clone();
+    schemas["UpdateAccount"]["properties"]["admin_key"] = json!({"type": "string", "writeOnly": true, "description": "Empty string removes the admin credential."});
+    schemas["UpdateAccount"]["properties"]["display_order"] = display_order;
+    let status = json!({"type": "string", "enum": ["ok", "forbidden", "needs_reauth", "disabled"],
+        "description": "`forbidden`: the provider refused the credential; routing skips the account until `POST /api/accounts/{id}/verify` succeeds."});
+    for (name, value) in [
+        ("status", status.clone()),
+        ("status_reason", json!({"type": ["string", "null"]})),
+        (
+            "status_since",
+            json!({"type": ["integer", "null"], "description": "Unix seconds"}),
+        ),
+        ("has_admin_key", json!({"type": "boolean"})),
+        ("display_order", json!({"type": "integer"})),
+    ] {
+        schemas["Account"]["properties"][name] = value;
+    }
+    schemas["ImportAccount"] = json!({"type": "object", "additionalProperties": false, "required": ["provider", "label"],
+        "description": "An `id` naming an existing account updates it (absent secrets kept); otherwise an account is created and `api_key` is required.",
+        "properties": {"id": {"type": "string"}, "provider": schemas["CreateAccount"]["properties"]["provider"].clone(),
+            "label": {"type": "string", "minLength": 1, "maxLength": 200},
+            "api_key": {"type": "string", "description": "Only in exports with `include_secrets=true`."},
+            "admin_key": {"type": "string"}, "base_url": {"type": "string"},
+            "tier": schemas["CreateAccount"]["properties"]["tier"].clone(),
+            "models": schemas["CreateAccount"]["properties"]["models"].clone(),
+            "enabled": {"type": "boolean"}, "quota_scope": {"type": "string"}, "display_order": {"type": "integer"}}});
+    schemas["ImportResult"] = json!({"type": "object", "required": ["results"], "properties": {"results": {"type": "array", "items": {
+        "type": "object", "required": ["index", "id", "action"],
+        "properties": {"index": {"type": "integer"}, "id": {"type": "string"}, "action": {"type": "string", "enum": ["created", "updated"]}}}}}});
+    schemas["BulkRequest"] = json!({"type": "object", "additionalProperties": false, "required": ["ids", "action"],
+        "properties": {"ids": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 10000},
+            "action": {"type": "string", "enum": ["enable", "disable", "delete"]}}});
+    schemas["BulkResult"] = json!({"type": "object", "required": ["affected", "missing"],
+        "properties": {"affected": {"type": "array", "items": {"type": "string"}}, "missing": {"type": "array", "items": {"type": "string"}}}});
+    schemas["VerifyResult"] = json!({"type": "object", "required": ["ok", "status", "http_status"],
+        "properties": {"ok": {"type": "boolean"}, "status": status, "http_status": {"type": ["integer", "null"]}, "detail": {"type": "string"}}});
+    schemas["QuotaList"] = json!({"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
+        "type": "object", "required": ["account_id", "model", "limit", "remaining", "unit", "resets_at", "source", "updated_at"],
+        "properties": {"account_id": {"type": "string"}, "model": {"type": ["string", "null"], "description": "null: the whole account"},
+            "limit": {"type": ["number", "null"]}, "remaining": {"type": ["number", "null"]},
+            "used": {"type": ["number", "null"], "description": "Spent or used in the window, when the source says"},
+            "unit": {"type": "string", "enum": ["requests", "tokens", "usd", "percent"]},
+            "resets_at": {"type": ["integer", "null"], "description": "Unix seconds"},
+            "source": {"type": "string", "examples": ["openai-headers:requests", "anthropic-headers:tokens", "gemini-429:GenerateRequestsPerDayPerProjectPerModel", "openrouter-key", "openai-costs:month", "anthropic-cost-report:month"]},
+            "updated_at": {"type": "integer", "description": "Unix seconds"}}}}}});
+    let paths = &mut doc["paths"];
+    paths["/api/accounts/import"] = json!({"post": {"security": admin, "summary": "Import accounts: all or nothing",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "array", "maxItems": 10000, "items": {"$ref": "#/components/schemas/ImportAccount"}}}}},
+        "responses": {"200": ok("One result per item, in order.", "ImportResult"),
+            "400": failure("Nothing was written; `error.field` is `[INDEX].FIELD`.")}}});
+    paths["/api/accounts/export"] = json!({"get": {"security": admin, "summary": "Export accounts as an import array",
+        "parameters": [{"name": "include_secrets", "in": "query", "schema": {"type": "boolean", "default": false}, "description": "Include `api_key` and `admin_key` (logged at warn level)."}],
+        "responses": {"200": {"description": "Import items.", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/ImportAccount"}}}}}}}});
+    paths["/api/accounts/bulk"] = json!({"post": {"security": admin, "summary": "Enable, disable or delete accounts",
+        "requestBody": json_body("BulkRequest"), "responses": {"200": ok("Acted on and missing ids.", "BulkResult"), "400": failure("Invalid input.")}}});
+    paths["/api/accounts/{id}/verify"] = json!({"post": {"security": admin, "parameters": id_param,
+        "summary": "Try the credential once (the provider's model list); success clears `forbidden`, a refusal sets it",
+        "responses": {"200": ok("The verdict.", "VerifyResult"), "404": failure("No such account.")}}});
+    paths["/api/accounts/{id}/refresh-quota"] = json!({"post": {"security": admin, "parameters": id_param,
+        "summary": "Poll the account's billing endpoint now (OpenRouter key; OpenAI/Anthropic costs with an admin key)",
+        "responses": {"200": ok("The account's quota items.", "QuotaList"), "404": failure("No such account."),
+            "409": failure("Nothing to poll for this account."), "502": failure("The billing endpoint failed.")}}});
+    paths["/api/quota"] = json!({"get": {"security": admin, "summary": "Quota and balances of every account",
+        "responses": {"200": ok("Items per account and model.", "QuotaList")}}});
 }
 
 pub async fn document() -> Json<Value> {
@@ -181,8 +314,16 @@ mod tests {
         for path in [
             "/api/accounts",
             "/api/accounts/{id}",
+            "/api/accounts/import",
+            "/api/accounts/export",
+            "/api/accounts/bulk",
+            "/api/accounts/{id}/verify",
+            "/api/accounts/{id}/refresh-quota",
+            "/api/quota",
             "/api/keys",
             "/api/keys/{id}",
+            "/api/config/mapping",
+            "/api/config/mapping/{alias}",
             "/api/logs",
             "/api/logs/{id}",
             "/api/usage",
@@ -192,6 +333,7 @@ mod tests {
             "/readyz",
             "/v1/chat/completions",
             "/v1/models",
+            "/v1/responses",
             "/v1/messages",
             "/v1/messages/count_tokens",
             "/v1beta/models",

@@ -11,57 +11,46 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready once the state is loaded, which happens before the listener accepts.
-pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+/// Ready once the state is loaded, which happens before the listener accepts; 503 once
+/// draining (a load balancer stops sending here while the successor takes over).
+pub async fn readyz(State(state): State<AppState>) -> axum::response::Response {
+    if state.lifecycle.draining() {
+        return (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "draining"})),
+        )
+            .into_response();
+    }
     let accounts = state.pool.accounts();
     let enabled = accounts.iter().filter(|a| a.enabled).count();
     Json(json!({"status": "ready", "accounts": accounts.len(), "enabled_accounts": enabled}))
+        .into_response()
 }
 
+/// `GET /metrics`: the same text for Prometheus, readable with the admin key or the
+/// read-only `SWITCHYARD_METRICS_KEY`.
+pub async fn scrape(
+    State(state): State<AppState>,
+    headers: http::HeaderMap,
+) -> axum::response::Response {
+    if !crate::auth::may_scrape(&headers, &state) {
+        return crate::error::ApiFailure::unauthorized().into_response();
+    }
+    metrics(State(state)).await.into_response()
+}
+
+/// `GET /api/metrics` (admin key, checked by the `/api` layer).
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let accounts = state.pool.accounts();
-    let count = |f: &dyn Fn(&switchyard_core::pool::PoolAccount) -> u64| -> u64 {
-        accounts.iter().map(|a| f(a)).sum()
+    let now = crate::metrics::scrape::Snapshot {
+        accounts: &accounts,
+        client_keys: state.keys.len() as u64,
+        log_queue_depth: state.log.depth(),
+        log_dropped: state.log.dropped(),
+        unpriced: state.prices.unpriced(),
     };
-    let gauges = [
-        (
-            "switchyard_accounts",
-            "Accounts in the pool.",
-            count(&|_| 1),
-        ),
-        (
-            "switchyard_accounts_enabled",
-            "Enabled accounts.",
-            count(&|a| u64::from(a.enabled)),
-        ),
-        (
-            "switchyard_inflight_requests",
-            "Upstream requests in flight.",
-            count(&|a| u64::from(a.state.active())),
-        ),
-        (
-            "switchyard_client_keys",
-            "Client keys.",
-            state.keys.len() as u64,
-        ),
-        (
-            "switchyard_log_queue_depth",
-            "Finished requests waiting to be written to the request log.",
-            state.log.depth(),
-        ),
-        (
-            "switchyard_unpriced_requests_total",
-            "Answered requests whose model has no price (their cost is null).",
-            state.prices.unpriced(),
-        ),
-        (
-            "switchyard_log_dropped_total",
-            "Finished requests left out of the request log (queue full or write failed).",
-            state.log.dropped(),
-        ),
-    ];
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(&gauges),
+        [(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)],
+        state.metrics.render(&now),
     )
 }

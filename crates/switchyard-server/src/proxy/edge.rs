@@ -2,14 +2,15 @@
 //!
 //! request id (set by [`crate::request_id::layer`]) → [`RequestContext`] → client key →
 //! body (bounded, timed, reserved against the memory budget) → JSON depth → the
-//! protocol's probe ([`Route`]) → model name limits → [`super::forward`] → finish
+//! protocol's probe ([`Route`]) → model name limits → the client key's policy (model
+//! allowlist, budget, tpm, rpm) and the model mapping → [`super::forward`] → finish
 //! ([`super::finish::respond`]). A handler only says how its protocol's body names the
 //! model, the stream flag and the session anchors.
 
 use super::finish;
 use super::forward::{self, Inbound};
 use super::{body, session};
-use crate::auth::authenticate_client;
+use crate::auth::identify_client;
 use crate::error::ProxyError;
 use crate::state::AppState;
 use axum::body::Body;
@@ -44,6 +45,7 @@ pub struct Route {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PassEndpoint {
     ChatCompletions,
+    Responses,
     Messages,
     CountTokens,
     Gemini { method: GeminiMethod, sse: bool },
@@ -53,6 +55,7 @@ impl PassEndpoint {
     fn with_model(self, model: &str) -> Endpoint<'_> {
         match self {
             Self::ChatCompletions => Endpoint::ChatCompletions,
+            Self::Responses => Endpoint::Responses,
             Self::Messages => Endpoint::Messages,
             Self::CountTokens => Endpoint::CountTokens,
             Self::Gemini { method, sse } => Endpoint::Gemini { model, method, sse },
@@ -84,7 +87,13 @@ where
     let (parts, body) = request.into_parts();
     let mut context = RequestContext::new(crate::request_id::of(&parts.extensions), protocol);
     let mut held = Reservation::default();
-    let result = handle(&state, &parts, body, &mut context, &mut held, probe).await;
+    // At the drain deadline, a request still waiting for its answer gets a 503 (its
+    // client may retry elsewhere) rather than a dropped connection.
+    let result = tokio::select! {
+        biased;
+        result = handle(&state, &parts, body, &mut context, &mut held, probe) => result,
+        () = state.lifecycle.cut().cancelled() => Err(ProxyError::ShuttingDown),
+    };
     finish::respond(&state, context, held, result)
 }
 
@@ -100,8 +109,10 @@ where
     F: FnOnce(&Edge<'_>) -> Result<Route, ProxyError>,
 {
     let (headers, query) = (&parts.headers, parts.uri.query());
-    let client = authenticate_client(state, headers, query)?;
-    context.key_id = Some(client.0.clone());
+    let key = identify_client(state, headers, query)?;
+    context.key_id = Some(key.id.0.clone());
+    key.check_access(switchyard_core::store::now_unix)?;
+    context.key_policy = Some(std::sync::Arc::clone(&key));
     let bytes = body::read(body, state.max_body_bytes).await?;
     context.bytes_in = bytes.len() as u64;
     if !state.budget.grow(held, bytes.len()) {
@@ -117,24 +128,60 @@ where
         headers,
         query,
         body: &bytes,
-        client: &client,
+        client: &key.id,
     };
     let route = probe(&edge)?;
     check_model(&route.model)?;
     context.model = Some(route.model.as_str().into());
     context.stream = route.stream;
+    // The key's policy (one lookup: the policy came with the key), then the mapping.
+    let target = state.admin.mapping().resolve(&route.model);
+    key.check_model(&route.model, target.as_deref())?;
+    key.admit(
+        switchyard_core::store::now_unix,
+        switchyard_core::keyring::clock_ns,
+    )?;
+    let (model, body) = match &target {
+        None => (route.model.as_str(), bytes.clone()),
+        Some(target) => (
+            &**target,
+            aliased_body(state, held, &route, &bytes, target)?,
+        ),
+    };
     let inbound = Inbound {
+        request_id: std::sync::Arc::clone(&context.id),
         protocol: context.protocol_in,
-        model: &route.model,
+        model,
         stream: route.stream,
         gemini_sse: route.gemini_sse,
-        endpoint: route.endpoint.with_model(&route.model),
+        endpoint: route.endpoint.with_model(model),
         reach: route.reach,
         session: route.session,
         headers,
-        body: bytes.clone(),
+        body,
     };
     forward::forward(state, &inbound, context).await
+}
+
+/// The body to send for an aliased request: the model named in the body (every protocol
+/// but Gemini, whose model is in the path) replaced by the alias's target, the rest kept
+/// as sent. Only aliased requests pay for this rewrite.
+fn aliased_body(
+    state: &AppState,
+    held: &mut Reservation,
+    route: &Route,
+    bytes: &Bytes,
+    target: &str,
+) -> Result<Bytes, ProxyError> {
+    if matches!(route.endpoint, PassEndpoint::Gemini { .. }) {
+        return Ok(bytes.clone());
+    }
+    let body = switchyard_core::mapping::with_model(bytes, target)
+        .map_err(|e| ProxyError::InvalidJson(e.to_string()))?;
+    if !state.budget.grow(held, body.len()) {
+        return Err(ProxyError::OverBudget);
+    }
+    Ok(body.into())
 }
 
 /// A model name every route accepts: not empty, not absurdly long.

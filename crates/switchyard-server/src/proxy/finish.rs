@@ -12,8 +12,12 @@
 //! protocol, passthrough or translated, so this one tap covers every path. At the finish
 //! it sets the context's usage (partial when the body ended before its final usage) and
 //! its cost by the server's price table (or the upstream's reported price).
+//!
+//! An SSE stream still open at the drain deadline ([`crate::lifecycle::Lifecycle::cut`])
+//! ends with an error event in the client's protocol, never a silent cut.
 
 use super::forward::Answered;
+use super::relay::stream_error_event;
 use crate::error::ProxyError;
 use crate::metrics::StreamOverhead;
 use crate::state::AppState;
@@ -22,11 +26,17 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::HeaderValue;
 use http_body::Frame;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use switchyard_core::pipeline::budget::Reservation;
+use switchyard_core::pipeline::commit::is_sse;
 use switchyard_core::pipeline::context::{BodyEnd, RequestContext};
 use switchyard_core::pipeline::usage::UsageTap;
+use tokio_util::sync::WaitForCancellationFutureOwned;
+
+/// Why a stream was ended at the drain deadline.
+const DRAINED: &str = "the gateway is shutting down; retry the request";
 
 /// The edge's result → the client's response (see the module docs).
 pub fn respond(
@@ -64,12 +74,16 @@ pub fn respond(
         .is_success()
         .then(|| UsageTap::new(context.protocol_in, context.stream));
     let (parts, body) = response.into_parts();
+    let cut = (context.stream && is_sse(&parts.headers))
+        .then(|| Box::pin(state.lifecycle.cut().clone().cancelled_owned()));
     let body = Finishing {
         inner: body,
         tap,
         context: Some(context),
         held,
         state: state.clone(),
+        cut,
+        was_cut: false,
     };
     Response::from_parts(parts, Body::new(body))
 }
@@ -84,6 +98,10 @@ struct Finishing {
     /// Budget held by the bytes the body still carries.
     held: Reservation,
     state: AppState,
+    /// SSE streams: fires at the drain deadline.
+    cut: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    /// The drain deadline ended this body (after its error event).
+    was_cut: bool,
 }
 
 impl Finishing {
@@ -124,6 +142,26 @@ impl http_body::Body for Finishing {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if self.was_cut {
+            return Poll::Ready(None);
+        }
+        if let Some(cut) = self.cut.as_mut()
+            && cut.as_mut().poll(cx).is_ready()
+        {
+            self.cut = None;
+            self.was_cut = true;
+            if let Some(context) = self.context.as_mut() {
+                context.error = Some("drain_deadline");
+            }
+            let protocol = self.context.as_ref().map(|c| c.protocol_in);
+            self.finish(BodyEnd::Drained);
+            return match protocol {
+                Some(protocol) => {
+                    Poll::Ready(Some(Ok(Frame::data(stream_error_event(protocol, DRAINED)))))
+                }
+                None => Poll::Ready(None),
+            };
+        }
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
@@ -150,7 +188,7 @@ impl http_body::Body for Finishing {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.was_cut || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {

@@ -20,6 +20,7 @@ use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use std::sync::Arc;
 use std::time::Duration;
 use switchyard_core::pipeline::attempts::{self, Attempter, Target, Tried, Unserved};
 use switchyard_core::pipeline::budget::Reservation;
@@ -27,6 +28,7 @@ use switchyard_core::pipeline::commit::{self, Start, StartCheck};
 use switchyard_core::pipeline::context::RequestContext;
 use switchyard_core::pipeline::outcome::{Outcome, classify_answer, classify_transport};
 use switchyard_core::pool::{Lease, Reach};
+use switchyard_core::quota::{self, QuotaBook};
 use switchyard_core::translate::dispatch;
 use switchyard_core::upstream::{
     Endpoint, UpstreamError, UpstreamResponse, rate_limit_hint, read_bounded, read_within,
@@ -44,6 +46,8 @@ const START_TIME: Duration = Duration::from_secs(30);
 /// A client request, ready to be forwarded.
 #[derive(Debug)]
 pub struct Inbound<'a> {
+    /// The request's id: every log line about the request names it (`request_id`).
+    pub request_id: Arc<str>,
     /// The client's protocol.
     pub protocol: Protocol,
     pub model: &'a str,
@@ -98,6 +102,7 @@ pub async fn forward(
         protocol_out: None,
     };
     let target = Target {
+        request_id: &inbound.request_id,
         model: inbound.model,
         reach: inbound.reach,
         session: inbound.session,
@@ -111,7 +116,7 @@ pub async fn forward(
     )
     .await;
     for tried in &context.attempts {
-        state.metrics.attempt(tried.outcome);
+        state.metrics.attempt(tried.outcome, tried.provider);
     }
     context.protocol_out = attempter.protocol_out;
     let model = inbound.model.to_owned();
@@ -138,7 +143,7 @@ pub async fn forward(
     let response = match served.answer {
         Answer::Whole(response) => response,
         Answer::Relay { upstream, prefix } => {
-            relay::relay(state, inbound.protocol, upstream, prefix, served.lease)
+            relay::relay(state, inbound, upstream, prefix, served.lease)
         }
         Answer::Translate(mut stream) => {
             stream.attach(served.lease);
@@ -167,7 +172,8 @@ impl Attempter for Upstreams<'_> {
 
     async fn attempt(&mut self, lease: &Lease) -> Tried<Answer> {
         let inbound = self.inbound;
-        let target = lease.account().protocol();
+        // Provider `openai` also takes Responses requests as they are.
+        let target = lease.account().provider.speaks(inbound.protocol);
         self.protocol_out = Some(target);
         let passthrough = target == inbound.protocol;
         let (endpoint, body) = if passthrough {
@@ -194,8 +200,11 @@ impl Attempter for Upstreams<'_> {
             Err(e) => return transport_failure(&e, latency),
         };
         let status = response.status();
+        // Quota windows from the rate-limit headers (a lookup when there are none).
+        quota::headers::observe_answer(&lease.account().quota, inbound.model, response.headers());
         if !status.is_success() {
-            return judge_error(target, passthrough, response, latency).await;
+            let quota = (&*lease.account().quota, inbound.model);
+            return judge_error(target, passthrough, response, latency, quota).await;
         }
         let hint = rate_limit_hint(response.headers());
         let code = Some(status.as_u16());
@@ -280,6 +289,7 @@ async fn judge_error(
     passthrough: bool,
     response: UpstreamResponse,
     latency: Duration,
+    (book, model): (&QuotaBook, &str),
 ) -> Tried<Answer> {
     let status = response.status();
     let code = Some(status.as_u16());
@@ -288,8 +298,37 @@ async fn judge_error(
         .await
         .unwrap_or_default();
     let body_is_json = commit::opens_like_json(&body);
-    let fault = dispatch::decode_error(target, status.as_u16(), &body);
+    let mut fault = dispatch::decode_error(target, status.as_u16(), &body);
+    if target == Protocol::Gemini && status == StatusCode::TOO_MANY_REQUESTS {
+        // Gemini's quota is in its 429 body; an exhausted daily quota is locked until
+        // it resets (midnight Pacific), not for the few seconds RetryInfo may say.
+        let now = switchyard_core::store::now_unix();
+        if let Some(exhausted) = quota::gemini::observe_429(book, model, &body, now)
+            && exhausted.daily
+        {
+            let wait = u64::try_from(exhausted.resets_at.saturating_sub(now)).unwrap_or(0);
+            fault.retry_after_ms = Some(wait.saturating_mul(1000));
+        }
+    }
     let outcome = classify_answer(target, status, &headers, Some(&fault), body_is_json);
+    if outcome == Outcome::Revoked {
+        // The reason shown on the account: the status and the provider's first phrase
+        // (never the whole message, which may echo a masked key).
+        let phrase: String = fault
+            .message
+            .split([':', '.', '\n'])
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(120)
+            .collect();
+        return Tried::failed(
+            outcome,
+            code,
+            latency,
+            format!("the provider answered {status}: {}", phrase.trim()),
+        );
+    }
     if outcome.is_retriable() {
         return Tried::failed(outcome, code, latency, format!("answered {status}"));
     }

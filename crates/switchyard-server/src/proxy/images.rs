@@ -60,7 +60,7 @@ pub fn has_remote(request: &ChatRequest) -> bool {
 }
 
 /// Replace every fetchable `https` image with its base64 data.
-pub async fn inline_remote(state: &AppState, request: &mut ChatRequest) {
+pub async fn inline_remote(state: &AppState, request_id: &str, request: &mut ChatRequest) {
     for source in sources_mut(request) {
         let ImageSource::Url { url } = source else {
             continue;
@@ -73,8 +73,10 @@ pub async fn inline_remote(state: &AppState, request: &mut ChatRequest) {
                 let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
                 *source = ImageSource::Base64 { media_type, data };
             }
-            Ok((_, media_type)) => tracing::warn!(%media_type, "not inlining a non-image URL"),
-            Err(e) => tracing::warn!(error = %e, "could not fetch an image to inline"),
+            Ok((_, media_type)) => {
+                tracing::warn!(request_id, %media_type, "not inlining a non-image URL");
+            }
+            Err(e) => tracing::warn!(request_id, error = %e, "could not fetch an image to inline"),
         }
     }
 }

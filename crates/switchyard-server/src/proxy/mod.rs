@@ -3,8 +3,10 @@
 //! The path of a request, in order:
 //! 1. **Edge** ([`edge`]): the request id ([`crate::request_id`]), the client key, the
 //!    body ([`body`]: bounded and timed) reserved against the memory budget, JSON depth,
-//!    the protocol's probe ([`openai`], [`anthropic`], [`gemini`]: model, stream flag,
-//!    session anchors via [`session`]) and model-name limits. No handler repeats this.
+//!    the protocol's probe ([`openai`], [`anthropic`], [`gemini`], [`responses`]: model, stream flag,
+//!    session anchors via [`session`]) and model-name limits, then the client key's policy
+//!    (enabled, expiry, model allowlist, budget, tpm, rpm) and the model mapping (the
+//!    alias's target is what routing looks for). No handler repeats this.
 //! 2. **Context**: a `RequestContext` (core `pipeline::context`) made at the edge and
 //!    carried to the end.
 //! 3. **Classify**: every attempt ends in one core `Outcome`, whose blame decides what
@@ -34,5 +36,6 @@ pub mod images;
 pub mod models;
 pub mod openai;
 pub mod relay;
+pub mod responses;
 pub mod session;
 pub mod translated;

@@ -75,7 +75,7 @@ fn list(
 
 fn render(protocol: Protocol, models: &BTreeMap<String, &str>) -> serde_json::Value {
     match protocol {
-        Protocol::OpenAi => json!({
+        Protocol::OpenAi | Protocol::Responses => json!({
             "object": "list",
             "data": models.iter().map(|(id, owner)| json!({
                 "id": id, "object": "model", "created": 0, "owned_by": owner,

@@ -8,6 +8,7 @@
 //! connection too). A body that fails half-way through an SSE stream ends with an error
 //! event in the client's protocol.
 
+use super::forward::Inbound;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::response::Response;
@@ -15,6 +16,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use http_body::Frame;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use switchyard_core::pipeline::commit::is_sse;
 use switchyard_core::pool::Lease;
@@ -51,7 +53,7 @@ pub(super) fn whole(status: StatusCode, upstream: &HeaderMap, body: Bytes) -> Re
 /// Turn a committed upstream response into the client's response, streaming its body.
 pub(super) fn relay(
     state: &AppState,
-    protocol: Protocol,
+    inbound: &Inbound<'_>,
     upstream: UpstreamResponse,
     prefix: Bytes,
     lease: Lease,
@@ -70,7 +72,8 @@ pub(super) fn relay(
         prefix: Some(prefix).filter(|p| !p.is_empty()),
         inner: body,
         lease: Some(lease),
-        sse_error: sse.then_some(protocol),
+        sse_error: sse.then_some(inbound.protocol),
+        request_id: Arc::clone(&inbound.request_id),
         state: state.clone(),
     };
     let mut response = Response::new(Body::new(body));
@@ -88,6 +91,8 @@ struct RelayBody {
     lease: Option<Lease>,
     /// For SSE bodies: the protocol whose error event ends a failed stream.
     sse_error: Option<Protocol>,
+    /// Named on the log line of a body that fails half-way.
+    request_id: Arc<str>,
     state: AppState,
 }
 
@@ -126,13 +131,14 @@ impl http_body::Body for RelayBody {
                     .as_ref()
                     .map(|l| l.account().id.clone())
                     .unwrap_or_default();
-                tracing::warn!(%account, error = %e, "upstream body failed mid-response");
+                tracing::warn!(request_id = %self.request_id, %account, error = %e, "upstream body failed mid-response");
                 self.state.metrics.stream_error();
                 self.lease = None;
                 match self.sse_error {
-                    Some(protocol) => {
-                        Poll::Ready(Some(Ok(Frame::data(stream_error_event(protocol)))))
-                    }
+                    Some(protocol) => Poll::Ready(Some(Ok(Frame::data(stream_error_event(
+                        protocol,
+                        UPSTREAM_FAILED,
+                    ))))),
                     None => Poll::Ready(Some(Err(std::io::Error::other("upstream body failed")))),
                 }
             }
@@ -144,18 +150,27 @@ impl http_body::Body for RelayBody {
     }
 }
 
+/// Why a relayed stream broke off.
+pub const UPSTREAM_FAILED: &str = "the upstream connection failed mid-stream";
+
 /// The in-stream error event that ends a broken SSE stream, in `protocol`'s shape.
-pub fn stream_error_event(protocol: Protocol) -> Bytes {
-    const MSG: &str = "the upstream connection failed mid-stream";
+/// `message` goes in verbatim: a constant with nothing to escape in JSON.
+pub fn stream_error_event(protocol: Protocol, message: &'static str) -> Bytes {
     match protocol {
         Protocol::OpenAi => Bytes::from(format!(
-            "data: {{\"error\":{{\"message\":\"{MSG}\",\"type\":\"server_error\",\"param\":null,\"code\":\"upstream_stream_error\"}}}}\n\n"
+            "data: {{\"error\":{{\"message\":\"{message}\",\"type\":\"server_error\",\"param\":null,\"code\":\"upstream_stream_error\"}}}}\n\n"
         )),
         Protocol::Anthropic => Bytes::from(format!(
-            "event: error\ndata: {{\"type\":\"error\",\"error\":{{\"type\":\"api_error\",\"message\":\"{MSG}\"}}}}\n\n"
+            "event: error\ndata: {{\"type\":\"error\",\"error\":{{\"type\":\"api_error\",\"message\":\"{message}\"}}}}\n\n"
         )),
         Protocol::Gemini => Bytes::from(format!(
-            "data: {{\"error\":{{\"code\":502,\"message\":\"{MSG}\",\"status\":\"UNAVAILABLE\"}}}}\n\n"
+            "data: {{\"error\":{{\"code\":502,\"message\":\"{message}\",\"status\":\"UNAVAILABLE\"}}}}\n\n"
+        )),
+        // The passthrough does not count the upstream's events: the number only has to
+        // be larger than theirs.
+        Protocol::Responses => Bytes::from(format!(
+            "event: error\ndata: {{\"type\":\"error\",\"sequence_number\":{},\"code\":\"server_error\",\"message\":\"{message}\",\"param\":null}}\n\n",
+            u32::MAX
         )),
     }
 }
@@ -166,11 +181,17 @@ mod tests {
 
     #[test]
     fn error_events_are_valid_json() {
-        for p in [Protocol::OpenAi, Protocol::Anthropic, Protocol::Gemini] {
-            let text = String::from_utf8(stream_error_event(p).to_vec()).unwrap();
+        for p in [
+            Protocol::OpenAi,
+            Protocol::Anthropic,
+            Protocol::Gemini,
+            Protocol::Responses,
+        ] {
+            let text = String::from_utf8(stream_error_event(p, UPSTREAM_FAILED).to_vec()).unwrap();
             let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
             let v: serde_json::Value = serde_json::from_str(data).unwrap();
-            assert!(v.get("error").is_some(), "{p}: {v}");
+            let error = v.get("error").or_else(|| v.get("message"));
+            assert!(error.is_some(), "{p}: {v}");
             assert!(text.ends_with("\n\n"));
         }
     }

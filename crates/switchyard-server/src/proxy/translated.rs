@@ -39,7 +39,7 @@ pub(super) struct Translation {
     /// The client's request in IR, decoded on first need.
     ir: Option<ChatRequest>,
     /// Upstream bodies already encoded, by target protocol.
-    encoded: [Option<Bytes>; 3],
+    encoded: [Option<Bytes>; 4],
 }
 
 fn slot(protocol: Protocol) -> usize {
@@ -47,6 +47,7 @@ fn slot(protocol: Protocol) -> usize {
         Protocol::OpenAi => 0,
         Protocol::Anthropic => 1,
         Protocol::Gemini => 2,
+        Protocol::Responses => 3,
     }
 }
 
@@ -72,7 +73,7 @@ impl Translation {
         let body = if target == Protocol::Gemini && images::has_remote(ir) {
             // Gemini takes no image URLs: fetch and inline them (bounded) for this target only.
             let mut inlined = ir.clone();
-            images::inline_remote(state, &mut inlined).await;
+            images::inline_remote(state, &inbound.request_id, &mut inlined).await;
             dispatch::encode_request(target, &inlined)?
         } else {
             dispatch::encode_request(target, ir)?
@@ -87,6 +88,7 @@ impl Translation {
 pub(super) fn endpoint<'a>(inbound: &Inbound<'a>, target: Protocol) -> Endpoint<'a> {
     match target {
         Protocol::OpenAi => Endpoint::ChatCompletions,
+        Protocol::Responses => Endpoint::Responses,
         Protocol::Anthropic => Endpoint::Messages,
         Protocol::Gemini => Endpoint::Gemini {
             model: inbound.model,
@@ -127,6 +129,7 @@ impl Translation {
             events: Vec::new(),
             out: BytesMut::new(),
             saw_finish: false,
+            request_id: std::sync::Arc::clone(&inbound.request_id),
             state: state.clone(),
             overhead: StreamOverhead::new(),
             reencode: Duration::ZERO,
@@ -160,7 +163,7 @@ pub(super) fn answer(
     body: &[u8],
 ) -> Result<Response, &'static str> {
     let mut answer = dispatch::decode_response(target, body).map_err(|e| {
-        tracing::warn!(error = %e, "an upstream answer did not decode");
+        tracing::warn!(request_id = %inbound.request_id, error = %e, "an upstream answer did not decode");
         "the answer does not decode"
     })?;
     if answer.created == 0 {
@@ -198,6 +201,8 @@ pub(super) struct TranslatingStream {
     events: Vec<StreamEvent>,
     out: BytesMut,
     saw_finish: bool,
+    /// Named on the log line of a stream that fails half-way.
+    request_id: std::sync::Arc<str>,
     state: AppState,
     /// Observed with the decode + re-encode time when the stream is dropped.
     overhead: StreamOverhead,
@@ -302,7 +307,7 @@ impl http_body::Body for TranslatingStream {
                 }
                 Poll::Ready(Some(Ok(chunk))) => this.reencode_chunk(&chunk),
                 Poll::Ready(Some(Err(e))) => {
-                    tracing::warn!(error = %e, "upstream stream failed mid-response");
+                    tracing::warn!(request_id = %this.request_id, error = %e, "upstream stream failed mid-response");
                     this.end(Some("the upstream connection failed mid-stream".to_owned()));
                 }
                 Poll::Ready(None) => this.end(None),

@@ -156,8 +156,8 @@ async fn accounts_crud_validates_and_never_returns_secrets() {
     // Nothing in the data directory holds the secret in plain text.
     gw.add_account(json!({"provider": "openai", "label": "again", "api_key": secret}))
         .await;
-    for entry in std::fs::read_dir(gw.data_dir.path()).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+    for path in crate::harness::data_files(gw.data_dir.path()) {
+        let bytes = std::fs::read(path).unwrap();
         assert!(!bytes.windows(9).any(|w| w == b"TOPSECRET"));
     }
     assert!(!gw.log().contains("TOPSECRET"), "a secret reached the log");
@@ -209,8 +209,8 @@ async fn base_url_with_credentials_is_refused_and_never_echoed() {
     assert!(!listed.contains("HUNTER2"), "{listed}");
     assert!(listed.contains("https://api.openai.com/v1"), "{listed}");
     assert!(!gw.log().contains("HUNTER2"));
-    for entry in std::fs::read_dir(gw.data_dir.path()).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+    for path in crate::harness::data_files(gw.data_dir.path()) {
+        let bytes = std::fs::read(path).unwrap();
         assert!(!bytes.windows(7).any(|w| w == b"HUNTER2"));
     }
 

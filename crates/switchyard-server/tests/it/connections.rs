@@ -152,6 +152,7 @@ impl Limited {
             .env("SWITCHYARD_ADMIN_KEY", ADMIN_KEY)
             .env("SWITCHYARD_MASTER_KEY", MASTER_KEY)
             .env("SWITCHYARD_LOG", "info")
+            .env("SWITCHYARD_LOG_FORMAT", "text")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

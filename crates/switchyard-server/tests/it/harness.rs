@@ -29,6 +29,8 @@ pub struct Options {
     pub shared_data_dir: Option<PathBuf>,
     /// Set the fresh data dir's mode before starting.
     pub data_dir_mode: Option<u32>,
+    /// Listen on this port instead of any free one (a redeploy's successor).
+    pub port: Option<u16>,
 }
 
 /// The gateway's data dir: its own temporary one, or one it shares.
@@ -77,7 +79,7 @@ impl Gateway {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchyard"));
         cmd.arg("serve")
             .arg("--port")
-            .arg("0")
+            .arg(options.port.unwrap_or(0).to_string())
             .arg("--data-dir")
             .arg(data_dir.path());
         if let Some(toml) = &options.config_toml {
@@ -91,14 +93,19 @@ impl Gateway {
             "SWITCHYARD_CONFIG",
             "SWITCHYARD_DATA_DIR",
             "SWITCHYARD_ADMIN_KEY",
+            "SWITCHYARD_SYNC_REMOTE",
+            "SWITCHYARD_SYNC_KEY",
         ] {
             cmd.env_remove(var);
         }
         if !options.no_admin_key_env {
             cmd.env("SWITCHYARD_ADMIN_KEY", ADMIN_KEY);
         }
+        // Text lines (stderr is a pipe here, which would mean JSON); a test may ask for
+        // JSON through `options.env`.
         cmd.env("SWITCHYARD_MASTER_KEY", MASTER_KEY)
-            .env("SWITCHYARD_LOG", "info");
+            .env("SWITCHYARD_LOG", "info")
+            .env("SWITCHYARD_LOG_FORMAT", "text");
         for (k, v) in &options.env {
             cmd.env(k, v);
         }
@@ -113,16 +120,18 @@ impl Gateway {
         let log_writer = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // Logged first, so the log has the line by the time the start returns.
+                log_writer.lock().unwrap().push_str(&line);
+                log_writer.lock().unwrap().push('\n');
                 if let Some(rest) = line.split("listening on http://").nth(1) {
+                    // Ends at a space (text) or at the closing quote (JSON).
                     let addr = rest
-                        .split_whitespace()
+                        .split(|c: char| c.is_whitespace() || c == '"')
                         .next()
                         .unwrap_or_default()
                         .to_owned();
                     let _ = tx.send(addr);
                 }
-                log_writer.lock().unwrap().push_str(&line);
-                log_writer.lock().unwrap().push('\n');
             }
         });
         let addr = rx
@@ -247,6 +256,16 @@ impl Gateway {
         self.child.id()
     }
 
+    /// Send SIGTERM.
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     /// Wait for the process to exit on its own; its exit code.
     pub async fn wait_exit(mut self, limit: Duration) -> Option<i32> {
         let deadline = Instant::now() + limit;
@@ -258,4 +277,14 @@ impl Gateway {
         }
         None
     }
+}
+
+/// The regular files of a data dir (not its handover socket).
+pub fn data_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| e.path())
+        .collect()
 }

@@ -8,13 +8,20 @@
     reason = "test harness code: a failed step should abort the test loudly"
 )]
 
+mod accounts;
 mod admin;
 mod connections;
 mod harness;
+mod keys;
 mod lifecycle;
 mod logs;
+mod machine_logs;
+mod mapping;
+mod metrics;
 mod pipeline;
 mod proxy;
+mod redeploy;
 mod resilience;
+mod responses;
 mod streaming;
 mod usage;

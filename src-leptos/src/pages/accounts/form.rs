@@ -106,6 +106,8 @@ pub fn AddForm(saved: Callback<String>, cancel: Callback<()>) -> impl IntoView {
             models: parse_models(&models.get_untracked()),
             enabled: Some(enabled.get_untracked()),
             quota_scope: non_empty(&quota_scope.get_untracked()),
+            admin_key: None,
+            display_order: None,
         };
         let api = api.clone();
         pending.set(true);
@@ -221,6 +223,8 @@ pub fn EditForm(
                 quota_scope.get_untracked(),
                 old.quota_scope.as_deref().unwrap_or_default(),
             ),
+            admin_key: None,
+            display_order: None,
         };
         let api = api.clone();
         pending.set(true);

@@ -32,6 +32,7 @@ fn record(ts: i64, key: &str, account: &str, model: &str, status: u16) -> LogRec
         error: (status >= 400).then_some("upstream_failed"),
         attempts: vec![AttemptRecord {
             account_id: account.into(),
+            provider: switchyard_types::Provider::OpenAi,
             outcome: Outcome::Relayed,
             status: Some(status),
             duration: Duration::from_millis(9),
@@ -374,6 +375,7 @@ async fn a_finished_context_becomes_a_record() {
     context.status = 200;
     context.attempts.push(AttemptRecord {
         account_id: "acc_1".into(),
+        provider: switchyard_types::Provider::Gemini,
         outcome: Outcome::Relayed,
         status: Some(200),
         duration: Duration::from_millis(3),

@@ -7,6 +7,8 @@
 //!   ([`super::commit`]).
 //! - Any other outcome ends the loop with the attempter's answer: relayed, the
 //!   client's own fault passed back, or a request that could not be formed.
+//! - A [`Outcome::Revoked`] (the provider refused the credential itself) also marks the
+//!   account forbidden ([`Pool::mark_forbidden`]): the next selection skips it.
 //! - Every outcome is reported through the lease ([`Outcome::feedback`]) into AIMD, the
 //!   breaker, health, lockouts and session affinity, and recorded as an
 //!   [`AttemptRecord`].
@@ -87,6 +89,8 @@ pub trait Attempter {
 /// What the request is routed by.
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
+    /// The request's id, named on the log lines the loop writes.
+    pub request_id: &'a str,
     pub model: &'a str,
     pub reach: Reach,
     pub session: Option<u64>,
@@ -145,6 +149,7 @@ impl Failures {
             | Outcome::ServerError
             | Outcome::BadAnswer
             | Outcome::AuthFailed
+            | Outcome::Revoked
             | Outcome::Unreachable
             | Outcome::Refused => {}
         }
@@ -233,8 +238,18 @@ pub async fn run<A: Attempter>(
                 .feedback(tried_now.latency, tried_now.hint),
             &settings.routing,
         );
+        if tried_now.outcome == Outcome::Revoked {
+            pool.mark_forbidden(
+                lease.account(),
+                tried_now
+                    .detail
+                    .as_deref()
+                    .unwrap_or("the provider refused the credential"),
+            );
+        }
         records.push(AttemptRecord {
             account_id: Arc::clone(&lease.account().id),
+            provider: lease.account().provider,
             outcome: tried_now.outcome,
             status: tried_now.status,
             duration: started.elapsed(),
@@ -242,6 +257,7 @@ pub async fn run<A: Attempter>(
         let outcome = tried_now.outcome;
         if outcome.is_retriable() || tried_now.answer.is_none() {
             tracing::warn!(
+                request_id = target.request_id,
                 account = %lease.account().id,
                 model = target.model,
                 outcome = outcome.label(),

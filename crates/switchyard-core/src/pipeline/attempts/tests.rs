@@ -24,6 +24,10 @@ fn pool(ids: &[&str], retry: RetryConfig) -> Pool {
                 enabled: true,
                 credential: Secret::new("k"),
                 quota_scope: None,
+                admin_key: None,
+                status: Default::default(),
+                status_reason: None,
+                status_since: None,
             })
             .collect(),
     );
@@ -62,6 +66,7 @@ impl Attempter for Script {
 }
 
 const TARGET: Target<'static> = Target {
+    request_id: "req_test",
     model: "m",
     reach: Reach::Any {
         prefer: Protocol::OpenAi,

@@ -54,6 +54,7 @@ fn kind_from_grpc(grpc: &str, http: u16, error: &Status) -> FaultKind {
         "RESOURCE_EXHAUSTED" => rate_or_quota(&error.details, &error.message),
         "UNAVAILABLE" => FaultKind::Overloaded,
         "UNAUTHENTICATED" => FaultKind::Authentication,
+        "PERMISSION_DENIED" if key_refused(&error.details) => FaultKind::Authentication,
         "PERMISSION_DENIED" => FaultKind::PermissionDenied,
         "NOT_FOUND" => FaultKind::NotFound,
         "INVALID_ARGUMENT" | "FAILED_PRECONDITION" | "OUT_OF_RANGE" => {
@@ -74,6 +75,7 @@ fn kind_from_http(status: u16, details: &[Value], message: &str) -> FaultKind {
         400 if api_key_invalid(details, message) => FaultKind::Authentication,
         400 | 422 => FaultKind::InvalidRequest,
         401 => FaultKind::Authentication,
+        403 if key_refused(details) => FaultKind::Authentication,
         403 => FaultKind::PermissionDenied,
         404 => FaultKind::NotFound,
         429 => rate_or_quota(details, message),
@@ -118,6 +120,28 @@ fn rate_or_quota(details: &[Value], message: &str) -> FaultKind {
     } else {
         FaultKind::RateLimited
     }
+}
+
+/// `google.rpc.ErrorInfo` reasons of a `PERMISSION_DENIED` that condemn the key or its
+/// project rather than a resource the request named (a tuned model, a file).
+const KEY_REFUSALS: &[&str] = &[
+    "API_KEY_INVALID",
+    "API_KEY_SERVICE_BLOCKED",
+    "API_KEY_HTTP_REFERRER_BLOCKED",
+    "API_KEY_IP_ADDRESS_BLOCKED",
+    "API_KEY_ANDROID_APP_BLOCKED",
+    "API_KEY_IOS_APP_BLOCKED",
+    "SERVICE_DISABLED",
+    "CONSUMER_SUSPENDED",
+    "BILLING_DISABLED",
+];
+
+fn key_refused(details: &[Value]) -> bool {
+    details
+        .iter()
+        .filter(|d| is_type(d, "google.rpc.ErrorInfo"))
+        .filter_map(|d| d.get("reason").and_then(Value::as_str))
+        .any(|reason| KEY_REFUSALS.contains(&reason))
 }
 
 fn api_key_invalid(details: &[Value], message: &str) -> bool {
@@ -205,6 +229,25 @@ mod tests {
             r#"{"error":{"code":429,"message":"Your prepayment credits are depleted. Please go to AI Studio to manage your project and billing.","status":"RESOURCE_EXHAUSTED"}}"#,
         );
         assert_eq!(f.kind, FaultKind::QuotaExhausted);
+    }
+
+    #[test]
+    fn a_permission_denied_condemns_the_key_only_for_key_or_project_reasons() {
+        let denied = |reason: &str| {
+            format!(
+                r#"{{"error":{{"code":403,"message":"denied","status":"PERMISSION_DENIED","details":[{{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"{reason}","domain":"googleapis.com"}}]}}}}"#
+            )
+        };
+        assert_eq!(
+            fault(403, &denied("SERVICE_DISABLED")).kind,
+            FaultKind::Authentication
+        );
+        assert_eq!(
+            fault(403, &denied("API_KEY_SERVICE_BLOCKED")).kind,
+            FaultKind::Authentication
+        );
+        let tuned = r#"{"error":{"code":403,"message":"You do not have permission to access tuned model tunedModels/x","status":"PERMISSION_DENIED"}}"#;
+        assert_eq!(fault(403, tuned).kind, FaultKind::PermissionDenied);
     }
 
     #[test]

@@ -26,10 +26,19 @@ pub(super) fn decode_error(status: u16, body: &[u8]) -> UpstreamFault {
             .unwrap_or("")
     };
     let quota = word("code") == "insufficient_quota" || word("type") == "insufficient_quota";
+    // OpenRouter refuses flagged input with 403 and `metadata.flagged_input`: the
+    // request's fault, not the key's.
+    let flagged = status == 403
+        && (error
+            .and_then(|e| e.get("metadata"))
+            .is_some_and(|m| m.get("flagged_input").is_some())
+            || message.to_ascii_lowercase().contains("flagged"));
     UpstreamFault {
         message,
         kind: if quota {
             FaultKind::QuotaExhausted
+        } else if flagged {
+            FaultKind::InvalidRequest
         } else {
             FaultKind::from_status(status)
         },

@@ -90,3 +90,11 @@ fn unreadable_bodies_keep_their_text_truncated() {
         r#"{"error":{"code":1}}"#
     );
 }
+
+#[test]
+fn a_moderation_403_is_the_requests_fault_and_other_403s_are_not() {
+    let flagged = r#"{"error":{"code":403,"message":"Input flagged for moderation","metadata":{"reasons":["violence"],"flagged_input":"..."}}}"#;
+    assert_eq!(fault(403, flagged).0, FaultKind::InvalidRequest);
+    let region = r#"{"error":{"code":"unsupported_country_region_territory","message":"Country, region, or territory not supported","type":"request_forbidden"}}"#;
+    assert_eq!(fault(403, region).0, FaultKind::PermissionDenied);
+}

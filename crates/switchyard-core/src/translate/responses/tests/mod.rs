@@ -1,0 +1,5 @@
+//! Goldens, round trips and invariants of the Responses codec.
+
+mod request;
+mod roundtrip;
+mod stream;
