@@ -11,12 +11,21 @@ fuzz_target!(|data: &[u8]| {
     // Reasoning items whose `encrypted_content` we issued are decoded too.
     if let Ok(request) = dispatch::decode_request(protocol, data, "fuzz-model", false) {
         // Whatever decodes must encode for every upstream without panicking.
-        for target in [Protocol::OpenAi, Protocol::Anthropic, Protocol::Gemini, Protocol::Responses] {
+        for target in [
+            Protocol::OpenAi,
+            Protocol::Anthropic,
+            Protocol::Gemini,
+            Protocol::Responses,
+        ] {
             let _ = dispatch::encode_request(target, &request);
         }
     }
     let _ = dispatch::decode_response(protocol, data);
-    let request = switchyard_types::ir::ChatRequest { model: "fuzz-model".into(), stream: true, ..Default::default() };
+    let request = switchyard_types::ir::ChatRequest {
+        model: "fuzz-model".into(),
+        stream: true,
+        ..Default::default()
+    };
     let mut decoder = dispatch::stream_decoder(protocol, &request);
     let mut events = Vec::new();
     let (a, b) = data.split_at(data.len() / 2);

@@ -106,15 +106,19 @@ async fn openrouter_key(
     server::json_response(&dialect, &ctx, StatusCode::OK, &body)
 }
 
-/// The OpenAI admin check: `Err` is the refusal.
-fn openai_admin(
+/// Record an admin call and check its key: `Err` is the refusal (401 in the dialect).
+fn admin_check(
     shared: &Shared,
     headers: &HeaderMap,
     uri: &Uri,
+    protocol: Protocol,
 ) -> Result<server::Ctx, Box<Response>> {
-    let key = openai::bearer(headers);
+    let (key, prefix) = match protocol {
+        Protocol::Anthropic => (anthropic::api_key(headers), "sk-ant-admin"),
+        _ => (openai::bearer(headers), "sk-admin"),
+    };
     let ctx = shared.record(Incoming {
-        protocol: Protocol::OpenAi,
+        protocol,
         uri,
         headers,
         api_key: key,
@@ -122,15 +126,33 @@ fn openai_admin(
         stream: false,
         body: None,
     });
-    if key.is_some_and(|k| k.starts_with("sk-admin")) {
-        Ok(ctx)
-    } else {
-        Err(Box::new(server::unauthorized(
-            &openai_dialect(),
-            &ctx,
-            "Invalid admin key: the organization endpoints need an admin key (sk-admin-...).",
-        )))
+    if key.is_some_and(|k| k.starts_with(prefix)) {
+        return Ok(ctx);
     }
+    let message = format!("invalid admin key: these endpoints need an admin key ({prefix}...)");
+    let failure = Failure::new(401, ErrorKind::Unauthorized);
+    Err(Box::new(match protocol {
+        Protocol::Anthropic => {
+            server::error_response(&anthropic::Anthropic, &ctx, &failure, Some(&message))
+        }
+        _ => server::error_response(&openai_dialect(), &ctx, &failure, Some(&message)),
+    }))
+}
+
+fn openai_admin(
+    shared: &Shared,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<server::Ctx, Box<Response>> {
+    admin_check(shared, headers, uri, Protocol::OpenAi)
+}
+
+fn anthropic_admin(
+    shared: &Shared,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<server::Ctx, Box<Response>> {
+    admin_check(shared, headers, uri, Protocol::Anthropic)
 }
 
 fn month_bucket() -> (u64, u64) {
@@ -170,33 +192,6 @@ async fn openai_usage(State(shared): State<Arc<Shared>>, headers: HeaderMap, uri
         ]}
     ]});
     server::json_response(&openai_dialect(), &ctx, StatusCode::OK, &body)
-}
-
-fn anthropic_admin(
-    shared: &Shared,
-    headers: &HeaderMap,
-    uri: &Uri,
-) -> Result<server::Ctx, Box<Response>> {
-    let key = anthropic::api_key(headers);
-    let ctx = shared.record(Incoming {
-        protocol: Protocol::Anthropic,
-        uri,
-        headers,
-        api_key: key,
-        model: "",
-        stream: false,
-        body: None,
-    });
-    if key.is_some_and(|k| k.starts_with("sk-ant-admin")) {
-        Ok(ctx)
-    } else {
-        Err(Box::new(server::error_response(
-            &anthropic::Anthropic,
-            &ctx,
-            &Failure::new(401, ErrorKind::Unauthorized),
-            Some("invalid x-api-key: an admin key (sk-ant-admin...) is required"),
-        )))
-    }
 }
 
 async fn anthropic_costs(

@@ -57,6 +57,7 @@ impl fmt::Display for ApiFailure {
 pub enum Method {
     Get,
     Post,
+    Put,
     Patch,
     Delete,
 }
@@ -71,6 +72,7 @@ pub async fn send(
     let builder: RequestBuilder = match method {
         Method::Get => Request::get(path),
         Method::Post => Request::post(path),
+        Method::Put => Request::put(path),
         Method::Patch => Request::patch(path),
         Method::Delete => Request::delete(path),
     }

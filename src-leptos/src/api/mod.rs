@@ -12,10 +12,13 @@ pub use http::ApiFailure;
 use http::{Method, json, send, text};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use switchyard_types::accounts::{ImportResult, VerifyResult};
 use switchyard_types::admin::{
     AccountList, AccountView, CreateAccount, CreateKey, KeyCreated, KeyList, KeyView,
-    UpdateAccount, first_violation,
+    MappingEntry, MappingSet, PutMapping, UpdateAccount, UpdateKey, first_violation,
 };
+use switchyard_types::logs::{LogEntry, LogPage, UsageReport};
+use switchyard_types::quota::QuotaList;
 use switchyard_types::resilience::{
     AimdList, CircuitList, Cleared, HealthList, LockoutList, SessionList,
 };
@@ -23,6 +26,90 @@ use validator::Validate;
 
 /// Result of an API call.
 pub type ApiResult<T> = Result<T, ApiFailure>;
+
+/// The filters of `GET /api/logs` (empty fields are left out of the query).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogQuery {
+    /// Unix milliseconds.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub key_id: String,
+    pub account_id: String,
+    pub model: String,
+    /// `2xx`, `4xx` or `5xx`.
+    pub status: String,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// The query of `GET /api/usage`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageQuery {
+    /// `model`, `account` or `key`.
+    pub group_by: &'static str,
+    /// `hour` or `day`.
+    pub bucket: &'static str,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+/// `?a=1&b=x` from the pairs whose value is not empty (values URI-encoded).
+pub fn query_string(pairs: &[(&str, String)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl LogQuery {
+    pub fn to_query(&self) -> String {
+        let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        query_string(&[
+            ("from", opt(self.from)),
+            ("to", opt(self.to)),
+            ("key_id", self.key_id.clone()),
+            ("account_id", self.account_id.clone()),
+            ("model", self.model.trim().to_owned()),
+            ("status", self.status.clone()),
+            (
+                "limit",
+                self.limit.map(|l| l.to_string()).unwrap_or_default(),
+            ),
+            ("cursor", self.cursor.clone().unwrap_or_default()),
+        ])
+    }
+}
+
+impl UsageQuery {
+    pub fn to_query(&self) -> String {
+        let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        query_string(&[
+            ("group_by", self.group_by.to_owned()),
+            ("bucket", self.bucket.to_owned()),
+            ("from", opt(self.from)),
+            ("to", opt(self.to)),
+        ])
+    }
+}
 
 /// A client bound to one admin key.
 #[derive(Debug, Clone)]
@@ -110,6 +197,83 @@ impl Api {
         self.call(Method::Post, "/api/keys", Some(request)).await
     }
 
+    pub async fn update_key(&self, id: &str, request: &UpdateKey) -> ApiResult<KeyView> {
+        check(request)?;
+        let path = format!("/api/keys/{}", segment(id));
+        self.call(Method::Patch, &path, Some(request)).await
+    }
+
+    /// Every alias, tombstones included.
+    pub async fn mapping(&self) -> ApiResult<MappingSet> {
+        self.call(Method::Get, "/api/config/mapping", NO_BODY).await
+    }
+
+    pub async fn put_mapping(&self, alias: &str, target: &str) -> ApiResult<MappingEntry> {
+        let request = PutMapping {
+            target: target.to_owned(),
+        };
+        check(&request)?;
+        if let Some(problem) = switchyard_types::admin::mapping_alias_problem(alias) {
+            return Err(ApiFailure::Invalid {
+                field: "alias".to_owned(),
+                message: problem.to_owned(),
+            });
+        }
+        let path = format!("/api/config/mapping/{}", segment(alias));
+        self.call(Method::Put, &path, Some(&request)).await
+    }
+
+    pub async fn delete_mapping(&self, alias: &str) -> ApiResult<()> {
+        let path = format!("/api/config/mapping/{}", segment(alias));
+        self.raw(Method::Delete, &path, NO_BODY).await.map(drop)
+    }
+
+    pub async fn logs(&self, query: &LogQuery) -> ApiResult<LogPage> {
+        let path = format!("/api/logs{}", query.to_query());
+        self.call(Method::Get, &path, NO_BODY).await
+    }
+
+    pub async fn log(&self, id: &str) -> ApiResult<LogEntry> {
+        let path = format!("/api/logs/{}", segment(id));
+        self.call(Method::Get, &path, NO_BODY).await
+    }
+
+    pub async fn usage(&self, query: &UsageQuery) -> ApiResult<UsageReport> {
+        let path = format!("/api/usage{}", query.to_query());
+        self.call(Method::Get, &path, NO_BODY).await
+    }
+
+    pub async fn quota(&self) -> ApiResult<QuotaList> {
+        self.call(Method::Get, "/api/quota", NO_BODY).await
+    }
+
+    pub async fn refresh_quota(&self, id: &str) -> ApiResult<QuotaList> {
+        let path = format!("/api/accounts/{}/refresh-quota", segment(id));
+        self.call(Method::Post, &path, NO_BODY).await
+    }
+
+    pub async fn verify_account(&self, id: &str) -> ApiResult<VerifyResult> {
+        let path = format!("/api/accounts/{}/verify", segment(id));
+        self.call(Method::Post, &path, NO_BODY).await
+    }
+
+    /// Sends the items as they are: the server checks each and names the bad one
+    /// (`field` = `[index].field`); all or nothing.
+    pub async fn import_accounts(&self, items: &[serde_json::Value]) -> ApiResult<ImportResult> {
+        self.call(Method::Post, "/api/accounts/import", Some(&items))
+            .await
+    }
+
+    /// The export as the server wrote it (a JSON array of import items).
+    pub async fn export_accounts(&self, include_secrets: bool) -> ApiResult<String> {
+        let path = if include_secrets {
+            "/api/accounts/export?include_secrets=true"
+        } else {
+            "/api/accounts/export"
+        };
+        text(self.raw(Method::Get, path, NO_BODY).await?).await
+    }
+
     pub async fn delete_key(&self, id: &str) -> ApiResult<()> {
         let path = format!("/api/keys/{}", segment(id));
         self.raw(Method::Delete, &path, NO_BODY).await.map(drop)
@@ -162,5 +326,29 @@ impl Api {
     /// `/api/openapi.json`, kept as JSON: the settings page only lists what it holds.
     pub async fn openapi(&self) -> ApiResult<serde_json::Value> {
         self.call(Method::Get, "/api/openapi.json", NO_BODY).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_leave_out_empty_values_and_encode_the_rest() {
+        let q = LogQuery {
+            from: Some(5),
+            model: " gpt 4/o ".to_owned(),
+            status: "4xx".to_owned(),
+            ..LogQuery::default()
+        };
+        assert_eq!(q.to_query(), "?from=5&model=gpt%204%2Fo&status=4xx");
+        assert_eq!(LogQuery::default().to_query(), "");
+        let u = UsageQuery {
+            group_by: "key",
+            bucket: "day",
+            from: None,
+            to: Some(9),
+        };
+        assert_eq!(u.to_query(), "?group_by=key&bucket=day&to=9");
     }
 }

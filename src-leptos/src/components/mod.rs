@@ -1,5 +1,6 @@
 //! Pieces every page uses: the loading / empty / error states, a pager, polling.
 
+pub mod chart;
 pub mod layout;
 pub mod pager;
 

@@ -62,14 +62,17 @@ pub fn merge(
     out
 }
 
+/// Generators of small mapping sets with frequent ties, for property tests here and in
+/// the store.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod strategies {
     use proptest::prelude::*;
+    use std::collections::BTreeMap;
+    use switchyard_types::admin::MappingEntry;
 
-    type Set = BTreeMap<String, MappingEntry>;
+    pub(crate) type Set = BTreeMap<String, MappingEntry>;
 
-    fn entry() -> impl Strategy<Value = MappingEntry> {
+    pub(crate) fn entry() -> impl Strategy<Value = MappingEntry> {
         // Few aliases, targets and instants, so ties and overlaps are common.
         (
             prop::sample::select(vec!["m-a", "m-b", "m-c"]),
@@ -83,13 +86,20 @@ mod tests {
             })
     }
 
-    fn set() -> impl Strategy<Value = Set> {
+    pub(crate) fn set() -> impl Strategy<Value = Set> {
         prop::collection::btree_map(
             prop::sample::select(vec!["fast", "smart", "gpt-*", "*"]).prop_map(str::to_owned),
             entry(),
             0..4,
         )
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strategies::{Set, set};
+    use super::*;
+    use proptest::prelude::*;
 
     fn norm(s: &Set) -> Set {
         s.iter()

@@ -94,6 +94,16 @@ impl ModelMap {
         self.current.store(Arc::new(resolver));
     }
 
+    /// The exact aliases and their targets (patterns name no model), for model lists.
+    pub fn aliases(&self) -> Vec<(Arc<str>, Arc<str>)> {
+        self.current
+            .load()
+            .exact
+            .iter()
+            .map(|(alias, target)| (Arc::from(&**alias), Arc::clone(target)))
+            .collect()
+    }
+
     /// The target `model` maps to, if it is an alias. `None` also when it maps to itself.
     pub fn resolve(&self, model: &str) -> Option<Arc<str>> {
         let current = self.current.load();

@@ -13,12 +13,15 @@
 //!    anything reaches the client — the same for passthrough and translated answers.
 //! 6. **Relay** (server): bytes through, or re-encoded event by event.
 //! 7. **Finish** ([`context::Finisher`]): when the body ends or the client goes away;
-//!    the [`usage::UsageTap`] has read the usage from the client-bound bytes by then.
+//!    the [`usage::UsageTap`] has read the usage from the client-bound bytes by then
+//!    (for an OpenAI stream whose client did not ask for usage, the gateway asked for it
+//!    and [`hidden_usage`] removes it again after the tap).
 
 pub mod attempts;
 pub mod budget;
 pub mod commit;
 pub mod context;
+pub mod hidden_usage;
 pub mod limits;
 pub mod outcome;
 pub mod usage;

@@ -7,8 +7,17 @@ use crate::upstream::go_duration;
 use http::HeaderMap;
 use switchyard_types::quota::QuotaUnit;
 
-/// OpenAI's windows: (limit, remaining, reset, unit, source).
-const OPENAI: [(&str, &str, &str, QuotaUnit, &str); 2] = [
+/// One window's headers: (limit, remaining, reset, unit, source).
+type Window = (
+    &'static str,
+    &'static str,
+    &'static str,
+    QuotaUnit,
+    &'static str,
+);
+
+/// OpenAI's windows.
+const OPENAI: [Window; 2] = [
     (
         "x-ratelimit-limit-requests",
         "x-ratelimit-remaining-requests",
@@ -26,7 +35,7 @@ const OPENAI: [(&str, &str, &str, QuotaUnit, &str); 2] = [
 ];
 
 /// Anthropic's windows.
-const ANTHROPIC: [(&str, &str, &str, QuotaUnit, &str); 4] = [
+const ANTHROPIC: [Window; 4] = [
     (
         "anthropic-ratelimit-requests-limit",
         "anthropic-ratelimit-requests-remaining",
@@ -75,73 +84,62 @@ pub fn observe_answer(book: &QuotaBook, model: &str, headers: &HeaderMap) {
     }
 }
 
+/// A window's reset header → unix seconds, given `now`.
+type ResetParser = fn(&str, i64) -> Option<i64>;
+
+/// OpenAI: a relative Go duration, rounded up to the second.
+fn relative_reset(text: &str, now: i64) -> Option<i64> {
+    let d = go_duration(text)?;
+    Some(now + i64::try_from(d.as_secs()).unwrap_or(0) + i64::from(d.subsec_nanos() > 0))
+}
+
+/// Anthropic: an RFC 3339 time.
+fn absolute_reset(text: &str, _now: i64) -> Option<i64> {
+    super::time::parse_rfc3339(text)
+}
+
 /// Record the rate-limit windows in `headers` (an answer for `model`, at `now` unix s)
 /// into `book`. Does nothing (one lookup per family) when there are none.
 pub fn observe(book: &QuotaBook, model: &str, headers: &HeaderMap, now: i64) {
-    let mut seen: [Option<Observation<'_>>; 4] = [None; 4];
+    let (windows, reset): (&[Window], ResetParser) =
+        if headers.contains_key(OPENAI[0].0) || headers.contains_key(OPENAI[1].0) {
+            (&OPENAI, relative_reset)
+        } else if headers.contains_key(ANTHROPIC[0].0) || headers.contains_key(ANTHROPIC[1].0) {
+            (&ANTHROPIC, absolute_reset)
+        } else {
+            return;
+        };
+    let empty = Observation {
+        model: None,
+        unit: QuotaUnit::Requests,
+        source: "",
+        limit: None,
+        remaining: None,
+        used: None,
+        resets_at: None,
+    };
+    let mut seen = [empty; 4];
     let mut count = 0;
-    if headers.contains_key(OPENAI[0].0) || headers.contains_key(OPENAI[1].0) {
-        for (limit, remaining, reset, unit, source) in OPENAI {
-            let (Some(limit), Some(remaining)) =
-                (number(headers, limit), number(headers, remaining))
-            else {
-                continue;
-            };
-            let resets_at = headers
-                .get(reset)
+    for &(limit, remaining, reset_name, unit, source) in windows {
+        let (Some(limit), Some(remaining)) = (number(headers, limit), number(headers, remaining))
+        else {
+            continue;
+        };
+        seen[count] = Observation {
+            model: Some(model),
+            unit,
+            source,
+            limit: Some(limit),
+            remaining: Some(remaining),
+            used: None,
+            resets_at: headers
+                .get(reset_name)
                 .and_then(|v| v.to_str().ok())
-                .and_then(go_duration)
-                .map(|d| {
-                    now + i64::try_from(d.as_secs()).unwrap_or(0) + i64::from(d.subsec_nanos() > 0)
-                });
-            seen[count] = Some(Observation {
-                model: Some(model),
-                unit,
-                source,
-                limit: Some(limit),
-                remaining: Some(remaining),
-                used: None,
-                resets_at,
-            });
-            count += 1;
-        }
-    } else if headers.contains_key(ANTHROPIC[0].0) || headers.contains_key(ANTHROPIC[1].0) {
-        for (limit, remaining, reset, unit, source) in ANTHROPIC {
-            let (Some(limit), Some(remaining)) =
-                (number(headers, limit), number(headers, remaining))
-            else {
-                continue;
-            };
-            let resets_at = headers
-                .get(reset)
-                .and_then(|v| v.to_str().ok())
-                .and_then(super::time::parse_rfc3339);
-            seen[count] = Some(Observation {
-                model: Some(model),
-                unit,
-                source,
-                limit: Some(limit),
-                remaining: Some(remaining),
-                used: None,
-                resets_at,
-            });
-            count += 1;
-        }
+                .and_then(|v| reset(v, now)),
+        };
+        count += 1;
     }
-    if count > 0 {
-        let observations: [Observation<'_>; 4] = seen.map(|o| {
-            o.unwrap_or(Observation {
-                model: None,
-                unit: QuotaUnit::Requests,
-                source: "",
-                limit: None,
-                remaining: None,
-                used: None,
-                resets_at: None,
-            })
-        });
-        book.observe(&observations[..count], now);
-    }
+    book.observe(&seen[..count], now);
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 use super::{Observation, QuotaBook};
 use crate::crypto::Secret;
 use crate::pool::PoolAccount;
-use crate::upstream::{DEFAULT_ANTHROPIC_VERSION, Upstream, UpstreamError};
+use crate::upstream::{DEFAULT_ANTHROPIC_VERSION, PathSegment, Upstream, UpstreamError};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use serde_json::Value;
 use switchyard_types::Provider;
@@ -191,29 +191,13 @@ async fn sum_pages(
         }
         match page.get("next_page").and_then(Value::as_str) {
             Some(next) if page.get("has_more").and_then(Value::as_bool) != Some(false) => {
-                url = format!("{first}&page={}", Cursor(next));
+                // Unreserved characters kept, the rest escaped, as for a path segment.
+                url = format!("{first}&page={}", PathSegment(next));
             }
             _ => break,
         }
     }
     Ok(total)
-}
-
-/// A page cursor as a query value (unreserved characters kept, the rest escaped).
-struct Cursor<'a>(&'a str);
-
-impl std::fmt::Display for Cursor<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use std::fmt::Write as _;
-        for b in self.0.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                f.write_char(char::from(b))?;
-            } else {
-                write!(f, "%{b:02X}")?;
-            }
-        }
-        Ok(())
-    }
 }
 
 async fn openai_costs(
@@ -236,11 +220,17 @@ async fn openai_costs(
         number(r.get("amount")?.get("value"))
     })
     .await?;
+    record_month_spend(book, "openai-costs:month", used, next, now);
+    Ok(())
+}
+
+/// USD spent since the start of the month (no limit, no balance), resetting at `next`.
+fn record_month_spend(book: &QuotaBook, source: &str, used: f64, next: i64, now: i64) {
     book.observe(
         &[Observation {
             model: None,
             unit: QuotaUnit::Usd,
-            source: "openai-costs:month",
+            source,
             limit: None,
             remaining: None,
             used: Some(used),
@@ -248,7 +238,6 @@ async fn openai_costs(
         }],
         now,
     );
-    Ok(())
 }
 
 async fn anthropic_costs(
@@ -270,16 +259,11 @@ async fn anthropic_costs(
         number(r.get("amount"))
     })
     .await?;
-    book.observe(
-        &[Observation {
-            model: None,
-            unit: QuotaUnit::Usd,
-            source: "anthropic-cost-report:month",
-            limit: None,
-            remaining: None,
-            used: Some(cents / 100.0),
-            resets_at: Some(next),
-        }],
+    record_month_spend(
+        book,
+        "anthropic-cost-report:month",
+        cents / 100.0,
+        next,
         now,
     );
     Ok(())
@@ -306,6 +290,6 @@ mod tests {
             "2025-09-01T00:00:00Z"
         );
         assert_eq!(openrouter_reset(None, now), None);
-        assert_eq!(Cursor("page_a+b/c").to_string(), "page_a%2Bb%2Fc");
+        assert_eq!(PathSegment("page_a+b/c").to_string(), "page_a%2Bb%2Fc");
     }
 }

@@ -201,19 +201,12 @@ impl Store {
         now: i64,
     ) -> Result<Vec<String>, StoreError> {
         self.call(move |c| {
-            let tx = c.transaction()?;
-            let mut done = Vec::new();
-            for id in ids {
-                let n = tx.execute(
+            each_id(c, ids, |tx, id| {
+                tx.execute(
                     "UPDATE accounts SET enabled = ?2, updated_at = ?3 WHERE id = ?1",
                     params![id, enabled, now],
-                )?;
-                if n == 1 {
-                    done.push(id);
-                }
-            }
-            tx.commit()?;
-            Ok(done)
+                )
+            })
         })
         .await
     }
@@ -221,15 +214,9 @@ impl Store {
     /// Delete these accounts in one transaction; the ids that existed.
     pub async fn delete_accounts(&self, ids: Vec<String>) -> Result<Vec<String>, StoreError> {
         self.call(move |c| {
-            let tx = c.transaction()?;
-            let mut done = Vec::new();
-            for id in ids {
-                if tx.execute("DELETE FROM accounts WHERE id = ?1", [&id])? == 1 {
-                    done.push(id);
-                }
-            }
-            tx.commit()?;
-            Ok(done)
+            each_id(c, ids, |tx, id| {
+                tx.execute("DELETE FROM accounts WHERE id = ?1", [id])
+            })
         })
         .await
     }
@@ -302,4 +289,21 @@ fn update_in(c: &rusqlite::Connection, rec: &AccountRecord) -> Result<bool, Stor
         ],
     )?;
     Ok(n == 1)
+}
+
+/// Run `statement` for each id in one transaction; the ids it changed a row for.
+fn each_id(
+    c: &mut rusqlite::Connection,
+    ids: Vec<String>,
+    statement: impl Fn(&Transaction<'_>, &str) -> rusqlite::Result<usize>,
+) -> Result<Vec<String>, StoreError> {
+    let tx = c.transaction()?;
+    let mut done = Vec::new();
+    for id in ids {
+        if statement(&tx, &id)? == 1 {
+            done.push(id);
+        }
+    }
+    tx.commit()?;
+    Ok(done)
 }

@@ -121,3 +121,29 @@ impl Store {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::mapping::merge::{merge, strategies::set};
+    use crate::store::Store;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// The store's merge (entry by entry, in SQL) is the pure merge, in either order.
+        #[test]
+        fn stored_merges_equal_the_pure_merge(a in set(), b in set()) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let expected = merge(&a, &b);
+            for (first, second) in [(&a, &b), (&b, &a)] {
+                let got = rt.block_on(async {
+                    let store = Store::open_in_memory().await.unwrap();
+                    store.merge_mapping(first.clone()).await.unwrap();
+                    store.merge_mapping(second.clone()).await.unwrap().0
+                });
+                prop_assert_eq!(&got, &expected);
+            }
+        }
+    }
+}

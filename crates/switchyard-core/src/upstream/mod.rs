@@ -111,7 +111,7 @@ impl Endpoint<'_> {
 /// A model name as one URL path segment: everything but RFC 3986 unreserved characters is
 /// percent-encoded, so a client's odd model name reaches the upstream (which answers 404)
 /// instead of failing to form a URL, which would count against the account.
-struct PathSegment<'a>(&'a str);
+pub(crate) struct PathSegment<'a>(pub(crate) &'a str);
 
 impl std::fmt::Display for PathSegment<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

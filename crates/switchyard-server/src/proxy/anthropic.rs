@@ -41,6 +41,7 @@ pub async fn messages(State(state): State<AppState>, request: Request) -> Respon
 fn route_messages(edge: &Edge<'_>) -> Result<Route, ProxyError> {
     let probe: MessagesProbe = body::probe(edge.body)?;
     Ok(Route {
+        hidden_usage: None,
         session: edge.session(&[raw(probe.system), raw(probe.messages.first().copied())]),
         model: probe.model,
         stream: probe.stream.unwrap_or(false),
@@ -60,6 +61,7 @@ pub async fn count_tokens(State(state): State<AppState>, request: Request) -> Re
 fn route_count(edge: &Edge<'_>) -> Result<Route, ProxyError> {
     let probe: CountProbe = body::probe(edge.body)?;
     Ok(Route {
+        hidden_usage: None,
         model: probe.model,
         stream: false,
         gemini_sse: false,

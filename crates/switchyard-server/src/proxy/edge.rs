@@ -22,6 +22,7 @@ use http::request::Parts;
 use switchyard_core::keyring::ClientKeyId;
 use switchyard_core::pipeline::budget::Reservation;
 use switchyard_core::pipeline::context::RequestContext;
+use switchyard_core::pipeline::hidden_usage::StreamOptions;
 use switchyard_core::pipeline::limits::{self, ModelProblem};
 use switchyard_core::pool::Reach;
 use switchyard_core::upstream::{Endpoint, GeminiMethod};
@@ -39,6 +40,9 @@ pub struct Route {
     pub reach: Reach,
     /// Session hash for affinity.
     pub session: Option<u64>,
+    /// An OpenAI stream whose client did not ask for usage: how it did not (the gateway
+    /// asks for it and hides it again: `switchyard_core::pipeline::hidden_usage`).
+    pub hidden_usage: Option<StreamOptions>,
 }
 
 /// [`Endpoint`] without the model it borrows.
@@ -157,6 +161,7 @@ where
         endpoint: route.endpoint.with_model(model),
         reach: route.reach,
         session: route.session,
+        hidden_usage: route.hidden_usage,
         headers,
         body,
     };

@@ -32,6 +32,7 @@ use std::task::{Context, Poll};
 use switchyard_core::pipeline::budget::Reservation;
 use switchyard_core::pipeline::commit::is_sse;
 use switchyard_core::pipeline::context::{BodyEnd, RequestContext};
+use switchyard_core::pipeline::hidden_usage::UsageChunkFilter;
 use switchyard_core::pipeline::usage::UsageTap;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
@@ -74,16 +75,18 @@ pub fn respond(
         .is_success()
         .then(|| UsageTap::new(context.protocol_in, context.stream));
     let (parts, body) = response.into_parts();
-    let cut = (context.stream && is_sse(&parts.headers))
-        .then(|| Box::pin(state.lifecycle.cut().clone().cancelled_owned()));
+    let sse = context.stream && is_sse(&parts.headers);
+    let cut = sse.then(|| Box::pin(state.lifecycle.cut().clone().cancelled_owned()));
+    let hide = (sse && answered.hide_usage && tap.is_some()).then(UsageChunkFilter::default);
     let body = Finishing {
         inner: body,
         tap,
+        hide,
         context: Some(context),
         held,
         state: state.clone(),
         cut,
-        was_cut: false,
+        ended: false,
     };
     Response::from_parts(parts, Body::new(body))
 }
@@ -93,6 +96,9 @@ struct Finishing {
     inner: Body,
     /// Reads the usage from the client-bound bytes (2xx answers only).
     tap: Option<UsageTap>,
+    /// Removes the usage chunk the gateway asked for and the client did not (after the
+    /// tap has read it).
+    hide: Option<UsageChunkFilter>,
     /// `None` once finished.
     context: Option<RequestContext>,
     /// Budget held by the bytes the body still carries.
@@ -100,8 +106,9 @@ struct Finishing {
     state: AppState,
     /// SSE streams: fires at the drain deadline.
     cut: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
-    /// The drain deadline ended this body (after its error event).
-    was_cut: bool,
+    /// Nothing more to send: the drain deadline ended this body (after its error
+    /// event), or its held tail went out after the inner body ended.
+    ended: bool,
 }
 
 impl Finishing {
@@ -142,14 +149,14 @@ impl http_body::Body for Finishing {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        if self.was_cut {
+        if self.ended {
             return Poll::Ready(None);
         }
         if let Some(cut) = self.cut.as_mut()
             && cut.as_mut().poll(cx).is_ready()
         {
             self.cut = None;
-            self.was_cut = true;
+            self.ended = true;
             if let Some(context) = self.context.as_mut() {
                 context.error = Some("drain_deadline");
             }
@@ -162,33 +169,67 @@ impl http_body::Body for Finishing {
                 None => Poll::Ready(None),
             };
         }
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                let this = &mut *self;
-                if let (Some(data), Some(context)) = (frame.data_ref(), this.context.as_mut()) {
-                    if context.ttfb.is_none() {
-                        context.ttfb = Some(context.started.elapsed());
-                    }
-                    context.bytes_out += data.len() as u64;
-                    if let Some(tap) = this.tap.as_mut() {
-                        tap.feed_bytes(data);
-                    }
+        loop {
+            let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(frame))) => frame,
+                Poll::Ready(Some(Err(e))) => {
+                    self.finish(BodyEnd::UpstreamFailed);
+                    return Poll::Ready(Some(Err(e)));
                 }
-                // hyper stops polling a body that says it has ended.
-                if self.inner.is_end_stream() {
+                Poll::Ready(None) => {
+                    let tail = self.hide.as_mut().map(UsageChunkFilter::finish);
                     self.finish(BodyEnd::Complete);
+                    return match tail.filter(|t| !t.is_empty()) {
+                        Some(tail) => {
+                            self.ended = true;
+                            Poll::Ready(Some(Ok(Frame::data(tail))))
+                        }
+                        None => Poll::Ready(None),
+                    };
                 }
+            };
+            let data = match frame.into_data() {
+                Ok(data) => data,
+                Err(other) => return Poll::Ready(Some(Ok(other))),
+            };
+            // hyper stops polling a body that says it has ended.
+            let last = self.inner.is_end_stream();
+            let this = &mut *self;
+            if let Some(context) = this.context.as_mut()
+                && context.ttfb.is_none()
+            {
+                context.ttfb = Some(context.started.elapsed());
             }
-            Poll::Ready(Some(Err(_))) => self.finish(BodyEnd::UpstreamFailed),
-            Poll::Ready(None) => self.finish(BodyEnd::Complete),
-            Poll::Pending => {}
+            if let Some(tap) = this.tap.as_mut() {
+                tap.feed_bytes(&data);
+            }
+            let out = match this.hide.as_mut() {
+                None => data,
+                Some(hide) => {
+                    let out = hide.feed(data);
+                    if last {
+                        let tail = hide.finish();
+                        [out, tail].concat().into()
+                    } else {
+                        out
+                    }
+                }
+            };
+            if let Some(context) = this.context.as_mut() {
+                context.bytes_out += out.len() as u64;
+            }
+            if last {
+                self.finish(BodyEnd::Complete);
+            } else if out.is_empty() {
+                continue;
+            }
+            return Poll::Ready(Some(Ok(Frame::data(out))));
         }
-        polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.was_cut || self.inner.is_end_stream()
+        self.ended || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {

@@ -33,7 +33,8 @@ use switchyard_core::translate::dispatch;
 use switchyard_core::upstream::{
     Endpoint, UpstreamError, UpstreamResponse, rate_limit_hint, read_bounded, read_within,
 };
-use switchyard_types::Protocol;
+use switchyard_core::pipeline::hidden_usage::{self, StreamOptions};
+use switchyard_types::{Protocol, Provider};
 use tokio::time::Instant;
 
 /// Largest upstream error body read to classify it.
@@ -60,6 +61,9 @@ pub struct Inbound<'a> {
     pub reach: Reach,
     /// Session hash for affinity.
     pub session: Option<u64>,
+    /// An OpenAI stream whose client did not ask for usage (see
+    /// [`switchyard_core::pipeline::hidden_usage`]).
+    pub hidden_usage: Option<StreamOptions>,
     pub headers: &'a HeaderMap,
     /// The client's body, as received.
     pub body: Bytes,
@@ -86,6 +90,8 @@ pub struct Answered {
     pub response: Response,
     /// Budget held by bytes the response still carries.
     pub held: Reservation,
+    /// Remove the usage chunk the client did not ask for (an OpenAI stream).
+    pub hide_usage: bool,
 }
 
 /// Forward `inbound` through the attempt loop; record the attempts on `context`.
@@ -100,6 +106,7 @@ pub async fn forward(
         translation: Translation::default(),
         held: Reservation::default(),
         protocol_out: None,
+        with_usage: None,
     };
     let target = Target {
         request_id: &inbound.request_id,
@@ -154,6 +161,7 @@ pub async fn forward(
     Ok(Answered {
         response,
         held: attempter.held,
+        hide_usage: inbound.hidden_usage.is_some(),
     })
 }
 
@@ -165,6 +173,31 @@ struct Upstreams<'a> {
     /// Budget held by the committed answer's buffered bytes.
     held: Reservation,
     protocol_out: Option<Protocol>,
+    /// The client's body asking for stream usage, made on first need.
+    with_usage: Option<Bytes>,
+}
+
+impl Upstreams<'_> {
+    /// The client's bytes; for an OpenAI stream whose client did not ask for usage, at
+    /// OpenAI and OpenRouter, with `include_usage` added (`openai_compatible` servers
+    /// get the bytes unchanged: not all of them know `stream_options`).
+    fn passthrough_body(&mut self, lease: &Lease) -> Bytes {
+        let inbound = self.inbound;
+        let asks = matches!(
+            lease.account().provider,
+            Provider::OpenAi | Provider::OpenRouter
+        );
+        match inbound.hidden_usage {
+            Some(options) if asks && inbound.protocol == Protocol::OpenAi => self
+                .with_usage
+                .get_or_insert_with(|| {
+                    hidden_usage::ask_for_usage(&inbound.body, options)
+                        .unwrap_or_else(|| inbound.body.clone())
+                })
+                .clone(),
+            _ => inbound.body.clone(),
+        }
+    }
 }
 
 impl Attempter for Upstreams<'_> {
@@ -177,7 +210,7 @@ impl Attempter for Upstreams<'_> {
         self.protocol_out = Some(target);
         let passthrough = target == inbound.protocol;
         let (endpoint, body) = if passthrough {
-            (inbound.endpoint, inbound.body.clone())
+            (inbound.endpoint, self.passthrough_body(lease))
         } else {
             match self.translation.body_for(self.state, inbound, target).await {
                 Ok(body) => (translated::endpoint(inbound, target), body),

@@ -64,6 +64,7 @@ fn route(edge: &Edge<'_>, model_action: &str) -> Result<Route, ProxyError> {
         .is_some_and(|alt| alt == "sse");
     let stream = method == GeminiMethod::StreamGenerateContent;
     Ok(Route {
+        hidden_usage: None,
         model: model.to_owned(),
         stream,
         gemini_sse: sse,

@@ -56,11 +56,23 @@ fn list(
     let result = authenticate_client(state, headers, query).map(|_| {
         // model id → provider that serves it first (BTreeMap: sorted, deduplicated).
         let mut models = BTreeMap::new();
-        for account in state.pool.accounts().iter() {
+        let accounts = state.pool.accounts();
+        for account in accounts.iter() {
             if account.enabled && account.provider.protocol() == protocol {
                 for m in &account.models {
                     models.entry(m.clone()).or_insert(account.provider.as_str());
                 }
+            }
+        }
+        // Exact model aliases whose target such an account serves.
+        for (alias, target) in state.admin.mapping().aliases() {
+            if let Some(account) = accounts
+                .iter()
+                .find(|a| a.provider.protocol() == protocol && a.serves(&target))
+            {
+                models
+                    .entry(alias.to_string())
+                    .or_insert(account.provider.as_str());
             }
         }
         Json(render(protocol, &models)).into_response()

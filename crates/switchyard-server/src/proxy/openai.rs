@@ -8,6 +8,7 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use switchyard_core::pipeline::hidden_usage::StreamOptions;
 use switchyard_core::pool::Reach;
 use switchyard_types::Protocol;
 
@@ -20,6 +21,30 @@ struct Probe<'a> {
     messages: Vec<&'a RawValue>,
     #[serde(default)]
     stream: Option<bool>,
+    /// Raw: whether it asks for usage (its type is the upstream's to check).
+    #[serde(default, borrow)]
+    stream_options: Option<&'a RawValue>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StreamOptionsProbe {
+    #[serde(default)]
+    include_usage: Option<bool>,
+}
+
+/// How a stream request asks for usage; `None` when it does, or when
+/// `stream_options` is not an object (the upstream will say what is wrong).
+fn hidden_usage(stream_options: Option<&RawValue>) -> Option<StreamOptions> {
+    let Some(raw) = stream_options.filter(|r| r.get() != "null") else {
+        return Some(StreamOptions::Absent);
+    };
+    match serde_json::from_str::<StreamOptionsProbe>(raw.get()) {
+        Ok(StreamOptionsProbe {
+            include_usage: Some(true),
+        })
+        | Err(_) => None,
+        Ok(_) => Some(StreamOptions::WithoutUsage),
+    }
 }
 
 pub async fn chat_completions(State(state): State<AppState>, request: Request) -> Response {
@@ -28,17 +53,47 @@ pub async fn chat_completions(State(state): State<AppState>, request: Request) -
 
 fn route(edge: &Edge<'_>) -> Result<Route, ProxyError> {
     let probe: Probe = body::probe(edge.body)?;
+    let stream = probe.stream.unwrap_or(false);
     Ok(Route {
+        hidden_usage: if stream {
+            hidden_usage(probe.stream_options)
+        } else {
+            None
+        },
         session: edge.session(&[
             raw(probe.messages.first().copied()),
             raw(probe.messages.get(1).copied()),
         ]),
         model: probe.model,
-        stream: probe.stream.unwrap_or(false),
+        stream,
         gemini_sse: false,
         endpoint: PassEndpoint::ChatCompletions,
         reach: Reach::Any {
             prefer: Protocol::OpenAi,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_asked_for_or_not() {
+        fn raw(s: &str) -> &RawValue {
+            serde_json::from_str(s).unwrap()
+        }
+        assert_eq!(hidden_usage(None), Some(StreamOptions::Absent));
+        assert_eq!(hidden_usage(Some(raw("null"))), Some(StreamOptions::Absent));
+        assert_eq!(
+            hidden_usage(Some(raw(r#"{"include_obfuscation":false}"#))),
+            Some(StreamOptions::WithoutUsage)
+        );
+        assert_eq!(
+            hidden_usage(Some(raw(r#"{"include_usage":false}"#))),
+            Some(StreamOptions::WithoutUsage)
+        );
+        assert_eq!(hidden_usage(Some(raw(r#"{"include_usage":true}"#))), None);
+        assert_eq!(hidden_usage(Some(raw(r#""yes""#))), None);
+    }
 }

@@ -72,6 +72,7 @@ fn route(edge: &Edge<'_>) -> Result<Route, ProxyError> {
         }
     };
     Ok(Route {
+        hidden_usage: None,
         session,
         model: probe.model,
         stream: probe.stream.unwrap_or(false),

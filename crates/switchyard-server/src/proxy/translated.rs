@@ -63,12 +63,19 @@ impl Translation {
         }
         let ir = match &mut self.ir {
             Some(ir) => ir,
-            None => self.ir.insert(dispatch::decode_request(
-                inbound.protocol,
-                &inbound.body,
-                inbound.model,
-                inbound.stream,
-            )?),
+            None => {
+                let mut ir = dispatch::decode_request(
+                    inbound.protocol,
+                    &inbound.body,
+                    inbound.model,
+                    inbound.stream,
+                )?;
+                // The encoder then emits the usage chunk; the finish hides it again.
+                if inbound.hidden_usage.is_some() {
+                    ir.include_usage = true;
+                }
+                self.ir.insert(ir)
+            }
         };
         let body = if target == Protocol::Gemini && images::has_remote(ir) {
             // Gemini takes no image URLs: fetch and inline them (bounded) for this target only.

@@ -549,3 +549,55 @@ async fn the_rust_client_covers_the_new_routes() {
         AccountStatus::Disabled
     );
 }
+
+#[tokio::test]
+async fn a_revoked_key_is_marked_for_every_provider_and_verify_reports_it() {
+    let fake = FakeProvider::start().await.unwrap();
+    let gw = Gateway::start().await;
+    let anthropic = gw.add_account(json!({"provider": "anthropic", "label": "a", "api_key": "rev-anthropic", "base_url": fake.anthropic_base_url(), "models": ["claude-*"]})).await;
+    let gemini = gw.add_account(json!({"provider": "gemini", "label": "g", "api_key": "rev-gemini", "base_url": fake.gemini_base_url(), "models": ["gemini-*"]})).await;
+    fake.revoke_key("rev-anthropic");
+    fake.revoke_key("rev-gemini");
+    let key = gw.create_key().await;
+    let r = gw
+        .post("/v1/messages", &key)
+        .json(&anthropic_msg("claude-x", "hi"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_server_error(), "{}", r.status());
+    let r = gw
+        .post("/v1beta/models/gemini-x:generateContent", &key)
+        .json(&gemini_body("hi"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_server_error(), "{}", r.status());
+    for id in [&anthropic, &gemini] {
+        let view = get_json(&gw, &format!("/accounts/{id}")).await;
+        assert_eq!(view["status"], "forbidden", "{view}");
+    }
+    // Nothing else serves these models: the next requests never reach the upstream.
+    let before = fake.calls().len();
+    for _ in 0..3 {
+        gw.post("/v1/messages", &key)
+            .json(&anthropic_msg("claude-x", "hi"))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(fake.calls().len(), before);
+    let (_, result) = post_json(&gw, &format!("/accounts/{gemini}/verify"), &json!({})).await;
+    assert_eq!(result["ok"], false);
+    assert_eq!(result["status"], "forbidden");
+    fake.restore_key("rev-anthropic");
+    let (_, result) = post_json(&gw, &format!("/accounts/{anthropic}/verify"), &json!({})).await;
+    assert_eq!(result["ok"], true, "{result}");
+    let r = gw
+        .post("/v1/messages", &key)
+        .json(&anthropic_msg("claude-x", "hi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}

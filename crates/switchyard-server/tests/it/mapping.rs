@@ -159,6 +159,31 @@ async fn aliases_reach_the_right_upstream_in_every_protocol() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    // Exact aliases are listed in the protocol of the accounts serving their target.
+    let listed = gw
+        .http
+        .get(format!("{}/v1/models", gw.url))
+        .header("x-api-key", &key)
+        .header("anthropic-version", "2023-06-01")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(listed.contains("\"fast\""), "{listed}");
+    let listed = gw
+        .http
+        .get(format!("{}/v1/models", gw.url))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!listed.contains("\"fast\""), "{listed}");
+
     // Deleted, the alias is no model at all; deleting it again is a 404.
     assert_eq!(delete(&gw, "fast").await, 204);
     assert_eq!(delete(&gw, "fast").await, 404);

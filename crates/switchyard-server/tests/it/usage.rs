@@ -230,3 +230,53 @@ async fn every_path_records_the_usage_the_client_was_sent() {
         }
     }
 }
+
+/// An OpenAI stream whose client did not ask for usage: the gateway asks the upstream
+/// (or its encoder) for it, records it, and the client gets exactly the stream it asked
+/// for — no usage chunk — through passthrough and translation alike.
+#[tokio::test]
+async fn openai_streams_are_accounted_without_showing_the_client_usage_it_did_not_ask_for() {
+    let (gw, _fake, key) = setup().await;
+    for model in ["gpt-4o", "claude-sonnet-4-5", "gemini-2.5-flash"] {
+        // The same request, asking for usage: what the gateway must record either way.
+        let asked_id = format!("asked-{model}");
+        let asked = send(&gw, &key, Client::OpenAi, model, true, &asked_id).await;
+        assert!(asked.contains("\"usage\":{"), "{model}: {asked}");
+        let want = finished_line(&gw, &asked_id).await;
+        let want = want
+            .split("usage=")
+            .nth(1)
+            .and_then(|rest| rest.split(" usage_partial").next())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(want.starts_with("Some(Usage"), "{model}: {want}");
+
+        let id = format!("hidden-{model}");
+        let body = json!({"model": model, "stream": true,
+            "messages": [{"role": "user", "content": PROMPT}]});
+        let r = gw
+            .post("/v1/chat/completions", &key)
+            .header("x-request-id", &id)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let text = r.text().await.unwrap();
+        assert!(!text.contains("\"usage\":{"), "{model}: the client sees no usage: {text}");
+        assert!(!text.contains("\"choices\":[]"), "{model}: {text}");
+        assert!(text.trim_end().ends_with("data: [DONE]"), "{model}: {text}");
+        for event in text.split("\n\n").filter(|e| !e.trim().is_empty()) {
+            let data = event.trim().strip_prefix("data: ").unwrap_or_default();
+            assert!(
+                data == "[DONE]" || serde_json::from_str::<Value>(data).is_ok(),
+                "{model}: every event is whole: {event:?}"
+            );
+        }
+        let line = finished_line(&gw, &id).await;
+        assert!(
+            line.contains(&format!("usage={want} usage_partial=false")),
+            "{model}: recorded as when asked ({want}): {line}"
+        );
+    }
+}

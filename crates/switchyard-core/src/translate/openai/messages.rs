@@ -338,7 +338,9 @@ fn image_source(v: Option<&Value>, at: &str) -> Result<ImageSource, TranslateErr
     Ok(parse_image_url(url))
 }
 
-fn parse_image_url(url: &str) -> ImageSource {
+/// A `data:<mime>;base64,…` URL as inline base64; any other URL as given (also used by
+/// the Responses codec's `input_image`).
+pub(crate) fn parse_image_url(url: &str) -> ImageSource {
     if let Some((header, data)) = url
         .strip_prefix("data:")
         .and_then(|rest| rest.split_once(','))
@@ -355,7 +357,8 @@ fn parse_image_url(url: &str) -> ImageSource {
     }
 }
 
-fn image_url(source: &ImageSource) -> String {
+/// The URL form of an image: a `data:` URL for inline base64.
+pub(crate) fn image_url(source: &ImageSource) -> String {
     match source {
         ImageSource::Base64 { media_type, data } => format!("data:{media_type};base64,{data}"),
         ImageSource::Url { url } => url.clone(),

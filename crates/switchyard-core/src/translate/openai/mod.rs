@@ -69,6 +69,7 @@ mod wire;
 mod tests;
 
 use crate::translate::{Codec, TranslateError, UpstreamFault};
+pub(crate) use messages::{image_url, parse_image_url};
 pub use stream::{OpenAiStreamDecoder, OpenAiStreamEncoder};
 use switchyard_types::Protocol;
 use switchyard_types::ir::{ChatRequest, ChatResponse};

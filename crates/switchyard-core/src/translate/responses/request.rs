@@ -3,9 +3,11 @@
 //! OpenAI's own API speaks it and it gets the client's bytes).
 
 use super::reasoning;
+use super::response::summary_text;
 use super::wire::{FormatIn, FunctionToolIn, ReasoningIn, RequestIn};
 use crate::translate::TranslateError;
 use crate::translate::json::{parse_client, parse_client_at};
+use crate::translate::openai::{image_url, parse_image_url};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use switchyard_types::ir::{
@@ -274,17 +276,7 @@ fn decode_items(items: &[Value], ir: &mut ChatRequest) -> Result<(), TranslateEr
                 );
             }
             "reasoning" => {
-                let summary: String = obj
-                    .get("summary")
-                    .and_then(Value::as_array)
-                    .map(|parts| {
-                        parts
-                            .iter()
-                            .filter_map(|p| p.get("text").and_then(Value::as_str))
-                            .collect::<Vec<_>>()
-                            .join("\n\n")
-                    })
-                    .unwrap_or_default();
+                let summary = summary_text(obj.get("summary"));
                 let content = obj.get("encrypted_content").and_then(Value::as_str);
                 if let Some(part) =
                     reasoning::open(content, summary, &format!("{at}.encrypted_content"))?
@@ -511,30 +503,6 @@ fn image_source(item: &Value, at: &str) -> Result<ImageSource, TranslateError> {
             format!("{at}.image_url"),
             "is required",
         )),
-    }
-}
-
-fn parse_image_url(url: &str) -> ImageSource {
-    if let Some((header, data)) = url
-        .strip_prefix("data:")
-        .and_then(|rest| rest.split_once(','))
-        && let Some(media_type) = header.strip_suffix(";base64")
-        && !media_type.is_empty()
-    {
-        return ImageSource::Base64 {
-            media_type: media_type.to_owned(),
-            data: data.to_owned(),
-        };
-    }
-    ImageSource::Url {
-        url: url.to_owned(),
-    }
-}
-
-fn image_url(source: &ImageSource) -> String {
-    match source {
-        ImageSource::Base64 { media_type, data } => format!("data:{media_type};base64,{data}"),
-        ImageSource::Url { url } => url.clone(),
     }
 }
 

@@ -321,20 +321,23 @@ pub(super) fn decode_response(body: &[u8]) -> Result<ChatResponse, TranslateErro
     })
 }
 
+/// The text of a reasoning item's `summary` parts, joined by blank lines.
+pub(super) fn summary_text(summary: Option<&Value>) -> String {
+    summary
+        .and_then(Value::as_array)
+        .map(|parts| {
+            parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("\n\n")
+        })
+        .unwrap_or_default()
+}
+
 /// The IR parts of one output item (unknown item types carry nothing we can use).
 pub(super) fn output_parts(item: &Value) -> Result<Vec<Part>, TranslateError> {
     let kind = item.get("type").and_then(Value::as_str).unwrap_or_default();
-    let text_of = |v: Option<&Value>| -> String {
-        v.and_then(Value::as_array)
-            .map(|parts| {
-                parts
-                    .iter()
-                    .filter_map(|p| p.get("text").and_then(Value::as_str))
-                    .collect::<Vec<_>>()
-                    .join("\n\n")
-            })
-            .unwrap_or_default()
-    };
     Ok(match kind {
         "message" => {
             let text: String = item
@@ -359,10 +362,14 @@ pub(super) fn output_parts(item: &Value) -> Result<Vec<Part>, TranslateError> {
         }
         "reasoning" => {
             let content = item.get("encrypted_content").and_then(Value::as_str);
-            reasoning::open(content, text_of(item.get("summary")), "encrypted_content")
-                .map_err(|e| TranslateError::UpstreamMalformed(e.to_string()))?
-                .into_iter()
-                .collect()
+            reasoning::open(
+                content,
+                summary_text(item.get("summary")),
+                "encrypted_content",
+            )
+            .map_err(|e| TranslateError::UpstreamMalformed(e.to_string()))?
+            .into_iter()
+            .collect()
         }
         "function_call" => {
             let s = |k: &str| {

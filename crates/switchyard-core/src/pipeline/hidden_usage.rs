@@ -1,0 +1,205 @@
+//! Usage for OpenAI streams whose client did not ask for it.
+//!
+//! An OpenAI Chat Completions stream carries token usage only in a last chunk sent when
+//! the request says `stream_options.include_usage: true`. The gateway needs the usage of
+//! every request, and the client must get exactly what it asked for, so:
+//!
+//! 1. [`ask_for_usage`] adds `include_usage: true` to the body sent upstream (a splice
+//!    after the opening brace when `stream_options` is absent, the common case; a
+//!    re-serialisation when the client sent `stream_options` without it). A translated
+//!    request gets the same from the encoder, which then emits the usage chunk.
+//! 2. [`UsageChunkFilter`] removes that chunk from the client-bound bytes, after the usage
+//!    tap has read them. It works on lines: a `data:` line whose chunk has `"choices":[]`
+//!    and a `"usage":{…}` object is dropped with the blank line that ends its event; a
+//!    line split over two reads is held until its end arrives (rare: upstreams write
+//!    whole events), everything else passes through as the same `Bytes`.
+
+use bytes::{Bytes, BytesMut};
+use memchr::memmem;
+
+/// Whether the client's OpenAI stream asked for usage (`stream_options.include_usage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamOptions {
+    /// No `stream_options` object.
+    Absent,
+    /// `stream_options` without `include_usage: true`.
+    WithoutUsage,
+    /// `include_usage: true`: nothing to do.
+    WithUsage,
+}
+
+/// `body` (an OpenAI Chat Completions request) asking for stream usage; `None` when it
+/// already does or is not a JSON object.
+pub fn ask_for_usage(body: &[u8], options: StreamOptions) -> Option<Bytes> {
+    const FIELD: &[u8] = br#""stream_options":{"include_usage":true}"#;
+    match options {
+        StreamOptions::WithUsage => None,
+        StreamOptions::Absent => {
+            let open = body.iter().position(|b| !b.is_ascii_whitespace())?;
+            if body.get(open) != Some(&b'{') {
+                return None;
+            }
+            let rest = body.get(open + 1..)?;
+            let empty = rest
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                .is_some_and(|b| *b == b'}');
+            let mut out = Vec::with_capacity(body.len() + FIELD.len() + 1);
+            out.extend_from_slice(body.get(..=open)?);
+            out.extend_from_slice(FIELD);
+            if !empty {
+                out.push(b',');
+            }
+            out.extend_from_slice(rest);
+            Some(Bytes::from(out))
+        }
+        StreamOptions::WithoutUsage => {
+            let mut value: serde_json::Value = serde_json::from_slice(body).ok()?;
+            let options = value.get_mut("stream_options")?.as_object_mut()?;
+            options.insert("include_usage".into(), serde_json::Value::Bool(true));
+            serde_json::to_vec(&value).ok().map(Bytes::from)
+        }
+    }
+}
+
+/// Removes the usage-only chunk from an OpenAI SSE stream (see the module docs).
+#[derive(Debug, Default)]
+pub struct UsageChunkFilter {
+    /// The start of a line whose end has not arrived.
+    carry: BytesMut,
+    /// The last line dropped was a usage chunk: drop the blank line after it.
+    dropped: bool,
+}
+
+const USAGE_OBJECT: &[u8] = br#""usage":{"#;
+const NO_CHOICES: &[u8] = br#""choices":[]"#;
+
+impl UsageChunkFilter {
+    /// The part of `chunk` to pass on (possibly empty: held or dropped).
+    pub fn feed(&mut self, chunk: Bytes) -> Bytes {
+        let input = if self.carry.is_empty() {
+            chunk
+        } else {
+            self.carry.extend_from_slice(&chunk);
+            self.carry.split().freeze()
+        };
+        // Only complete lines are decided; the rest waits for its end.
+        let Some(last_newline) = memchr::memrchr(b'\n', &input) else {
+            self.carry.extend_from_slice(&input);
+            return Bytes::new();
+        };
+        let complete = input.slice(..=last_newline);
+        if let Some(tail) = input.get(last_newline + 1..) {
+            self.carry.extend_from_slice(tail);
+        }
+        if !self.dropped && memmem::find(&complete, USAGE_OBJECT).is_none() {
+            return complete;
+        }
+        self.filter_lines(&complete)
+    }
+
+    /// What is held at the end of the stream (a last line without its newline).
+    pub fn finish(&mut self) -> Bytes {
+        self.carry.split().freeze()
+    }
+
+    fn filter_lines(&mut self, complete: &Bytes) -> Bytes {
+        let mut out = BytesMut::with_capacity(complete.len());
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', complete) {
+            let line = complete.get(start..=end).unwrap_or_default();
+            start = end + 1;
+            let text = line.strip_suffix(b"\n").unwrap_or(line);
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            if self.dropped && text.is_empty() {
+                self.dropped = false;
+                continue;
+            }
+            self.dropped = false;
+            if is_usage_chunk(text) {
+                self.dropped = true;
+                continue;
+            }
+            out.extend_from_slice(line);
+        }
+        out.freeze()
+    }
+}
+
+/// A `data:` line carrying a chunk with no choices and a usage object.
+fn is_usage_chunk(line: &[u8]) -> bool {
+    line.starts_with(b"data:")
+        && memmem::find(line, USAGE_OBJECT).is_some()
+        && memmem::find(line, NO_CHOICES).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(bytes: &[u8]) -> serde_json::Value {
+        serde_json::from_slice(bytes).unwrap()
+    }
+
+    #[test]
+    fn usage_is_asked_for_by_splice_or_rewrite() {
+        let body = br#" {"model":"gpt-4o","stream":true,"messages":[]}"#;
+        let asked = ask_for_usage(body, StreamOptions::Absent).unwrap();
+        let v = parse(&asked);
+        assert_eq!(v["stream_options"]["include_usage"], true);
+        assert_eq!(v["model"], "gpt-4o");
+        assert_eq!(parse(&ask_for_usage(b"{ }", StreamOptions::Absent).unwrap())["stream_options"]["include_usage"], true);
+
+        let body = br#"{"model":"m","stream_options":{"include_obfuscation":false}}"#;
+        let v = parse(&ask_for_usage(body, StreamOptions::WithoutUsage).unwrap());
+        assert_eq!(v["stream_options"]["include_usage"], true);
+        assert_eq!(v["stream_options"]["include_obfuscation"], false);
+
+        assert!(ask_for_usage(body, StreamOptions::WithUsage).is_none());
+        assert!(ask_for_usage(b"[1]", StreamOptions::Absent).is_none());
+    }
+
+    const STREAM: &str = concat!(
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\n\n",
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n",
+        "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}\n\n",
+        "data: [DONE]\n\n",
+    );
+
+    fn expected() -> String {
+        STREAM.replace(
+            "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}\n\n",
+            "",
+        )
+    }
+
+    #[test]
+    fn the_usage_chunk_is_removed_however_the_stream_is_split() {
+        let bytes = STREAM.as_bytes();
+        for size in [1, 2, 3, 7, 16, 64, bytes.len()] {
+            let mut filter = UsageChunkFilter::default();
+            let mut out = Vec::new();
+            for chunk in bytes.chunks(size) {
+                out.extend_from_slice(&filter.feed(Bytes::copy_from_slice(chunk)));
+            }
+            out.extend_from_slice(&filter.finish());
+            assert_eq!(String::from_utf8(out).unwrap(), expected(), "chunks of {size}");
+        }
+    }
+
+    #[test]
+    fn chunks_without_usage_pass_as_they_are() {
+        let mut filter = UsageChunkFilter::default();
+        let chunk = Bytes::from_static(b"data: {\"choices\":[{\"delta\":{}}],\"usage\":null}\n\n");
+        let out = filter.feed(chunk.clone());
+        assert_eq!(out.as_ptr(), chunk.as_ptr(), "no copy");
+        assert_eq!(out, chunk);
+        // A usage object beside choices (a provider that puts it on the last content
+        // chunk) is the client's to see: only the choices-less chunk is the extra one.
+        let mixed = Bytes::from_static(
+            b"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"usage\":{\"prompt_tokens\":1}}\n\n",
+        );
+        assert_eq!(filter.feed(mixed.clone()), mixed);
+        assert_eq!(filter.finish(), Bytes::new());
+    }
+}
