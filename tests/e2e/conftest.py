@@ -25,9 +25,15 @@ from typing import Iterator
 import httpx
 import pytest
 
-from support import ADMIN_KEY, TIMEOUT_S, UPSTREAMS
+from support import ACCOUNTING_PRICES, ADMIN_KEY, TIMEOUT_S, UPSTREAMS
 
 HOST = "127.0.0.1"
+
+# The gateway's config file: prices for the accounting tests' models (prefix-matched).
+GATEWAY_CONFIG = "".join(
+    f'[prices."{prefix}"]\n' + "".join(f"{k} = {v}\n" for k, v in price.items())
+    for prefix, price in ACCOUNTING_PRICES.items()
+)
 HEALTH_TIMEOUT_S = 15.0
 FAKE_START_TIMEOUT_S = 10.0
 
@@ -187,11 +193,14 @@ def _start_gateway(binary: str, data_dir: Path, log_dir: Path, attempt: int) -> 
         SWITCHYARD_MASTER_KEY=secrets.token_hex(32),
         SWITCHYARD_LOG="warn",
     )
+    config_path = log_dir / "gateway.toml"
+    config_path.write_text(GATEWAY_CONFIG)
     stderr_path = log_dir / f"gateway-{attempt}.stderr"
     stdout_path = log_dir / f"gateway-{attempt}.stdout"
     with open(stderr_path, "wb") as stderr, open(stdout_path, "wb") as stdout:
         proc = subprocess.Popen(
-            [binary, "serve", "--host", HOST, "--port", str(port), "--data-dir", str(data_dir)],
+            [binary, "serve", "--host", HOST, "--port", str(port), "--data-dir", str(data_dir),
+             "--config", str(config_path)],
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=stderr,

@@ -25,6 +25,13 @@ UNKNOWN_MODEL = "unknown-model-x"
 # (note `via-openai-*` would match `via-openai-ratelimited-1`, hence the `rl-` prefix).
 UPSTREAMS = ("openai", "anthropic", "gemini")
 
+# Prices (USD per million tokens) the gateway is configured with for the accounting
+# tests' models, `via-<family>-acct-…` (test_accounting.py).
+ACCOUNTING_PRICES = {
+    f"via-{family}-acct": {"input": 2.0, "output": 8.0, "cache_read": 0.5, "cache_write": 2.5}
+    for family in ("openai", "anthropic", "gemini")
+}
+
 
 def via_model(upstream: str) -> str:
     """A model only the normal `upstream` account serves, e.g. `via-gemini-1`."""

@@ -8,19 +8,16 @@ mod accounts;
 mod keys;
 mod mapping;
 
-use crate::crypto::{CryptoError, KeyDigest, MasterKey, random_id, random_token};
+use crate::crypto::{CryptoError, MasterKey, random_id};
 use crate::keyring::KeyRing;
 use crate::mapping::{ModelMap, Resolver};
 use crate::pool::{AccountSpec, Pool};
-use crate::store::{AccountRecord, KeyRecord, Store, StoreError, now_unix};
+use crate::store::{AccountRecord, Store, StoreError, now_unix};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 use switchyard_types::Provider;
 use switchyard_types::admin::{
-    AccountView, CreateAccount, CreateKey, KeyCreated, KeyView, MappingEntry, MappingSet,
-    UpdateAccount, UpdateKey, base_url_problem, mapping_alias_problem, mapping_target_problem,
-    secret_hint,
+    AccountView, CreateAccount, UpdateAccount, base_url_problem, secret_hint,
 };
 
 /// Prefix of client keys we issue.
@@ -350,6 +347,7 @@ impl Admin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchyard_types::admin::CreateKey;
 
     async fn admin_on(store: Store) -> (Admin, Arc<Pool>, Arc<KeyRing>) {
         let master = Arc::new(MasterKey::parse(&"42".repeat(32)).unwrap());

@@ -269,6 +269,8 @@ mod tests {
         // One socket, one queue: a connection made now is accepted through the copy
         // even after the original is closed.
         drop(listener);
+        // The copy shares the original's open file description, non-blocking included.
+        taken.set_nonblocking(false).unwrap();
         let client = std::net::TcpStream::connect(addr).unwrap();
         let (accepted, _) = taken.accept().unwrap();
         assert_eq!(accepted.peer_addr().unwrap(), client.local_addr().unwrap());

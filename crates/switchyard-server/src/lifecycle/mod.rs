@@ -25,7 +25,8 @@
 //! 4. at the drain deadline (`[server] drain_secs`, from the signal): [`Lifecycle::cut`]
 //!    fires — open SSE streams end with an error event in their protocol, requests still
 //!    waiting for an upstream answer get a 503 — and the rest is dropped shortly after.
-//! 5. background tasks (change feed, reloader, handover, sync) are cancelled and awaited.
+//! 5. background tasks (change feed, reloader, handover, mapping sync, account upkeep)
+//!    are cancelled and awaited; the upkeep's pending account writes are flushed.
 //! 6. the request log's queue is written out; exit 0.
 
 pub mod handover;
