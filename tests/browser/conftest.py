@@ -5,14 +5,24 @@ the session on a free port with a temporary data dir and a known admin key, like
 tests/e2e/conftest.py does; Playwright drives Debian's Chromium
 (``/usr/bin/chromium``, override with ``CHROMIUM``) headless. Without SWITCHYARD_BIN
 the run stops with one usage error (no test is skipped).
+
+For proxied traffic (usage charts, the request log) a fake upstream
+(``switchyard-fake``, from ``SWITCHYARD_FAKE_BIN`` or next to ``SWITCHYARD_BIN``) is
+started on first use. ``SWITCHYARD_BROWSER_STATIC_DIR`` (optional) serves a dashboard
+dist from disk (``SWITCHYARD_STATIC_DIR``) instead of the embedded one, to try a
+dashboard change without rebuilding the server; the wasm budget test needs the embedded
+files (their precompressed copies).
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import re
 import secrets
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -89,12 +99,17 @@ class Gateway:
                             headers={"Authorization": f"Bearer {ADMIN_KEY}"})
 
 
-def _start(binary: str, work: Path, attempt: int) -> tuple[Gateway | None, str]:
+def _start(binary: str, work: Path, attempt: int,
+           config: Path | None = None) -> tuple[Gateway | None, str]:
     port = _free_port()
     url = f"http://{HOST}:{port}"
     env = {k: v for k, v in os.environ.items() if k not in _GATEWAY_ENV_OVERRIDDEN}
     env.update(SWITCHYARD_ADMIN_KEY=ADMIN_KEY, SWITCHYARD_MASTER_KEY=secrets.token_hex(32),
                SWITCHYARD_LOG="warn")
+    if config is not None:
+        env["SWITCHYARD_CONFIG"] = str(config)
+    if os.environ.get("SWITCHYARD_BROWSER_STATIC_DIR"):
+        env["SWITCHYARD_STATIC_DIR"] = os.environ["SWITCHYARD_BROWSER_STATIC_DIR"]
     data = work / f"data-{attempt}"
     data.mkdir()
     log = work / f"gateway-{attempt}.log"
@@ -128,6 +143,75 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     gw, why = None, ""
     for attempt in range(3):  # the free port may be taken between bind+close and serve
         gw, why = _start(binary, work, attempt)
+        if gw is not None or "exited with code" not in why:
+            break
+    if gw is None:
+        pytest.fail(why, pytrace=False)
+    try:
+        yield gw
+    finally:
+        _stop(gw.proc)
+
+
+def _fake_binary() -> str:
+    path = os.environ.get("SWITCHYARD_FAKE_BIN") or str(
+        Path(os.environ["SWITCHYARD_BIN"]).with_name("switchyard-fake"))
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        pytest.fail(f"fake upstream {path!r} not found: build switchyard-testkit's bins "
+                    "or set SWITCHYARD_FAKE_BIN", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def fake_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Root URL of a fake OpenAI / Anthropic / Gemini upstream (testkit's binary)."""
+    stderr_path = tmp_path_factory.mktemp("switchyard-fake") / "fake.stderr"
+    with open(stderr_path, "wb") as stderr:
+        proc = subprocess.Popen([_fake_binary(), "--port", "0"], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=stderr, text=True)
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:  # keeps draining stdout so the fake never blocks on it
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True, name="fake-stdout").start()
+    try:
+        first = lines.get(timeout=HEALTH_TIMEOUT_S)
+    except queue.Empty:
+        first = None
+    match = re.fullmatch(r"listening on (http://127\.0\.0\.1:\d+)", (first or "").strip())
+    if not match:
+        _stop(proc)
+        pytest.fail(f"fake upstream did not start (first line {first!r}); stderr:\n"
+                    f"{_tail(stderr_path)}", pytrace=False)
+    try:
+        yield match.group(1)
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def oauth_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """A second gateway with one OAuth provider configured (`fakeauth`, whose sign-in
+    page is never visited: the tests only follow the dashboard's part)."""
+    binary = os.environ["SWITCHYARD_BIN"]
+    work = tmp_path_factory.mktemp("switchyard-browser-oauth")
+    config = work / "config.toml"
+    config.write_text(
+        "[oauth.providers.fakeauth]\n"
+        'auth_url = "http://127.0.0.1:9/authorize"\n'
+        'token_url = "http://127.0.0.1:9/token"\n'
+        'client_id = "browser-client"\n'
+        'client_secret = "browser-secret"\n'
+        'scopes = ["llm.use"]\n'
+        'provider = "openai"\n'
+    )
+    gw, why = None, ""
+    for attempt in range(3):
+        gw, why = _start(binary, work, attempt, config)
         if gw is not None or "exited with code" not in why:
             break
     if gw is None:

@@ -17,9 +17,12 @@ from conftest import SCREENSHOTS, Console
 
 PAGES = [
     ("overview", "/", "Overview"),
+    ("usage", "/usage", "Usage"),
+    ("logs", "/logs", "Request log"),
     ("accounts", "/accounts", "Accounts"),
     ("keys", "/keys", "Client keys"),
     ("models", "/models", "Models & routing"),
+    ("mapping", "/mapping", "Model mapping"),
     ("resilience", "/resilience", "Resilience"),
     ("settings", "/settings", "Settings"),
 ]
@@ -114,24 +117,30 @@ def test_operator_flow(gateway, context_factory):
 
 
 def test_import_and_filter_keep_100_accounts_usable(gateway, context_factory):
-    """Import reports per item; with 100 accounts the filter and the pager work."""
+    """Import is all or nothing: a bad item is named and nothing is imported; fixed, each
+    item reports its result. With 100 accounts the filter and the pager work."""
     page = context_factory(signed_in=True).new_page()
     console = Console(page)
     page.goto(gateway.url + "/accounts")
     page.get_by_role("button", name="Import JSON").click()
+    good = '{"provider":"anthropic","label":"imp-ok","api_key":"sk-ant-import-1"}'
     page.get_by_label(re.compile("^Accounts")).fill(
-        '[{"provider":"anthropic","label":"imp-ok","api_key":"sk-ant-import-1"},'
-        ' {"provider":"anthropic","label":"","api_key":"k"},'
-        ' {"provider":"nope","label":"imp-bad","api_key":"k"}]'
+        f'[{good}, {{"provider":"anthropic","label":"imp-bad"}}]'
     )
-    # Item 2 is refused by the browser-side check (the server's own rules), item 3 by
-    # the JSON shape: neither reaches the server.
+    # The server refuses the whole import (the console shows the 400) and names item 2.
+    console.allow_once("status of 400")
     page.get_by_role("button", name="Import", exact=True).click()
-    expect(page.get_by_text("1 of 3 imported")).to_be_visible()
+    expect(page.get_by_text("Nothing imported")).to_be_visible()
     outcomes = page.locator("ol.outcomes li")
-    expect(outcomes.nth(0)).to_contain_text("created")
-    expect(outcomes.nth(1)).to_contain_text("label")
-    expect(outcomes.nth(2)).to_contain_text("not an account object")
+    expect(outcomes).to_have_count(1)
+    expect(outcomes.nth(0)).to_contain_text("#2 imp-bad: api_key")
+    with gateway.api() as api:
+        assert api.get("/api/accounts").json()["accounts"] == []
+
+    page.get_by_label(re.compile("^Accounts")).fill(f"[{good}]")
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_text("1 imported")).to_be_visible()
+    expect(outcomes.nth(0)).to_contain_text("#1 imp-ok: created")
 
     with gateway.api() as api:
         for i in range(99):
@@ -140,7 +149,7 @@ def test_import_and_filter_keep_100_accounts_usable(gateway, context_factory):
                 "tier": ["pro", "free", "ultra"][i % 3],
             })
             assert r.status_code == 201, r.text
-    page.get_by_role("button", name="Refresh").click()
+    page.get_by_role("button", name="Refresh", exact=True).click()
     expect(page.get_by_text(re.compile(r"Page 1 of 5 · 100 rows"))).to_be_visible()
     expect(page.locator("table.accounts tbody tr")).to_have_count(20)
     page.get_by_role("button", name="Next →").click()

@@ -40,6 +40,7 @@ fn pool_of(n: usize) -> Pool {
                 status: Default::default(),
                 status_reason: None,
                 status_since: None,
+                oauth: None,
             })
             .collect(),
     );

@@ -159,6 +159,13 @@ impl Admin {
     pub async fn reload(&self) -> Result<(), AdminError> {
         let _guard = self.reload_lock.lock().await;
         let records = self.store.list_accounts().await?;
+        let mut grants: HashMap<String, crate::store::GrantRecord> = self
+            .store
+            .list_oauth_grants()
+            .await?
+            .into_iter()
+            .map(|g| (g.account_id.clone(), g))
+            .collect();
         let mut specs = Vec::with_capacity(records.len());
         for rec in records {
             match self.master.open(&rec.secret, &context(&rec.id)) {
@@ -170,6 +177,13 @@ impl Admin {
                                 tracing::error!(account = %rec.id, error = %e, "admin key cannot be opened; quota polls skip it");
                             })
                             .ok()
+                    });
+                    let oauth = grants.remove(&rec.id).map(|g| crate::pool::OAuthSpec {
+                        provider: g.provider,
+                        project: g.project,
+                        expires_at_ms: g.expires_at_ms,
+                        lifetime_ms: g.lifetime_ms,
+                        generation: g.generation,
                     });
                     specs.push(AccountSpec {
                         base_url: effective_base_url(rec.provider, rec.base_url.as_deref()),
@@ -185,6 +199,7 @@ impl Admin {
                         status: rec.status,
                         status_reason: rec.status_reason,
                         status_since: rec.status_since,
+                        oauth,
                     });
                 }
                 Err(e) => {

@@ -2,13 +2,14 @@
 //! `switchyard serve` side by side): an admin write through one must reach the other's
 //! pool and key ring, or a revoked client key would keep working there.
 //!
-//! The feed polls [`Store::data_version`](crate::store::Store::data_version) every
+//! The feed polls [`Store::config_version`](crate::store::Store::config_version) every
 //! [`POLL_INTERVAL`] on the store's dedicated read-only connection, through the blocking
 //! pool, and calls [`Admin::reload`] when the value moves. Nothing here touches the hot
 //! path: requests keep reading the `ArcSwap` snapshots the reload replaces.
 //!
-//! The version also moves after this process's own writes (they commit on the writer
-//! connection, another connection from the watcher's point of view); that costs one
+//! The counter is moved by triggers on the configuration tables only (accounts, client
+//! keys, the model mapping), so the request log's batches and quota snapshots do not
+//! cause reloads. It also moves after this process's own writes; that costs one
 //! redundant reload per admin write, which is cheap and rare.
 
 use crate::admin::Admin;
@@ -32,7 +33,7 @@ async fn feed(
     admin: Admin,
     every: Duration,
 ) -> Option<impl std::future::Future<Output = ()> + Send> {
-    match admin.store().data_version().await {
+    match admin.store().config_version().await {
         Ok(Some(_)) => Some(run(admin, every)),
         Ok(None) => None,
         Err(e) => {
@@ -52,7 +53,7 @@ async fn run(admin: Admin, every: Duration) {
     let mut failing = false;
     loop {
         ticks.tick().await;
-        let result = match admin.store().data_version().await {
+        let result = match admin.store().config_version().await {
             Ok(Some(version)) if Some(version) == seen => Ok(()),
             Ok(Some(version)) => admin.reload().await.map(|()| seen = Some(version)),
             Ok(None) => return,

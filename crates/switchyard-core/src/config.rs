@@ -89,6 +89,10 @@ pub struct RawConfig {
     /// `[sync]`: model mapping sync (the remote itself comes from the environment).
     #[serde(default)]
     pub sync: RawSync,
+    /// `[oauth]`: the gateway's public URL and `[oauth.providers.NAME]` (see
+    /// [`crate::oauth::config`]).
+    #[serde(default)]
+    pub oauth: crate::oauth::RawOAuth,
 }
 
 /// `[sync]` table: see [`crate::mapping::sync::SyncSettings`]. The remote is set by
@@ -198,6 +202,8 @@ pub struct Config {
     pub logs: crate::accounting::log::LogSettings,
     /// Model mapping sync (applied at start-up).
     pub sync: crate::mapping::sync::SyncSettings,
+    /// OAuth providers (applied at start-up).
+    pub oauth: crate::oauth::OAuthSettings,
     /// The file the config came from, if any.
     pub source_file: Option<PathBuf>,
 }
@@ -228,6 +234,7 @@ impl std::fmt::Debug for Config {
             .field("prices", &self.prices)
             .field("logs", &self.logs)
             .field("sync", &self.sync)
+            .field("oauth", &self.oauth)
             .field("source_file", &self.source_file)
             .finish()
     }
@@ -522,11 +529,13 @@ impl Config {
 
         let logs = log_settings(&raw.logs)?;
         let sync = sync_settings(&raw.sync, env)?;
+        let oauth = raw.oauth.validate()?;
 
         Ok(Self {
             routing,
             logs,
             sync,
+            oauth,
             prices: raw.prices,
             host,
             port,

@@ -22,6 +22,9 @@
 //!   last-write-wins merge, and the sync task with another instance.
 //! - [`admin`]: management operations; every change rebuilds pool and key ring.
 //!   Account import/export, bulk actions and verification live in `admin::accounts`.
+//! - [`oauth`]: OAuth accounts: the sign-in flow (authorization code + PKCE, pending
+//!   flows in the store) and the single-flight token refresh (`needs_reauth` on
+//!   `invalid_grant`).
 //! - [`quota`]: quota and balance snapshots per scope (rate-limit headers, Gemini 429
 //!   bodies, polled billing endpoints) that routing ranks and protects by.
 //! - [`upkeep`]: the background task that persists credential marks and quota
@@ -43,6 +46,7 @@ pub mod data_dir;
 pub mod env;
 pub mod keyring;
 pub mod mapping;
+pub mod oauth;
 pub mod pipeline;
 pub mod pool;
 pub mod quota;

@@ -13,6 +13,7 @@ use serde_json::json;
 use std::time::Duration;
 use switchyard_core::admin::AdminError;
 use switchyard_core::keyring::{KeyRefusal, usd};
+use switchyard_core::oauth::OAuthError;
 use switchyard_core::quota::poll::PollError;
 use switchyard_core::store::StoreError;
 use switchyard_core::translate::TranslateError;
@@ -480,6 +481,41 @@ impl From<AdminError> for ApiFailure {
                     "encryption failure; see server logs",
                 )
             }
+        }
+    }
+}
+
+impl From<OAuthError> for ApiFailure {
+    fn from(e: OAuthError) -> Self {
+        match e {
+            OAuthError::Invalid { field, message } => Self::invalid_field(field, message),
+            OAuthError::UnknownProvider(_) => Self {
+                status: StatusCode::BAD_REQUEST,
+                error: ApiError {
+                    code: "unknown_provider".to_owned(),
+                    message: e.to_string(),
+                    field: Some("provider".to_owned()),
+                },
+            },
+            OAuthError::UnknownState => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_state", e.to_string())
+            }
+            OAuthError::StateUsed => Self::new(StatusCode::CONFLICT, "state_used", e.to_string()),
+            OAuthError::StateExpired => Self::new(StatusCode::GONE, "state_expired", e.to_string()),
+            OAuthError::Denied { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "oauth_denied", e.to_string())
+            }
+            OAuthError::Exchange(ref inner) => {
+                tracing::warn!(error = %inner, "OAuth code exchange failed");
+                Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    "oauth_exchange_failed",
+                    e.to_string(),
+                )
+            }
+            OAuthError::Store(inner) => inner.into(),
+            OAuthError::Crypto(inner) => AdminError::Crypto(inner).into(),
+            OAuthError::Admin(inner) => inner.into(),
         }
     }
 }

@@ -84,13 +84,29 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
     data_dir::warn_if_exposed(&config.data_dir);
     let pool = Arc::new(Pool::with_settings(config.routing.clone()));
     let keys = Arc::new(KeyRing::new());
+    let master = Arc::new(master);
     let admin = Admin::new(
-        store,
-        Arc::new(master),
+        store.clone(),
+        Arc::clone(&master),
         Arc::clone(&pool),
         Arc::clone(&keys),
     );
     admin.reload().await?;
+    // OAuth: the sign-in service and the token refresher (also asked by requests whose
+    // token the upstream refused).
+    let oauth_http = switchyard_core::oauth::client::http_client()
+        .map_err(|e| UpstreamError::Client(e.to_string()))?;
+    let oauth_settings = Arc::new(config.oauth.clone());
+    let refresher = Arc::new(switchyard_core::oauth::refresh::Refresher::new(
+        Arc::clone(&oauth_settings),
+        store,
+        Arc::clone(&master),
+        Arc::clone(&pool),
+        oauth_http.clone(),
+    ));
+    pool.set_refresher(refresher.clone());
+    let oauth =
+        switchyard_core::oauth::OAuth::new(oauth_settings, admin.clone(), master, oauth_http);
     warn_about_proxy_env(&OsEnv);
     let state = AppState(Arc::new(Shared {
         pool,
@@ -105,6 +121,8 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
         log,
         prices: switchyard_core::accounting::prices::Prices::with_overrides(&config.prices),
         lifecycle: Arc::new(Lifecycle::default()),
+        oauth,
+        refresher,
     }));
     Ok(Prepared {
         state,
@@ -161,6 +179,7 @@ pub async fn run(
         "account upkeep",
         switchyard_core::upkeep::run(state.admin.clone(), state.upstream.clone()),
     );
+    life.spawn("oauth refresh", Arc::clone(&state.refresher).run());
     if let Some(path) = &prepared.admin_key_file {
         tracing::info!(path = %path.display(), "admin key (Authorization: Bearer <key> on /api/*) is in this file");
     }

@@ -34,6 +34,10 @@ pub struct Shared {
     pub prices: switchyard_core::accounting::prices::Prices,
     /// Draining flag, the drain deadline's cut, the background tasks.
     pub lifecycle: Arc<crate::lifecycle::Lifecycle>,
+    /// OAuth sign-ins (`/api/oauth/*`).
+    pub oauth: switchyard_core::oauth::OAuth,
+    /// Renews OAuth tokens (its background task is spawned by `serve`).
+    pub refresher: Arc<switchyard_core::oauth::refresh::Refresher>,
 }
 
 impl Shared {

@@ -58,9 +58,12 @@ pub(crate) fn header_key(headers: &HeaderMap) -> Option<&str> {
     server::header(headers, "x-goog-api-key")
 }
 
-/// The key from the header, else from `?key=`.
+/// The key from the header, else from `?key=`, else an OAuth `Authorization: Bearer`
+/// token.
 fn api_key<'a>(headers: &'a HeaderMap, query: &'a HashMap<String, String>) -> Option<&'a str> {
-    header_key(headers).or_else(|| query.get("key").map(|k| k.trim()).filter(|k| !k.is_empty()))
+    header_key(headers)
+        .or_else(|| query.get("key").map(|k| k.trim()).filter(|k| !k.is_empty()))
+        .or_else(|| crate::openai::bearer(headers))
 }
 
 const NO_KEY: &str = "Method doesn't allow unregistered callers (callers without established \

@@ -17,6 +17,9 @@
 //!   hang, errors, paced and cut streams).
 //! - `openai.rs`, `anthropic.rs`, `gemini.rs` — one wire protocol each: routes, request
 //!   reading and checks, JSON reply, stream events, error body, headers.
+//! - `oauth.rs` — [`FakeOAuth`], a fake OAuth 2.0 authorization server (authorization code
+//!   with PKCE S256, refresh-token rotation, revocation, short-lived access tokens) whose
+//!   [`oauth::TokenGate`] tells this fake which bearer tokens are valid.
 //! - `billing.rs` — the billing and quota endpoints (OpenRouter key, OpenAI and Anthropic
 //!   admin usage and cost reports).
 //! - `main.rs` — the `switchyard-fake` binary for suites that cannot use the Rust API.
@@ -64,6 +67,7 @@ mod anthropic;
 mod billing;
 mod gemini;
 mod hostile;
+pub mod oauth;
 mod openai;
 mod reply;
 mod responses;
@@ -78,6 +82,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use billing::{ANTHROPIC_COST_CENTS, OPENAI_COSTS_USD, OPENROUTER_LIMIT, OPENROUTER_USAGE};
+pub use oauth::FakeOAuth;
 pub use script::{Behaviour, ErrorKind};
 
 /// Which wire protocol a request spoke.
@@ -191,6 +196,13 @@ impl FakeProvider {
                 kind: ErrorKind::Unauthorized,
             },
         );
+    }
+
+    /// Let a fake OAuth server decide which of its bearer tokens are valid: a request
+    /// with an expired, revoked or unknown access token of that server gets the
+    /// protocol's 401 (other keys keep their behaviours).
+    pub fn set_token_gate(&self, gate: oauth::TokenGate) {
+        self.shared.set_token_gate(gate);
     }
 
     /// Make `api_key` answer normally again.

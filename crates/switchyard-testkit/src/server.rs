@@ -37,6 +37,9 @@ pub(crate) struct Shared {
     seq: AtomicU64,
     calls: Mutex<Vec<RecordedCall>>,
     key_behaviours: Mutex<HashMap<String, Behaviour>>,
+    /// Which bearer tokens of a fake OAuth server are valid now (see
+    /// [`crate::FakeProvider::set_token_gate`]).
+    token_gate: Mutex<Option<crate::oauth::TokenGate>>,
     /// Becomes `true` when the provider is dropped: hung requests and streams end.
     shutdown: watch::Receiver<bool>,
 }
@@ -47,6 +50,7 @@ impl Shared {
             seq: AtomicU64::new(0),
             calls: Mutex::new(Vec::new()),
             key_behaviours: Mutex::new(HashMap::new()),
+            token_gate: Mutex::new(None),
             shutdown,
         }
     }
@@ -64,7 +68,19 @@ impl Shared {
     }
 
     /// The key's behaviour: an explicit override, else the built-in convention.
+    pub(crate) fn set_token_gate(&self, gate: crate::oauth::TokenGate) {
+        *self.token_gate.lock() = Some(gate);
+    }
+
     pub(crate) fn behaviour_for(&self, key: &str) -> Behaviour {
+        let gate = self.token_gate.lock().clone();
+        if gate.is_some_and(|g| g.check(key) == Some(false)) {
+            return Behaviour::Status {
+                status: 401,
+                retry_after_secs: None,
+                kind: ErrorKind::Unauthorized,
+            };
+        }
         if let Some(b) = self.key_behaviours.lock().get(key) {
             return b.clone();
         }

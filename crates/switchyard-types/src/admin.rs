@@ -538,7 +538,7 @@ pub fn base_url_problem(url: &str) -> Option<&'static str> {
     None
 }
 
-fn validate_base_url(url: &str) -> Result<(), ValidationError> {
+pub(crate) fn validate_base_url(url: &str) -> Result<(), ValidationError> {
     match base_url_problem(url) {
         Some(message) => Err(err("url", message)),
         None => Ok(()),
@@ -553,7 +553,7 @@ fn validate_base_url_or_empty(url: &str) -> Result<(), ValidationError> {
     }
 }
 
-fn validate_models(models: &[String]) -> Result<(), ValidationError> {
+pub(crate) fn validate_models(models: &[String]) -> Result<(), ValidationError> {
     if models.len() > MAX_MODEL_PATTERNS {
         return Err(err("length", "at most 256 patterns"));
     }

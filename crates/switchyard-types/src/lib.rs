@@ -12,6 +12,7 @@
 //!   `/api/keys` with their policy, `/api/config/mapping`), with their validation rules.
 //! - [`accounts`]: account credential status, import/export, bulk actions, verify.
 //! - [`quota`]: bodies of the quota API (`/api/quota`).
+//! - [`oauth`]: bodies of the OAuth sign-in API (`/api/oauth/*`).
 //! - [`error`]: the management API's error body ([`ApiError`]), mirrored by clients.
 //! - [`glob`]: the tiny glob matcher used for account `models` patterns.
 //! - [`resilience`]: bodies of the resilience state API (health, circuits, AIMD,
@@ -25,6 +26,7 @@ pub mod error;
 pub mod glob;
 pub mod ir;
 pub mod logs;
+pub mod oauth;
 pub mod provider;
 pub mod quota;
 pub mod resilience;

@@ -48,13 +48,17 @@ impl Admin {
     /// `disabled` for a switched-off account.
     pub(super) fn overlay_status(&self, view: &mut AccountView) {
         if let Some(account) = self.pool.account(&view.id) {
-            match account.state.credential.current() {
-                Some((reason, since)) => {
-                    view.status = AccountStatus::Forbidden;
+            match account.state.credential.current_status() {
+                Some((status, reason, since)) => {
+                    view.status = status;
                     view.status_reason = Some(reason);
                     view.status_since = Some(since);
                 }
-                None if view.status == AccountStatus::Forbidden => {
+                None if matches!(
+                    view.status,
+                    AccountStatus::Forbidden | AccountStatus::NeedsReauth
+                ) =>
+                {
                     view.status = AccountStatus::Ok;
                     view.status_reason = None;
                 }
@@ -172,7 +176,7 @@ impl Admin {
             self.store
                 .set_account_status(
                     &change.account_id,
-                    AccountStatus::Forbidden,
+                    change.status,
                     Some(change.reason),
                     change.since,
                 )

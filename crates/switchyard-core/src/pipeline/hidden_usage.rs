@@ -148,7 +148,10 @@ mod tests {
         let v = parse(&asked);
         assert_eq!(v["stream_options"]["include_usage"], true);
         assert_eq!(v["model"], "gpt-4o");
-        assert_eq!(parse(&ask_for_usage(b"{ }", StreamOptions::Absent).unwrap())["stream_options"]["include_usage"], true);
+        assert_eq!(
+            parse(&ask_for_usage(b"{ }", StreamOptions::Absent).unwrap())["stream_options"]["include_usage"],
+            true
+        );
 
         let body = br#"{"model":"m","stream_options":{"include_obfuscation":false}}"#;
         let v = parse(&ask_for_usage(body, StreamOptions::WithoutUsage).unwrap());
@@ -183,7 +186,11 @@ mod tests {
                 out.extend_from_slice(&filter.feed(Bytes::copy_from_slice(chunk)));
             }
             out.extend_from_slice(&filter.finish());
-            assert_eq!(String::from_utf8(out).unwrap(), expected(), "chunks of {size}");
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                expected(),
+                "chunks of {size}"
+            );
         }
     }
 

@@ -70,10 +70,12 @@
 mod lease;
 mod settings;
 pub mod status;
+pub mod token;
 
 pub use lease::{Feedback, Lease, RateLimitHint};
 pub use settings::{QuotaProtection, RoutingConfig, RoutingSettings};
 pub use status::{CredentialMark, StatusChange, StatusQueue};
+pub use token::TokenCell;
 
 use crate::crypto::Secret;
 use crate::quota::QuotaBook;
@@ -110,6 +112,8 @@ pub struct AccountState {
     pub health: Health,
     /// Whether the provider refused the credential (see [`status`]).
     pub credential: CredentialMark,
+    /// An OAuth account's current access token (see [`token`]); empty otherwise.
+    pub token: TokenCell,
 }
 
 impl AccountState {
@@ -120,6 +124,7 @@ impl AccountState {
             breaker: Breaker::new(settings.breaker),
             health: Health::default(),
             credential: CredentialMark::default(),
+            token: TokenCell::default(),
         }
     }
 
@@ -154,6 +159,28 @@ pub struct PoolAccount {
     pub admin_key: Option<Secret>,
     /// Upstream URLs and credential header, prepared once.
     pub wire: AccountWire,
+    /// Set for an OAuth account: its credential header comes from `state.token`.
+    pub oauth: Option<OAuthWire>,
+}
+
+/// What an OAuth account sends besides its bearer token.
+#[derive(Debug, Clone)]
+pub struct OAuthWire {
+    /// The `[oauth.providers.NAME]` it signed in through.
+    pub provider: String,
+    /// Google: `x-goog-user-project`.
+    pub user_project: Option<http::HeaderValue>,
+}
+
+/// An OAuth account's grant as the pool needs it (see [`AccountSpec::oauth`]).
+#[derive(Debug, Clone)]
+pub struct OAuthSpec {
+    pub provider: String,
+    pub project: Option<String>,
+    /// The access token's (the spec's credential) expiry and lifetime, unix ms / ms.
+    pub expires_at_ms: i64,
+    pub lifetime_ms: i64,
+    pub generation: i64,
 }
 
 impl PoolAccount {
@@ -236,6 +263,8 @@ pub struct AccountSpec {
     pub status: AccountStatus,
     pub status_reason: Option<String>,
     pub status_since: Option<i64>,
+    /// Set for an OAuth account (its credential is the current access token).
+    pub oauth: Option<OAuthSpec>,
 }
 
 /// One replacement's accounts and the index routing reads them through.
@@ -366,6 +395,10 @@ pub struct Pool {
     tier_ranks: ArcSwap<[u8; TIERS]>,
     sessions: Arc<Sessions>,
     capacity: Arc<Capacity>,
+    /// Renews OAuth tokens a request found refused (installed at start-up).
+    refresher: std::sync::OnceLock<Arc<dyn token::Refresh>>,
+    /// Notified by every [`Pool::replace`] (the OAuth refresher looks at new tokens).
+    replaced: tokio::sync::Notify,
 }
 
 /// Wakes requests waiting for an in-flight slot when a lease is released.
@@ -411,6 +444,8 @@ struct Probe<'a> {
     now: Instant,
     /// Unix seconds now (quota windows reset at wall-clock times).
     now_unix: i64,
+    /// The same in milliseconds (OAuth token expiry).
+    now_unix_ms: i64,
     /// The quota protection floor for this model, per mille, if configured.
     floor: Option<u32>,
 }
@@ -429,6 +464,11 @@ impl Probe<'_> {
         }
         let state = &account.state;
         if state.credential.is_forbidden() {
+            return None;
+        }
+        // An OAuth token that has expired (its refresh is late or failing) is not
+        // waited for: the account is skipped until the refresher renews it.
+        if account.oauth.is_some() && state.token.expired(self.now_unix_ms) {
             return None;
         }
         if !state.breaker.would_allow(self.now) {
@@ -549,6 +589,8 @@ impl Pool {
             )),
             capacity: Arc::default(),
             settings: ArcSwap::from_pointee(settings),
+            refresher: std::sync::OnceLock::new(),
+            replaced: tokio::sync::Notify::new(),
         }
     }
 
@@ -590,11 +632,22 @@ impl Pool {
                     .remove(&s.id)
                     .unwrap_or_else(|| Arc::new(AccountState::new(&settings)));
                 next_states.insert(s.id.clone(), Arc::clone(&state));
-                state.credential.apply_stored(
-                    (s.status == AccountStatus::Forbidden)
-                        .then(|| s.status_reason.clone().unwrap_or_default()),
+                state.credential.apply_stored_status(
+                    matches!(
+                        s.status,
+                        AccountStatus::Forbidden | AccountStatus::NeedsReauth
+                    )
+                    .then(|| (s.status, s.status_reason.clone().unwrap_or_default())),
                     s.status_since.unwrap_or(0),
                 );
+                if let Some(o) = &s.oauth {
+                    state.token.offer(
+                        s.credential.expose(),
+                        o.expires_at_ms,
+                        o.lifetime_ms,
+                        o.generation,
+                    );
+                }
                 let scope = s.quota_scope.clone().unwrap_or_else(|| s.id.clone());
                 let (lockouts, quota) = next_scopes
                     .entry(scope.clone())
@@ -616,6 +669,10 @@ impl Pool {
                     lockouts,
                     quota,
                     admin_key: s.admin_key,
+                    oauth: s.oauth.map(|o| OAuthWire {
+                        provider: o.provider,
+                        user_project: o.project.and_then(|p| http::HeaderValue::try_from(p).ok()),
+                    }),
                 })
             })
             .collect();
@@ -626,6 +683,13 @@ impl Pool {
             accounts: Arc::new(accounts),
             index,
         }));
+        self.replaced.notify_one();
+    }
+
+    /// Resolves after the next [`Self::replace`] (or at once if one happened since the
+    /// last wait): for one background consumer, the OAuth refresher.
+    pub async fn replaced(&self) {
+        self.replaced.notified().await;
     }
 
     /// The current accounts, in the operator's order.
@@ -655,13 +719,15 @@ impl Pool {
         if !candidates.by_tier.iter().flatten().any(|g| in_reach(&g)) {
             return Selection::NotServed;
         }
+        let now_unix_ms = token::now_ms();
         let probe = Probe {
             accounts: &snapshot.accounts,
             model,
             reach,
             tried,
             now,
-            now_unix: crate::store::now_unix(),
+            now_unix: now_unix_ms / 1000,
+            now_unix_ms,
             floor: self.settings.load().quota_floor(model),
         };
         let ranks = **self.tier_ranks.load();
@@ -777,9 +843,39 @@ impl Pool {
             tracing::warn!(account = %account.id, reason, "credential refused by the provider; the account is marked forbidden until verified");
             self.status_queue.push(StatusChange {
                 account_id: Arc::clone(&account.id),
+                status: AccountStatus::Forbidden,
                 reason: reason.to_owned(),
                 since: now,
             });
+        }
+    }
+
+    /// Mark an OAuth account `needs_reauth` (its refresh token was refused): like
+    /// [`Self::mark_forbidden`], routing skips it until a new sign-in. The caller has
+    /// stored the status already.
+    pub fn mark_needs_reauth(&self, account: &PoolAccount, reason: &str, now: i64) {
+        if account
+            .state
+            .credential
+            .mark_as(AccountStatus::NeedsReauth, reason, now)
+        {
+            self.sessions.unbind_account(&account.id);
+            tracing::warn!(account = %account.id, reason, "OAuth grant refused by the provider; the account needs a new sign-in");
+        }
+    }
+
+    /// Install the OAuth token refresher (once, at start-up).
+    pub fn set_refresher(&self, refresher: Arc<dyn token::Refresh>) {
+        let _ = self.refresher.set(refresher);
+    }
+
+    /// Renew `account`'s OAuth token after the upstream refused it, unless its
+    /// generation already moved past `seen` (single-flight: see [`token`]). `true` when a
+    /// newer token is in place, so the request may be retried once with it.
+    pub async fn refresh_token(&self, account: &Arc<PoolAccount>, seen: i64) -> bool {
+        match self.refresher.get() {
+            Some(r) if account.oauth.is_some() => r.refresh(account, seen).await,
+            _ => false,
         }
     }
 

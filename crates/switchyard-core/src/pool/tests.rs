@@ -17,6 +17,7 @@ fn spec(id: &str, provider: Provider, models: &[&str]) -> AccountSpec {
         status: Default::default(),
         status_reason: None,
         status_since: None,
+        oauth: None,
     }
 }
 

@@ -229,7 +229,7 @@ impl Store {
     }
 }
 
-fn insert_in(tx: &Transaction<'_>, rec: &mut AccountRecord) -> Result<(), StoreError> {
+pub(super) fn insert_in(tx: &Transaction<'_>, rec: &mut AccountRecord) -> Result<(), StoreError> {
     rec.position = tx.query_row(
         "SELECT COALESCE(MAX(position), 0) + 1 FROM accounts",
         [],
@@ -266,7 +266,7 @@ fn insert_in(tx: &Transaction<'_>, rec: &mut AccountRecord) -> Result<(), StoreE
     Ok(())
 }
 
-fn update_in(c: &rusqlite::Connection, rec: &AccountRecord) -> Result<bool, StoreError> {
+pub(super) fn update_in(c: &rusqlite::Connection, rec: &AccountRecord) -> Result<bool, StoreError> {
     let n = c.execute(
         "UPDATE accounts SET label = ?2, base_url = ?3, tier = ?4, models = ?5, enabled = ?6,
          secret_nonce = ?7, secret_ct = ?8, secret_hint = ?9, updated_at = ?10, quota_scope = ?11,

@@ -112,6 +112,60 @@ const STEPS: &[&str] = &[
         updated_at  INTEGER NOT NULL, -- unix s
         PRIMARY KEY (scope, model, unit, source)
     ) STRICT;",
+    // 6: OAuth. Pending sign-ins (single-use `state`, stored as its SHA-256 digest; the
+    // PKCE verifier sealed) and each OAuth account's grant (refresh token sealed, access
+    // token expiry, a generation bumped on every refresh, and a cross-process refresh
+    // lease). The account's `secret` is its current access token.
+    "CREATE TABLE oauth_flows (
+        state_digest    BLOB PRIMARY KEY, -- SHA-256 of the state; the state is not stored
+        provider        TEXT NOT NULL,    -- the [oauth.providers.NAME] name
+        redirect_uri    TEXT NOT NULL,
+        request         TEXT NOT NULL,    -- JSON: label, tier, models, base_url
+        verifier_nonce  BLOB NOT NULL,
+        verifier_ct     BLOB NOT NULL,    -- AES-256-GCM, AAD = 'oauth-flow:' || hex(state_digest)
+        created_at      INTEGER NOT NULL, -- unix s
+        expires_at      INTEGER NOT NULL, -- unix s
+        used_at         INTEGER           -- unix s, once finished (kept to tell a reused state)
+    ) STRICT;
+    CREATE TABLE oauth_grants (
+        account_id      TEXT PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+        provider        TEXT NOT NULL,    -- the [oauth.providers.NAME] name
+        subject         TEXT,             -- the signed-in identity (id_token sub/email)
+        project         TEXT,             -- Google: x-goog-user-project
+        refresh_nonce   BLOB,
+        refresh_ct      BLOB,             -- AES-256-GCM, AAD = 'account-refresh:' || account_id
+        expires_at_ms   INTEGER NOT NULL, -- the access token's expiry, unix ms
+        lifetime_ms     INTEGER NOT NULL, -- its lifetime when issued
+        generation      INTEGER NOT NULL, -- bumped by every refresh and sign-in
+        leased_until_ms INTEGER           -- a process is refreshing until then
+    ) STRICT;
+    CREATE INDEX oauth_grants_by_subject ON oauth_grants (provider, subject);",
+    // 7: a counter of configuration changes (accounts, client keys, the model mapping),
+    // moved by triggers whatever the writer: the change feed between two processes on
+    // one data dir reloads when it moves, not on every request-log batch.
+    "CREATE TABLE config_version (
+        id      INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO config_version (id, version) VALUES (1, 0);
+    CREATE TRIGGER accounts_inserted AFTER INSERT ON accounts
+        BEGIN UPDATE config_version SET version = version + 1; END;
+    CREATE TRIGGER accounts_updated AFTER UPDATE ON accounts
+        BEGIN UPDATE config_version SET version = version + 1; END;
+    CREATE TRIGGER accounts_deleted AFTER DELETE ON accounts
+        BEGIN UPDATE config_version SET version = version + 1; END;
+    CREATE TRIGGER client_keys_inserted AFTER INSERT ON client_keys
+        BEGIN UPDATE config_version SET version = version + 1; END;
+    CREATE TRIGGER client_keys_updated AFTER UPDATE ON client_keys
+        BEGIN UPDATE config_version SET version = version + 1; END;
+    CREATE TRIGGER client_keys_deleted AFTER DELETE ON client_keys
+        BEGIN UPDATE config_version SET version = version + 1; END;
+    CREATE TRIGGER model_mapping_inserted AFTER INSERT ON model_mapping
+        BEGIN UPDATE config_version SET version = version + 1; END;
+    CREATE TRIGGER model_mapping_updated AFTER UPDATE ON model_mapping
+        BEGIN UPDATE config_version SET version = version + 1; END;
+    CREATE TRIGGER model_mapping_deleted AFTER DELETE ON model_mapping
+        BEGIN UPDATE config_version SET version = version + 1; END;",
 ];
 
 /// Apply every step newer than the database's version, each in its own transaction.

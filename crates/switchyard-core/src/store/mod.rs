@@ -8,8 +8,10 @@
 //! `.await`.
 //!
 //! A file-backed store also holds a second, read-only connection that only answers
-//! [`Store::data_version`] (`PRAGMA data_version`, which moves when *another* connection
-//! commits): the change feed polls it without queueing behind the writer.
+//! [`Store::config_version`] (a counter that triggers move on every change to accounts,
+//! client keys and the model mapping, whichever process made it): the change feed polls
+//! it without queueing behind the writer. (`PRAGMA data_version` would also move on
+//! every request-log batch, reloading the pool five times a second under traffic.)
 //!
 //! The request log ([`logs`]) is the one per-request writer: it never writes from a
 //! request's task, only from the batching task of [`crate::accounting::log::LogWriter`].
@@ -22,11 +24,13 @@ mod keys;
 mod logs;
 mod mapping;
 mod migrations;
+mod oauth;
 mod quota;
 
 pub use accounts::AccountRecord;
 pub use keys::KeyRecord;
 pub use logs::{DEFAULT_LOG_LIMIT, LogCursor, LogFilter, MAX_LOG_LIMIT, UsageQuery};
+pub use oauth::{Claim, FlowRecord, FlowTake, GrantRecord, Refreshed};
 pub use quota::QuotaRecord;
 
 use rusqlite::{Connection, OpenFlags};
@@ -56,7 +60,7 @@ pub enum StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
-    /// Read-only connection for [`Store::data_version`]; `None` in memory.
+    /// Read-only connection for [`Store::config_version`]; `None` in memory.
     watch: Option<Arc<Mutex<Connection>>>,
 }
 
@@ -115,11 +119,11 @@ impl Store {
         .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    /// SQLite's `PRAGMA data_version` on the watch connection: it changes after every
-    /// commit by another connection (this process's writer or another process on the same
-    /// file), so a change means "reload". `None` for an in-memory store, which nothing
-    /// else can write.
-    pub async fn data_version(&self) -> Result<Option<i64>, StoreError> {
+    /// The configuration counter (`config_version`, moved by triggers on accounts, client
+    /// keys and the model mapping), read on the watch connection: a change means
+    /// "reload", whichever process or connection made it. `None` for an in-memory store,
+    /// which nothing else can write.
+    pub async fn config_version(&self) -> Result<Option<i64>, StoreError> {
         let Some(watch) = self.watch.clone() else {
             return Ok(None);
         };
@@ -127,9 +131,11 @@ impl Store {
             let conn = watch
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            Ok(Some(
-                conn.query_row("PRAGMA data_version", [], |r| r.get(0))?,
-            ))
+            Ok(Some(conn.query_row(
+                "SELECT version FROM config_version WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )?))
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
@@ -197,22 +203,44 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn data_version_moves_on_commits_by_another_connection() {
+    async fn the_config_version_moves_on_configuration_writes_only() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("switchyard.db");
         let a = Store::open(&path).await.unwrap();
         let b = Store::open(&path).await.unwrap();
-        let before = a.data_version().await.unwrap().unwrap();
-        assert_eq!(a.data_version().await.unwrap(), Some(before));
-        b.call(|c| Ok(c.execute_batch("PRAGMA user_version = 99")?))
+        let version = || async { a.config_version().await.unwrap().unwrap() };
+        let before = version().await;
+        // What requests write (the log, quota snapshots) does not move it...
+        b.call(|c| {
+            Ok(c.execute_batch(
+                "INSERT INTO account_quota (scope, model, unit, source, updated_at)
+                     VALUES ('s', '', 'requests', 'headers', 0);
+                 DELETE FROM request_log;",
+            )?)
+        })
+        .await
+        .unwrap();
+        assert_eq!(version().await, before);
+        // ... a client key, from another connection, does; and so does its deletion.
+        b.call(|c| {
+            Ok(c.execute_batch(
+                "INSERT INTO client_keys (id, name, key_digest, key_hint, created_at)
+                     VALUES ('k', 'k', x'00', 'h', 0);",
+            )?)
+        })
+        .await
+        .unwrap();
+        let created = version().await;
+        assert!(created > before);
+        b.call(|c| Ok(c.execute_batch("DELETE FROM client_keys WHERE id = 'k';")?))
             .await
             .unwrap();
-        assert_ne!(a.data_version().await.unwrap(), Some(before));
+        assert!(version().await > created);
         assert_eq!(
             Store::open_in_memory()
                 .await
                 .unwrap()
-                .data_version()
+                .config_version()
                 .await
                 .unwrap(),
             None

@@ -237,7 +237,20 @@ pub fn upstream_headers(
         HeaderValue::from_static("application/json"),
     );
     h.insert(http::header::USER_AGENT, USER_AGENT);
-    if let Some((name, value)) = &account.wire.credential {
+    if let Some(oauth) = &account.oauth {
+        // An OAuth account: `Authorization: Bearer` with the current access token (one
+        // atomic load; for Gemini instead of `x-goog-api-key`), plus the Google project
+        // to bill when one is configured.
+        if let Some(bearer) = account.state.token.bearer() {
+            h.insert(http::header::AUTHORIZATION, bearer);
+        }
+        if let Some(project) = &oauth.user_project {
+            h.insert(
+                HeaderName::from_static("x-goog-user-project"),
+                project.clone(),
+            );
+        }
+    } else if let Some((name, value)) = &account.wire.credential {
         h.insert(name.clone(), value.clone());
     }
     if endpoint.protocol() == Protocol::Anthropic {
@@ -276,6 +289,7 @@ mod tests {
             lockouts: Arc::default(),
             quota: Arc::default(),
             admin_key: None,
+            oauth: None,
         }
     }
 
@@ -331,6 +345,33 @@ mod tests {
         assert_eq!(h.len(), 3);
         assert!(h["x-goog-api-key"].is_sensitive());
         assert!(!format!("{:?}", account(Provider::Gemini)).contains("sk-account"));
+    }
+
+    #[test]
+    fn oauth_accounts_send_their_current_bearer_token() {
+        let mut gemini = account(Provider::Gemini);
+        gemini.oauth = Some(crate::pool::OAuthWire {
+            provider: "google".into(),
+            user_project: Some(HeaderValue::from_static("my-project")),
+        });
+        gemini.state.token.offer("ya29.one", i64::MAX, 3_600_000, 1);
+        let g = Endpoint::Gemini {
+            model: "m",
+            method: GeminiMethod::GenerateContent,
+            sse: false,
+        };
+        let h = upstream_headers(&gemini, g, &HeaderMap::new());
+        assert_eq!(h["authorization"], "Bearer ya29.one");
+        assert!(h["authorization"].is_sensitive());
+        assert_eq!(h["x-goog-user-project"], "my-project");
+        assert!(
+            h.get("x-goog-api-key").is_none(),
+            "no API key beside the token"
+        );
+        // A refresh is seen by the next request.
+        gemini.state.token.offer("ya29.two", i64::MAX, 3_600_000, 2);
+        let h = upstream_headers(&gemini, g, &HeaderMap::new());
+        assert_eq!(h["authorization"], "Bearer ya29.two");
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! The management REST API under `/api`, behind the admin key
-//! ([`crate::auth::require_admin`]). Errors are [`crate::error::ApiFailure`]s.
+//! ([`crate::auth::require_admin`]) — except `GET /api/oauth/callback`, where the browser
+//! returns from an OAuth provider (guarded by its single-use state). Errors are
+//! [`crate::error::ApiFailure`]s.
 
 pub mod accounts;
 pub mod json;
 pub mod keys;
 pub mod logs;
 pub mod mapping;
+pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod resilience;
@@ -72,9 +75,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/usage", get(logs::usage))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi::document))
+        .route("/oauth/providers", get(oauth::providers))
+        .route("/oauth/start", axum::routing::post(oauth::start))
+        .route("/oauth/complete", axum::routing::post(oauth::complete))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(state.clone(), require_admin))
+        // The browser returns from the provider without the admin key: the callback is
+        // guarded by its single-use state instead (see `oauth`).
+        .merge(Router::new().route("/oauth/callback", get(oauth::callback)))
 }
 
 async fn not_found(request: Request) -> Response {

@@ -221,6 +221,7 @@ pub fn spec() -> Value {
         }
     });
     accounts_wave2(&mut doc);
+    oauth(&mut doc);
     doc
 }
 
@@ -302,6 +303,54 @@ fn accounts_wave2(doc: &mut Value) {
         "responses": {"200": ok("Items per account and model.", "QuotaList")}}});
 }
 
+/// OAuth sign-in (`/api/oauth/*`).
+fn oauth(doc: &mut Value) {
+    let admin = json!([{"admin": []}]);
+    let failure = |description: &str| error_response(description);
+    let schemas = &mut doc["components"]["schemas"];
+    let provider = schemas["CreateAccount"]["properties"]["provider"].clone();
+    schemas["OAuthProviderList"] = json!({"type": "object", "required": ["providers"], "properties": {"providers": {"type": "array", "items": {
+        "type": "object", "required": ["name", "provider"],
+        "properties": {"name": {"type": "string", "description": "The `[oauth.providers.NAME]` name."},
+            "provider": provider}}}}});
+    schemas["StartOAuth"] = json!({"type": "object", "additionalProperties": false, "required": ["provider"],
+        "properties": {"provider": {"type": "string", "description": "A configured `[oauth.providers.NAME]`."},
+            "label": {"type": "string", "minLength": 1, "maxLength": 200, "description": "Default: the signed-in email, else the provider name."},
+            "tier": schemas["CreateAccount"]["properties"]["tier"].clone(),
+            "models": schemas["CreateAccount"]["properties"]["models"].clone(),
+            "base_url": {"type": "string", "description": "Required when the account provider has no default (`openai_compatible`)."}}});
+    schemas["OAuthStarted"] = json!({"type": "object", "required": ["auth_url", "state"],
+        "properties": {"auth_url": {"type": "string", "description": "Open in a browser. Its redirect URI is the gateway's `/api/oauth/callback` (on `[oauth] public_url`, else the request's host)."},
+            "state": {"type": "string", "description": "Single-use; expires after 10 minutes."}}});
+    schemas["CompleteOAuth"] = json!({"type": "object", "additionalProperties": false, "required": ["url"],
+        "properties": {"url": {"type": "string", "maxLength": 8192, "description": "The whole address the provider redirected the browser to (or its query)."}}});
+    schemas["OAuthSignedIn"] = json!({"type": "object", "required": ["account", "created"],
+        "properties": {"account": {"$ref": "#/components/schemas/Account"}, "created": {"type": "boolean", "description": "false: the same identity signed in again through the same provider; the account was updated and `needs_reauth` cleared."}}});
+    let flow_errors = |mut responses: Value| {
+        responses["400"] = failure(
+            "Unknown state (`invalid_state`), provider error (`oauth_denied`), missing code, or invalid input.",
+        );
+        responses["409"] = failure("The state was already used (`state_used`).");
+        responses["410"] = failure("The state expired (`state_expired`, 10 minutes).");
+        responses["502"] =
+            failure("The token endpoint refused the code or failed (`oauth_exchange_failed`).");
+        responses
+    };
+    let paths = &mut doc["paths"];
+    paths["/api/oauth/providers"] = json!({"get": {"security": admin, "summary": "The configured OAuth providers",
+        "responses": {"200": ok("Name and account provider of each.", "OAuthProviderList")}}});
+    paths["/api/oauth/start"] = json!({"post": {"security": admin, "summary": "Start an OAuth sign-in (authorization code with PKCE S256)",
+        "requestBody": json_body("StartOAuth"),
+        "responses": {"200": ok("Open `auth_url` in a browser.", "OAuthStarted"), "400": failure("Unknown provider or invalid input.")}}});
+    paths["/api/oauth/callback"] = json!({"get": {"security": [], "summary": "Where the provider sends the browser back; finishes the sign-in (no admin key: the single-use state guards it)",
+        "parameters": [{"name": "code", "in": "query", "schema": {"type": "string"}}, {"name": "state", "in": "query", "required": true, "schema": {"type": "string"}},
+            {"name": "error", "in": "query", "schema": {"type": "string"}}, {"name": "error_description", "in": "query", "schema": {"type": "string"}}],
+        "responses": flow_errors(json!({"200": {"description": "An HTML page saying the account was added or updated (never a secret).", "content": {"text/html": {}}}}))}});
+    paths["/api/oauth/complete"] = json!({"post": {"security": admin, "summary": "Finish a sign-in from the pasted redirect URL (headless operators)",
+        "requestBody": json_body("CompleteOAuth"),
+        "responses": flow_errors(json!({"200": ok("The account created or updated.", "OAuthSignedIn")}))}});
+}
+
 pub async fn document() -> Json<Value> {
     Json(spec())
 }
@@ -329,6 +378,10 @@ mod tests {
             "/api/usage",
             "/api/metrics",
             "/api/openapi.json",
+            "/api/oauth/providers",
+            "/api/oauth/start",
+            "/api/oauth/callback",
+            "/api/oauth/complete",
             "/healthz",
             "/readyz",
             "/v1/chat/completions",

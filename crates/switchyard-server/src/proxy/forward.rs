@@ -26,6 +26,7 @@ use switchyard_core::pipeline::attempts::{self, Attempter, Target, Tried, Unserv
 use switchyard_core::pipeline::budget::Reservation;
 use switchyard_core::pipeline::commit::{self, Start, StartCheck};
 use switchyard_core::pipeline::context::RequestContext;
+use switchyard_core::pipeline::hidden_usage::{self, StreamOptions};
 use switchyard_core::pipeline::outcome::{Outcome, classify_answer, classify_transport};
 use switchyard_core::pool::{Lease, Reach};
 use switchyard_core::quota::{self, QuotaBook};
@@ -33,7 +34,6 @@ use switchyard_core::translate::dispatch;
 use switchyard_core::upstream::{
     Endpoint, UpstreamError, UpstreamResponse, rate_limit_hint, read_bounded, read_within,
 };
-use switchyard_core::pipeline::hidden_usage::{self, StreamOptions};
 use switchyard_types::{Protocol, Provider};
 use tokio::time::Instant;
 

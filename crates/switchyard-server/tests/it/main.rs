@@ -18,6 +18,7 @@ mod logs;
 mod machine_logs;
 mod mapping;
 mod metrics;
+mod oauth;
 mod pipeline;
 mod proxy;
 mod redeploy;

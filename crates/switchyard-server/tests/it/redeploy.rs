@@ -361,3 +361,94 @@ async fn while_draining_readyz_is_503_and_kept_alive_connections_are_told_to_clo
     );
     assert_eq!(gw.wait_exit(Duration::from_secs(10)).await, Some(0));
 }
+
+/// Socket activation: `systemd-socket-activate` (from Debian's systemd, which the test
+/// tools install) holds the listening socket, starts the gateway on the first connection
+/// with `LISTEN_FDS`, and that first connection is served from the inherited socket.
+#[tokio::test]
+async fn a_socket_handed_in_by_systemd_is_served_and_ready_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let notify = dir.path().join("notify.sock");
+    let notified = notify_socket(&notify);
+    let port = free_port();
+    let mut child = std::process::Command::new("systemd-socket-activate")
+        .arg("-l")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-E")
+        .arg(format!(
+            "SWITCHYARD_ADMIN_KEY={}",
+            crate::harness::ADMIN_KEY
+        ))
+        .arg("-E")
+        .arg(format!(
+            "SWITCHYARD_MASTER_KEY={}",
+            crate::harness::MASTER_KEY
+        ))
+        .arg("-E")
+        .arg("SWITCHYARD_LOG_FORMAT=text")
+        .arg("-E")
+        .arg(format!("NOTIFY_SOCKET={}", notify.display()))
+        .arg(env!("CARGO_BIN_EXE_switchyard"))
+        .arg("serve")
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("systemd-socket-activate (Debian package systemd) runs");
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let lines = Arc::clone(&log);
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            lines.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    // The listener exists before the gateway does: connecting starts it.
+    let http = reqwest::Client::new();
+    let mut status = None;
+    for _ in 0..100 {
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            status = Some(r.status().as_u16());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, Some(200), "log:\n{}", log.lock().unwrap());
+    wait_for("READY=1", Duration::from_secs(10), || {
+        notified.ready.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    assert!(
+        log.lock().unwrap().contains("socket=\"systemd\""),
+        "log:\n{}",
+        log.lock().unwrap()
+    );
+    // The exec'd gateway is the child itself.
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(code, Some(0));
+    assert_eq!(notified.stopping.load(Ordering::SeqCst), 1);
+}

@@ -263,7 +263,10 @@ async fn openai_streams_are_accounted_without_showing_the_client_usage_it_did_no
             .unwrap();
         assert_eq!(r.status(), 200);
         let text = r.text().await.unwrap();
-        assert!(!text.contains("\"usage\":{"), "{model}: the client sees no usage: {text}");
+        assert!(
+            !text.contains("\"usage\":{"),
+            "{model}: the client sees no usage: {text}"
+        );
         assert!(!text.contains("\"choices\":[]"), "{model}: {text}");
         assert!(text.trim_end().ends_with("data: [DONE]"), "{model}: {text}");
         for event in text.split("\n\n").filter(|e| !e.trim().is_empty()) {

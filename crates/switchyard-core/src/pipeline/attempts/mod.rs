@@ -8,7 +8,9 @@
 //! - Any other outcome ends the loop with the attempter's answer: relayed, the
 //!   client's own fault passed back, or a request that could not be formed.
 //! - A [`Outcome::Revoked`] (the provider refused the credential itself) also marks the
-//!   account forbidden ([`Pool::mark_forbidden`]): the next selection skips it.
+//!   account forbidden ([`Pool::mark_forbidden`]): the next selection skips it. For an
+//!   OAuth account the token is renewed first ([`Pool::refresh_token`], single-flight)
+//!   and the same account tried once more; only a refusal of the new token marks it.
 //! - Every outcome is reported through the lease ([`Outcome::feedback`]) into AIMD, the
 //!   breaker, health, lockouts and session affinity, and recorded as an
 //!   [`AttemptRecord`].
@@ -230,7 +232,18 @@ pub async fn run<A: Attempter>(
         }
         tried.push(Arc::clone(lease.account()));
         let started = Instant::now();
-        let tried_now = attempter.attempt(&lease).await;
+        let seen_token = lease.account().state.token.generation();
+        let mut tried_now = attempter.attempt(&lease).await;
+        if tried_now.outcome == Outcome::Revoked
+            && lease.account().oauth.is_some()
+            && pool.refresh_token(lease.account(), seen_token).await
+        {
+            // An OAuth token refused: renewed (or already renewed by someone else), so
+            // the same account is tried once more with the new token. A second refusal
+            // marks it forbidden as for an API key.
+            *waited += tried_now.latency;
+            tried_now = attempter.attempt(&lease).await;
+        }
         *waited += tried_now.latency;
         lease.report(
             tried_now

@@ -28,6 +28,7 @@ fn pool(ids: &[&str], retry: RetryConfig) -> Pool {
                 status: Default::default(),
                 status_reason: None,
                 status_since: None,
+                oauth: None,
             })
             .collect(),
     );
