@@ -306,6 +306,23 @@ def test_accounts_verify_quota_and_export(gateway, context_factory, fake_url, tr
     page.get_by_role("button", name="Refresh quota of pages-revoked").click()
     expect(page.get_by_role("alert").filter(has_text="nothing to poll")).to_be_visible()
 
+    # Import from a file: one bad item (an unknown provider) stops the whole import.
+    page.get_by_role("button", name="Import JSON").click()
+    upload = json.dumps([
+        {"provider": "openai", "label": "pages-upload-ok", "api_key": "sk-upload-0001"},
+        {"provider": "nope", "label": "pages-upload-bad", "api_key": "sk-upload-0002"},
+    ])
+    page.get_by_label("From a file").set_input_files(files=[{
+        "name": "accounts.json", "mimeType": "application/json", "buffer": upload.encode()}])
+    expect(page.get_by_label(re.compile("^Accounts"))).to_have_value(upload)
+    console.allow_once("status of 400")
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_text("Nothing imported")).to_be_visible()
+    expect(page.locator("ol.outcomes li")).to_contain_text("#2 pages-upload-bad: provider")
+    with gateway.api() as api:
+        labels = [a["label"] for a in api.get("/api/accounts").json()["accounts"]]
+        assert "pages-upload-ok" not in labels
+
     page.get_by_role("button", name="Export JSON").click()
     with page.expect_download() as info:
         page.get_by_role("button", name="Download", exact=True).click()

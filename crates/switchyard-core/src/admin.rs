@@ -82,6 +82,7 @@ fn view(rec: &AccountRecord) -> AccountView {
         status: rec.status,
         status_reason: rec.status_reason.clone(),
         status_since: rec.status_since,
+        oauth_provider: None,
         created_at: rec.created_at,
         updated_at: rec.updated_at,
     }

@@ -11,7 +11,8 @@
 //! - [`data_dir`]: the data directory's private files and the start-up check of their
 //!   modes.
 //! - [`store`]: SQLite (WAL, migrations) on the blocking pool: accounts, client keys,
-//!   the model mapping, the request log and its usage rollups.
+//!   the model mapping, the request log and its usage rollups, pending OAuth sign-ins
+//!   and OAuth grants.
 //! - [`pipeline`]: the request pipeline's rules in order: context, outcome classifier,
 //!   attempt loop, commit checks, memory budget, client limits.
 //! - [`pool`]: the account snapshot and selection, returning an RAII [`pool::Lease`].

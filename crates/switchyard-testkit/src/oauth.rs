@@ -115,7 +115,9 @@ impl Shared {
 /// (the provider's own key conventions apply), `Some(false)` for one it issued that is
 /// expired or revoked.
 #[derive(Clone)]
-pub struct TokenGate(Arc<dyn Fn(&str) -> Option<bool> + Send + Sync>);
+pub struct TokenGate(Arc<GateFn>);
+
+type GateFn = dyn Fn(&str) -> Option<bool> + Send + Sync;
 
 impl TokenGate {
     pub fn check(&self, token: &str) -> Option<bool> {

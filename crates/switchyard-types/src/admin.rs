@@ -145,6 +145,10 @@ pub struct AccountView {
     /// Unix seconds when the status last changed.
     #[serde(default)]
     pub status_since: Option<i64>,
+    /// For an account signed in through OAuth: the `[oauth.providers.NAME]` to sign in
+    /// with again (`needs_reauth`). Absent for API-key accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_provider: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds.

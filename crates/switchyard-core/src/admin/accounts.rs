@@ -48,6 +48,7 @@ impl Admin {
     /// `disabled` for a switched-off account.
     pub(super) fn overlay_status(&self, view: &mut AccountView) {
         if let Some(account) = self.pool.account(&view.id) {
+            view.oauth_provider = account.oauth.as_ref().map(|o| o.provider.clone());
             match account.state.credential.current_status() {
                 Some((status, reason, since)) => {
                     view.status = status;
@@ -104,11 +105,11 @@ impl Admin {
             }
         })?;
         let current = |account: &crate::pool::PoolAccount| {
-            if account.state.credential.is_forbidden() {
-                AccountStatus::Forbidden
-            } else {
-                AccountStatus::Ok
-            }
+            account
+                .state
+                .credential
+                .current_status()
+                .map_or(AccountStatus::Ok, |(status, _, _)| status)
         };
         let (status, answer_headers, body) = match upstream.get(uri, headers, VERIFY_LIMIT).await {
             Ok(answer) => answer,

@@ -9,8 +9,9 @@
 //! 1. **Candidates**: enabled accounts whose model globs match, reachable for the
 //!    client's protocol ([`Reach`]: any, since requests are translated — or only the
 //!    client's own, for token counting), not yet tried by this request, whose credential
-//!    is not marked forbidden ([`status`]: the provider refused it; one atomic load),
-//!    whose circuit is not open, whose quota scope is not locked out for this model,
+//!    is not marked forbidden or `needs_reauth` ([`status`]: the provider refused it;
+//!    one atomic load), whose OAuth access token (if any) has not expired ([`token`]: a
+//!    late or failing refresh is not waited for), whose circuit is not open, whose quota scope is not locked out for this model,
 //!    whose remaining quota for the model is not under the quota protection floor
 //!    (`[[quota_protection]]`, when configured for the model), and with fewer requests in
 //!    flight than their adaptive (AIMD) limit. Each rule removes an account that would
@@ -872,11 +873,19 @@ impl Pool {
     /// Renew `account`'s OAuth token after the upstream refused it, unless its
     /// generation already moved past `seen` (single-flight: see [`token`]). `true` when a
     /// newer token is in place, so the request may be retried once with it.
+    /// When it could not be renewed and the account is not marked (`needs_reauth`), the
+    /// refused token is not used again: routing skips the account until the background
+    /// refresher renews it (rather than mark `forbidden` a credential that only needs a
+    /// refresh the token endpoint could not do right now).
     pub async fn refresh_token(&self, account: &Arc<PoolAccount>, seen: i64) -> bool {
-        match self.refresher.get() {
+        let renewed = match self.refresher.get() {
             Some(r) if account.oauth.is_some() => r.refresh(account, seen).await,
             _ => false,
+        };
+        if !renewed && !account.state.credential.is_forbidden() {
+            account.state.token.invalidate(seen);
         }
+        renewed
     }
 
     /// Credential marks waiting to be persisted.

@@ -90,6 +90,21 @@ impl TokenCell {
         replaced
     }
 
+    /// Stop using generation `generation` (the upstream refused it and it could not be
+    /// renewed now): it counts as expired, so routing skips the account, and the
+    /// background refresher renews it as soon as its retry time allows.
+    pub fn invalidate(&self, generation: i64) {
+        self.current.rcu(|current| match current {
+            Some(c) if c.generation == generation => Some(Arc::new(Access {
+                bearer: c.bearer.clone(),
+                expires_at_ms: 0,
+                refresh_at_ms: 0,
+                generation,
+            })),
+            other => other.clone(),
+        });
+    }
+
     /// The `Authorization` header value now (hot path: one atomic load).
     pub fn bearer(&self) -> Option<HeaderValue> {
         self.current.load().as_ref().map(|a| a.bearer.clone())
@@ -185,6 +200,14 @@ mod tests {
         );
         assert!(!cell.expired(19_999));
         assert!(cell.expired(20_000));
+        // A refused token that could not be renewed is not used again …
+        cell.invalidate(1);
+        assert!(!cell.expired(0), "an older generation is left alone");
+        cell.invalidate(2);
+        assert!(cell.expired(0) && cell.due(0));
+        // … until a renewal brings a newer one.
+        assert!(cell.offer("t3", 30_000, 4_000, 3));
+        assert!(!cell.expired(29_000));
     }
 
     #[test]

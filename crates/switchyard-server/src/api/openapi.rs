@@ -250,6 +250,10 @@ fn accounts_wave2(doc: &mut Value) {
             json!({"type": ["integer", "null"], "description": "Unix seconds"}),
         ),
         ("has_admin_key", json!({"type": "boolean"})),
+        (
+            "oauth_provider",
+            json!({"type": "string", "description": "Set for an OAuth account: the `[oauth.providers.NAME]` to sign in with again."}),
+        ),
         ("display_order", json!({"type": "integer"})),
     ] {
         schemas["Account"]["properties"][name] = value;

@@ -66,8 +66,8 @@ async fn a_gemini_account_signs_in_in_a_browser_and_refreshes_under_load() {
     let fake = FakeProvider::start().await.unwrap();
     let idp = FakeOAuth::start().await.unwrap();
     fake.set_token_gate(idp.token_gate());
-    // Tokens live 2 s: refreshed 0.5 s before they expire, several times in the run.
-    idp.set_access_ttl(Duration::from_secs(2));
+    // Tokens live 3 s: refreshed 0.75 s before they expire, several times in the run.
+    idp.set_access_ttl(Duration::from_secs(3));
     let gw = Gateway::with_config(&config(&idp, "gemini", Some("proj-1"))).await;
 
     let providers = get_json(&gw, "/oauth/providers").await;
@@ -111,12 +111,12 @@ async fn a_gemini_account_signs_in_in_a_browser_and_refreshes_under_load() {
     assert_eq!(account["status"], "ok");
     assert_eq!(idp.code_exchanges(), 1);
 
-    // 20 clients for ~5 s, across several expiries.
+    // 20 clients for ~6 s, across several expiries.
     let key = gw.create_key().await;
     let gw = Arc::new(gw);
     let failed = Arc::new(AtomicUsize::new(0));
     let served = Arc::new(AtomicUsize::new(0));
-    let until = Instant::now() + Duration::from_secs(5);
+    let until = Instant::now() + Duration::from_secs(6);
     let clients: Vec<_> = (0..20)
         .map(|_| {
             let (gw, key, failed, served) = (
@@ -299,6 +299,7 @@ async fn a_pasted_url_completes_and_a_revoked_grant_needs_a_new_sign_in() {
     assert_eq!(r.status(), 200);
     let done: Value = r.json().await.unwrap();
     assert_eq!(done["created"], true);
+    assert_eq!(done["account"]["oauth_provider"], "corp");
     let oauth_id = done["account"]["id"].as_str().unwrap().to_owned();
     assert_eq!(complete(pasted).await.unwrap().status(), 409, "single use");
     // A second account to fall back on.
@@ -388,4 +389,36 @@ async fn a_pasted_url_completes_and_a_revoked_grant_needs_a_new_sign_in() {
     assert!(body["error"]["message"].is_string(), "{body}");
     let view = get_json(&gw, &format!("/accounts/{oauth_id}")).await;
     assert_eq!(view["status"], "needs_reauth", "{view}");
+}
+
+#[tokio::test]
+async fn a_sign_in_started_before_a_restart_finishes_after_it() {
+    let fake = FakeProvider::start().await.unwrap();
+    let idp = FakeOAuth::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let options = || crate::harness::Options {
+        shared_data_dir: Some(dir.path().to_owned()),
+        config_toml: Some(config(&idp, "openai", None)),
+        ..Default::default()
+    };
+    let first = Gateway::start_with(options()).await;
+    let started = start(
+        &first,
+        &json!({"provider": "corp", "base_url": fake.openai_base_url()}),
+    )
+    .await;
+    let callback = authorize(started["auth_url"].as_str().unwrap()).await;
+    drop(first);
+    // The pending flow is in the database: another process finishes it.
+    let second = Gateway::start_with(options()).await;
+    let (_, query) = callback.split_once("/api/oauth/callback").unwrap();
+    let page = second
+        .http
+        .get(format!("{}/api/oauth/callback{query}", second.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let accounts = get_json(&second, "/accounts").await;
+    assert_eq!(accounts["accounts"].as_array().unwrap().len(), 1);
 }

@@ -234,15 +234,18 @@ pub async fn run<A: Attempter>(
         let started = Instant::now();
         let seen_token = lease.account().state.token.generation();
         let mut tried_now = attempter.attempt(&lease).await;
-        if tried_now.outcome == Outcome::Revoked
-            && lease.account().oauth.is_some()
-            && pool.refresh_token(lease.account(), seen_token).await
-        {
-            // An OAuth token refused: renewed (or already renewed by someone else), so
-            // the same account is tried once more with the new token. A second refusal
-            // marks it forbidden as for an API key.
-            *waited += tried_now.latency;
-            tried_now = attempter.attempt(&lease).await;
+        // An OAuth token refused: renewed (or already renewed by someone else), the same
+        // account is tried once more with the new token, and a second refusal marks it
+        // forbidden as for an API key. Not renewed: it is `needs_reauth` already, or the
+        // token endpoint failed and routing skips the account until a renewal.
+        let mut unrenewed = false;
+        if tried_now.outcome == Outcome::Revoked && lease.account().oauth.is_some() {
+            if pool.refresh_token(lease.account(), seen_token).await {
+                *waited += tried_now.latency;
+                tried_now = attempter.attempt(&lease).await;
+            } else {
+                unrenewed = true;
+            }
         }
         *waited += tried_now.latency;
         lease.report(
@@ -251,7 +254,7 @@ pub async fn run<A: Attempter>(
                 .feedback(tried_now.latency, tried_now.hint),
             &settings.routing,
         );
-        if tried_now.outcome == Outcome::Revoked {
+        if tried_now.outcome == Outcome::Revoked && !unrenewed {
             pool.mark_forbidden(
                 lease.account(),
                 tried_now

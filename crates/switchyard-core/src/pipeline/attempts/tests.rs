@@ -237,3 +237,103 @@ async fn a_full_account_is_queued_for_not_refused() {
     assert_eq!(records.len(), 1);
     releaser.await.unwrap();
 }
+
+/// A refresher that renews (a newer generation) or fails, as told, counting calls.
+#[derive(Debug)]
+struct StubRefresher {
+    renews: bool,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl crate::pool::token::Refresh for StubRefresher {
+    fn refresh<'a>(
+        &'a self,
+        account: &'a Arc<PoolAccount>,
+        seen: i64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + 'a>> {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Box::pin(async move {
+            self.renews
+                && account
+                    .state
+                    .token
+                    .offer("renewed", i64::MAX / 2, 3_600_000, seen + 1)
+        })
+    }
+}
+
+fn oauth_pool(renews: bool) -> (Pool, Arc<StubRefresher>) {
+    let pool = Pool::with_settings(RoutingSettings::default());
+    let spec = |id: &str, oauth: bool| AccountSpec {
+        id: id.into(),
+        provider: Provider::OpenAi,
+        label: id.into(),
+        base_url: "http://x".into(),
+        tier: Tier::Unknown,
+        models: vec!["*".into()],
+        enabled: true,
+        credential: Secret::new("token-1"),
+        quota_scope: None,
+        admin_key: None,
+        status: Default::default(),
+        status_reason: None,
+        status_since: None,
+        oauth: oauth.then(|| crate::pool::OAuthSpec {
+            provider: "corp".into(),
+            project: None,
+            expires_at_ms: i64::MAX / 2,
+            lifetime_ms: 3_600_000,
+            generation: 1,
+        }),
+    };
+    pool.replace(vec![spec("o", true), spec("b", false)]);
+    let refresher = Arc::new(StubRefresher {
+        renews,
+        calls: Default::default(),
+    });
+    pool.set_refresher(refresher.clone());
+    (pool, refresher)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_oauth_token_is_renewed_and_the_same_account_retried() {
+    let (pool, refresher) = oauth_pool(true);
+    let mut script = Script::new(&[Outcome::Revoked]);
+    let (result, records) = run_script(&pool, &mut script).await;
+    assert_eq!(result, Ok("answer"));
+    assert_eq!(script.seen, ["o", "o"], "retried on the same account");
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        refresher.calls.load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    let o = pool.account("o").unwrap();
+    assert!(!o.state.credential.is_forbidden());
+    assert_eq!(o.state.token.generation(), 2);
+    // Refused again with the new token: forbidden, as for an API key.
+    let mut script = Script::new(&[Outcome::Revoked, Outcome::Revoked]);
+    let (result, _) = run_script(&pool, &mut script).await;
+    assert_eq!(result, Ok("answer"));
+    assert_eq!(script.seen, ["o", "o", "b"]);
+    assert!(o.state.credential.is_forbidden());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_oauth_token_that_cannot_be_renewed_is_skipped_not_forbidden() {
+    let (pool, _) = oauth_pool(false);
+    let mut script = Script::new(&[Outcome::Revoked]);
+    let (result, _) = run_script(&pool, &mut script).await;
+    assert_eq!(result, Ok("answer"));
+    assert_eq!(script.seen, ["o", "b"]);
+    let o = pool.account("o").unwrap();
+    assert!(!o.state.credential.is_forbidden(), "only needs a refresh");
+    // Skipped until the background refresher renews it.
+    let mut script = Script::new(&[]);
+    run_script(&pool, &mut script).await.0.unwrap();
+    assert_eq!(script.seen, ["b"]);
+    assert!(o.state.token.offer("renewed", i64::MAX / 2, 3_600_000, 2));
+    let mut script = Script::new(&[]);
+    run_script(&pool, &mut script).await.0.unwrap();
+    assert_eq!(script.seen, ["o"]);
+}
