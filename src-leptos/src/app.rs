@@ -24,7 +24,10 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=pages::overview::Overview/>
                         <Route path=path!("/accounts") view=pages::accounts::Accounts/>
                         <Route path=path!("/keys") view=pages::keys::Keys/>
+                        <Route path=path!("/usage") view=pages::usage::Usage/>
+                        <Route path=path!("/logs") view=pages::logs::Logs/>
                         <Route path=path!("/models") view=pages::models::Models/>
+                        <Route path=path!("/mapping") view=pages::mapping::Mapping/>
                         <Route path=path!("/resilience") view=pages::resilience::Resilience/>
                         <Route path=path!("/settings") view=pages::settings::Settings/>
                     </Routes>

@@ -6,9 +6,10 @@
 //! - [`session`]: the admin key, kept in `sessionStorage` for the browser session.
 //! - [`api`]: the typed client (DTOs from `switchyard-types`, errors mirroring the
 //!   API's error body) and the reader of `/api/metrics`.
-//! - [`components`]: loading / empty / error states, pager, the frame.
-//! - [`pages`]: one module per page (login, overview, accounts, client keys, models &
-//!   routing, resilience, settings).
+//! - [`components`]: loading / empty / error states, pager, the SVG chart, the frame.
+//! - [`pages`]: one module per page (login, overview, usage, request log, accounts,
+//!   client keys, models & routing, model mapping, resilience, settings).
+//! - [`download`]: saving generated text (CSV, JSON) as a file through a Blob URL.
 //! - [`format`]: times, durations and numbers as the pages show them.
 
 mod api;

@@ -14,10 +14,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchyard_types::accounts::{ImportResult, VerifyResult};
 use switchyard_types::admin::{
-    AccountList, AccountView, CreateAccount, CreateKey, KeyCreated, KeyList, KeyView,
-    MappingEntry, MappingSet, PutMapping, UpdateAccount, UpdateKey, first_violation,
+    AccountList, AccountView, CreateAccount, CreateKey, KeyCreated, KeyList, KeyView, MappingEntry,
+    MappingSet, PutMapping, UpdateAccount, UpdateKey, first_violation,
 };
 use switchyard_types::logs::{LogEntry, LogPage, UsageReport};
+use switchyard_types::oauth::{
+    CompleteOAuth, OAuthProviderList, OAuthSignedIn, OAuthStarted, StartOAuth,
+};
 use switchyard_types::quota::QuotaList;
 use switchyard_types::resilience::{
     AimdList, CircuitList, Cleared, HealthList, LockoutList, SessionList,
@@ -272,6 +275,28 @@ impl Api {
             "/api/accounts/export"
         };
         text(self.raw(Method::Get, path, NO_BODY).await?).await
+    }
+
+    /// The OAuth providers configured for signing accounts in.
+    pub async fn oauth_providers(&self) -> ApiResult<OAuthProviderList> {
+        self.call(Method::Get, "/api/oauth/providers", NO_BODY)
+            .await
+    }
+
+    pub async fn oauth_start(&self, request: &StartOAuth) -> ApiResult<OAuthStarted> {
+        check(request)?;
+        self.call(Method::Post, "/api/oauth/start", Some(request))
+            .await
+    }
+
+    /// Finishes a sign-in from the address the provider redirected to.
+    pub async fn oauth_complete(&self, url: &str) -> ApiResult<OAuthSignedIn> {
+        let request = CompleteOAuth {
+            url: url.to_owned(),
+        };
+        check(&request)?;
+        self.call(Method::Post, "/api/oauth/complete", Some(&request))
+            .await
     }
 
     pub async fn delete_key(&self, id: &str) -> ApiResult<()> {

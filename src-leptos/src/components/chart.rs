@@ -1,7 +1,8 @@
 //! A small chart drawn by the app itself as SVG (no script library, nothing fetched):
 //! stacked bars or lines over equally spaced x positions (time buckets), a y axis with
 //! round ticks, a few x labels, and a `<title>` tooltip on every bar or point. The SVG
-//! has a fixed `viewBox` and scales to its container's width.
+//! has a `viewBox` sized for the window it is drawn in (so its text keeps about its
+//! nominal size) and scales to its container's width.
 //!
 //! The markup is built as a string by [`svg`] (pure, tested on the host) and placed with
 //! `inner_html`, so the browser's HTML parser creates real SVG elements.
@@ -43,14 +44,12 @@ pub const PALETTE: [&str; 8] = [
     "#1d5fbf", "#e07b00", "#1f7a3d", "#b3261e", "#6f42c1", "#00838f", "#8a5a00", "#5c6570",
 ];
 
-const W: f64 = 640.0;
-const H: f64 = 220.0;
 const LEFT: f64 = 58.0;
 const RIGHT: f64 = 10.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 28.0;
-/// At most this many x labels are written.
-const MAX_X_LABELS: usize = 6;
+/// Room for one x label, in SVG units.
+const X_LABEL_ROOM: f64 = 80.0;
 
 /// Round y ticks from 0 to at least `max`: steps of 1, 2 or 5 times a power of ten,
 /// four or five of them.
@@ -110,9 +109,18 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The SVG markup of a chart. `value` formats numbers in tooltips.
-pub fn svg(kind: Kind, data: &ChartData, label: &str, value: fn(f64) -> String) -> String {
+/// The SVG markup of a chart `size` (width, height) units big. `value` formats numbers
+/// in tooltips.
+#[expect(non_snake_case, reason = "W and H read as the chart's dimensions")]
+pub fn svg(
+    kind: Kind,
+    data: &ChartData,
+    label: &str,
+    value: fn(f64) -> String,
+    size: (f64, f64),
+) -> String {
     use std::fmt::Write as _;
+    let (W, H) = size;
     let n = data.labels.len().max(1);
     let plot_w = W - LEFT - RIGHT;
     let plot_h = H - TOP - BOTTOM;
@@ -158,7 +166,8 @@ pub fn svg(kind: Kind, data: &ChartData, label: &str, value: fn(f64) -> String) 
     }
     out.push_str("</g>");
     // X labels.
-    let every = n.div_ceil(MAX_X_LABELS).max(1);
+    let max_labels = ((W - LEFT - RIGHT) / X_LABEL_ROOM).floor().max(2.0) as usize;
+    let every = n.div_ceil(max_labels).max(1);
     out.push_str(r#"<g class="axis x">"#);
     for (i, text) in data.labels.iter().enumerate() {
         if i % every != 0 {
@@ -247,8 +256,21 @@ pub fn Chart(
     /// Formats values in tooltips.
     #[prop(optional)]
     value: Option<fn(f64) -> String>,
+    /// Spans the page's width (else it shares a row with others).
+    #[prop(optional)]
+    wide: bool,
 ) -> impl IntoView {
-    let markup = svg(kind, &data, &title, value.unwrap_or(short));
+    let window = web_sys::window()
+        .and_then(|w| w.inner_width().ok())
+        .and_then(|v| v.as_f64())
+        .unwrap_or(1024.0);
+    let room = window - 60.0;
+    let size = if wide {
+        (room.clamp(300.0, 1100.0), 260.0)
+    } else {
+        (room.clamp(300.0, 440.0), 200.0)
+    };
+    let markup = svg(kind, &data, &title, value.unwrap_or(short), size);
     let legend = (data.series.len() > 1).then(|| {
         view! {
             <ul class="legend">
@@ -307,11 +329,11 @@ mod tests {
             ],
         };
         assert!(data.has_data());
-        let s = svg(Kind::Bars, &data, "Requests & more", short);
+        let s = svg(Kind::Bars, &data, "Requests & more", short, (640.0, 220.0));
         assert_eq!(s.matches("<rect").count(), 3);
         assert!(s.contains("<title>10:00 · a&lt;b: 1</title>"));
         assert!(s.contains(r#"aria-label="Requests &amp; more""#));
-        let lines = svg(Kind::Lines, &data, "x", short);
+        let lines = svg(Kind::Lines, &data, "x", short, (300.0, 200.0));
         assert_eq!(lines.matches("<polyline").count(), 2);
         assert_eq!(lines.matches("<circle").count(), 4);
     }

@@ -5,11 +5,14 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 /// Pages in the navigation, in order: `(path, title)`.
-pub const PAGES: [(&str, &str); 6] = [
+pub const PAGES: [(&str, &str); 9] = [
     ("/", "Overview"),
+    ("/usage", "Usage"),
+    ("/logs", "Request log"),
     ("/accounts", "Accounts"),
     ("/keys", "Client keys"),
     ("/models", "Models & routing"),
+    ("/mapping", "Model mapping"),
     ("/resilience", "Resilience"),
     ("/settings", "Settings"),
 ];

@@ -2,7 +2,7 @@
 //! client key, account, model and status class, paged with the server's `next_cursor`;
 //! a request's detail (`/api/logs/{id}`) shows its attempts, usage, cost and error.
 
-use crate::api::{Api, ApiFailure, ApiResult, LogQuery};
+use crate::api::{Api, ApiFailure, LogQuery};
 use crate::components::{Empty, Failure, Loading};
 use crate::format;
 use crate::session::use_api;
@@ -259,7 +259,7 @@ pub fn Logs() -> impl IntoView {
                 let page_no = cursors.with(Vec::len) + 1;
                 view! {
                     <div class="table-wrap">
-                        <table class="logs">
+                        <table class="logs stack">
                             <caption class="sr-only">"Requests, newest first"</caption>
                             <thead>
                                 <tr>
@@ -280,17 +280,17 @@ pub fn Logs() -> impl IntoView {
                                     let tokens_in = e.usage.input + e.usage.cache_read + e.usage.cache_write;
                                     view! {
                                         <tr>
-                                            <td>{format::datetime_ms(e.ts)}<span class="sub">{e.protocol_in.clone()}{e.stream.then_some(" · stream")}</span></td>
-                                            <td><span class=status_class(e.status)>{e.status}</span>
+                                            <td data-label="Time">{format::datetime_ms(e.ts)}<span class="sub">{e.protocol_in.clone()}{e.stream.then_some(" · stream")}</span></td>
+                                            <td data-label="Status"><span class=status_class(e.status)>{e.status}</span>
                                                 {e.error.clone().map(|err| view! { <span class="sub">{err}</span> })}</td>
-                                            <td>{e.model.clone().unwrap_or_else(|| "—".to_owned())}
+                                            <td data-label="Model">{e.model.clone().unwrap_or_else(|| "—".to_owned())}
                                                 {e.upstream_model.clone().filter(|u| Some(u) != e.model.as_ref()).map(|u| view! { <span class="sub">{format!("→ {u}")}</span> })}</td>
-                                            <td>{name_of(&accounts, e.account_id.as_deref())}</td>
-                                            <td>{name_of(&keys, e.key_id.as_deref())}</td>
-                                            <td class="num">{format!("{} / {}", format::grouped(tokens_in), format::grouped(e.usage.output))}</td>
-                                            <td class="num">{e.cost_usd.map_or_else(|| "—".to_owned(), format::usd)}</td>
-                                            <td class="num">{format!("{} ms", e.latency_ms)}</td>
-                                            <td class="actions">
+                                            <td data-label="Account">{name_of(&accounts, e.account_id.as_deref())}</td>
+                                            <td data-label="Key">{name_of(&keys, e.key_id.as_deref())}</td>
+                                            <td data-label="Tokens in / out" class="num">{format!("{} / {}", format::grouped(tokens_in), format::grouped(e.usage.output))}</td>
+                                            <td data-label="Cost" class="num">{e.cost_usd.map_or_else(|| "—".to_owned(), format::usd)}</td>
+                                            <td data-label="Latency" class="num">{format!("{} ms", e.latency_ms)}</td>
+                                            <td data-label="Detail" class="actions">
                                                 <button type="button" aria-label=format!("Details of {}", e.request_id)
                                                     on:click=move |_| detail.set(Some(id.clone()))>"Details"</button>
                                             </td>
@@ -335,7 +335,7 @@ fn Detail(id: String, names: Signal<Names>, close: Callback<()>) -> impl IntoVie
                 <dt>"Status"</dt><dd><span class=status_class(e.status)>{e.status}</span></dd>
                 <dt>"Error"</dt><dd>{e.error.clone().unwrap_or_else(|| "none".to_owned())}</dd>
                 <dt>"Protocol"</dt><dd>{format!("{} → {}", e.protocol_in, e.protocol_out.clone().unwrap_or_else(|| "—".to_owned()))}{e.stream.then_some(" (stream)")}</dd>
-                <dt>"Model"</dt><dd>{e.model.clone().unwrap_or_else(|| "—".to_owned())}{e.upstream_model.clone().map(|m| format!(" → {m} upstream"))}</dd>
+                <dt>"Model"</dt><dd>{e.model.clone().unwrap_or_else(|| "—".to_owned())}{e.upstream_model.clone().filter(|m| Some(m) != e.model.as_ref()).map(|m| format!(" → {m} upstream"))}</dd>
                 <dt>"Client key"</dt><dd>{name_of(&keys, e.key_id.as_deref())}</dd>
                 <dt>"Account"</dt><dd>{name_of(&accounts, e.account_id.as_deref())}</dd>
                 <dt>"Latency"</dt><dd>{format!("{} ms total", e.latency_ms)}{e.ttfb_ms.map(|t| format!(", {t} ms to first byte"))}</dd>
@@ -391,14 +391,4 @@ fn Detail(id: String, names: Signal<Names>, close: Callback<()>) -> impl IntoVie
             }}
         </section>
     }
-}
-
-/// Loads one page (used by the overview's recent list, if any).
-#[expect(dead_code, reason = "kept for pages that show recent requests")]
-async fn recent(api: Api) -> ApiResult<LogPage> {
-    api.logs(&LogQuery {
-        limit: Some(10),
-        ..LogQuery::default()
-    })
-    .await
 }

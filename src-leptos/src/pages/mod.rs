@@ -3,10 +3,13 @@
 pub mod accounts;
 pub mod keys;
 pub mod login;
+pub mod logs;
+pub mod mapping;
 pub mod models;
 pub mod overview;
 pub mod resilience;
 pub mod settings;
+pub mod usage;
 
 use leptos::prelude::*;
 use leptos_router::components::A;

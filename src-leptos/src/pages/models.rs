@@ -1,6 +1,6 @@
 //! Models & routing: which accounts serve which model patterns, and a checker that
-//! tells which accounts a model name would reach. The aliases / wildcard mapping
-//! editor waits for a mapping API (the gateway has none yet).
+//! tells which accounts a model name would reach. Aliases are edited on the model
+//! mapping page ([`crate::pages::mapping`]).
 
 use crate::components::{Empty, resource_view};
 use crate::session::use_api;
@@ -44,10 +44,8 @@ pub fn Models() -> impl IntoView {
 
     view! {
         <h1>"Models & routing"</h1>
-        <p class="note" role="note">
-            <strong>"Aliases and wildcard mappings: "</strong>
-            "not editable yet: the gateway has no model-mapping API. A request goes to an enabled account whose model patterns match the model name it asks for."
-        </p>
+        <p class="lead">"A request goes to an enabled account whose model patterns match the model it asks for, after any alias of the "
+            <A href="/mapping">"model mapping"</A> " rewrote it."</p>
         {resource_view(accounts, move |accounts: Vec<AccountView>| {
             if accounts.is_empty() {
                 return view! {

@@ -143,11 +143,18 @@ pub fn totals(rows: &[UsageRow]) -> Vec<GroupTotal> {
     list
 }
 
+/// One CSV field. Groups come from clients (model names): one that a spreadsheet would
+/// read as a formula (`=`, `+`, `-`, `@` first) is prefixed with `'` (OWASP's advice).
 fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
-        text.to_owned()
+        text
     }
 }
 
@@ -250,7 +257,9 @@ fn chart_data(report: &Report, measure: Measure) -> ChartData {
     };
     let buckets = bucket_starts(report.from, report.to, width);
     let names = report.names.clone();
-    let series = stacked(&report.rows, &buckets, measure, 6, &move |g| display(&names, g));
+    let series = stacked(&report.rows, &buckets, measure, 6, &move |g| {
+        display(&names, g)
+    });
     ChartData {
         labels: buckets
             .iter()
@@ -376,10 +385,10 @@ pub fn Usage() -> impl IntoView {
                 {move || {
                     let m = measure.get();
                     let data = report.with_value(|r| chart_data(r, m));
-                    view! { <Chart title=m.title() kind=Kind::Bars data value=measure_format(m)/> }
+                    view! { <Chart title=m.title() kind=Kind::Bars data value=measure_format(m) wide=true/> }
                 }}
                 <div class="table-wrap">
-                    <table class="usage">
+                    <table class="usage stack">
                         <caption class="sr-only">"Usage per group over the range"</caption>
                         <thead>
                             <tr>
@@ -396,14 +405,14 @@ pub fn Usage() -> impl IntoView {
                         <tbody>
                             {list.into_iter().map(|t| view! {
                                 <tr>
-                                    <td>{display(&names, &t.group)}</td>
-                                    <td class="num">{format::grouped(t.requests)}</td>
-                                    <td class="num">{format::grouped(t.input)}</td>
-                                    <td class="num">{format::grouped(t.cache_read)}</td>
-                                    <td class="num">{format::grouped(t.cache_write)}</td>
-                                    <td class="num">{format::grouped(t.output)}</td>
-                                    <td class="num">{format::grouped(t.reasoning)}</td>
-                                    <td class="num">{format::usd(t.cost_usd)}</td>
+                                    <td data-label="Group">{display(&names, &t.group)}</td>
+                                    <td data-label="Requests" class="num">{format::grouped(t.requests)}</td>
+                                    <td data-label="Input" class="num">{format::grouped(t.input)}</td>
+                                    <td data-label="Cache read" class="num">{format::grouped(t.cache_read)}</td>
+                                    <td data-label="Cache write" class="num">{format::grouped(t.cache_write)}</td>
+                                    <td data-label="Output" class="num">{format::grouped(t.output)}</td>
+                                    <td data-label="Reasoning" class="num">{format::grouped(t.reasoning)}</td>
+                                    <td data-label="Cost" class="num">{format::usd(t.cost_usd)}</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>
@@ -436,7 +445,7 @@ mod tests {
     fn buckets_cover_the_range_aligned() {
         let h = 3_600_000;
         assert_eq!(bucket_starts(h + 5, 3 * h + 1, h), vec![h, 2 * h, 3 * h]);
-        assert_eq!(bucket_starts(10, 5, h).len(), 0);
+        assert_eq!(bucket_starts(2 * h, h, h).len(), 0);
     }
 
     #[test]
@@ -477,5 +486,7 @@ mod tests {
         );
         assert_eq!(lines[1], "1970-01-01T00:00:00Z,0,\"m,1\",1,10,1,0,5,2,0.5");
         assert_eq!(lines.len(), 5);
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("gpt-4o"), "gpt-4o");
     }
 }

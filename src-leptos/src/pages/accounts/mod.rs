@@ -1,18 +1,24 @@
-//! Accounts: the pool with each account's routing state, and the forms to add, edit,
-//! enable / disable, delete and import accounts.
+//! Accounts: the pool with each account's routing and credential state and quota, and
+//! the forms to add (or sign in with OAuth), edit, enable / disable, verify, refresh
+//! quota, delete, import and export accounts.
 
+mod export;
 mod form;
 mod import;
+mod oauth;
 pub mod status;
 
 use crate::api::ApiFailure;
 use crate::components::pager::{PAGE_SIZE, Pager, page_of};
 use crate::components::{Empty, Failure, Flash, FlashLine, Loading, poll};
+use crate::format;
 use crate::session::use_api;
+use export::Export;
 use form::{AddForm, EditForm};
 use import::Import;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use oauth::OAuthSignIn;
 use status::Pool;
 use std::time::Duration;
 use switchyard_types::admin::{AccountView, UpdateAccount};
@@ -34,7 +40,8 @@ enum Panel {
     None,
     Add,
     Import,
-    Edit(AccountView),
+    Export,
+    Edit(Box<AccountView>),
 }
 
 fn matches_filter(account: &AccountView, filter: &str) -> bool {
@@ -103,6 +110,52 @@ pub fn Accounts() -> impl IntoView {
             });
         })
     };
+    let verify = {
+        let api = api.clone();
+        Callback::new(move |account: AccountView| {
+            let api = api.clone();
+            spawn_local(async move {
+                match api.verify_account(&account.id).await {
+                    Ok(r) => {
+                        let http = r
+                            .http_status
+                            .map(|s| format!(", HTTP {s}"))
+                            .unwrap_or_default();
+                        let detail = r.detail.map(|d| format!(": {d}")).unwrap_or_default();
+                        let message = format!(
+                            "Verified {}: {}{http}{detail}.",
+                            account.label,
+                            r.status.as_str().replace('_', " ")
+                        );
+                        flash.set(Some(if r.ok {
+                            Flash::Done(message)
+                        } else {
+                            Flash::Failed(message)
+                        }));
+                    }
+                    Err(e) => flash.set(Some(Flash::Failed(e.to_string()))),
+                }
+                pool.refetch();
+            });
+        })
+    };
+    let refresh_quota = {
+        let api = api.clone();
+        Callback::new(move |account: AccountView| {
+            let api = api.clone();
+            spawn_local(async move {
+                match api.refresh_quota(&account.id).await {
+                    Ok(list) => flash.set(Some(Flash::Done(format!(
+                        "Quota of {} refreshed: {} item(s).",
+                        account.label,
+                        list.items.len()
+                    )))),
+                    Err(e) => flash.set(Some(Flash::Failed(e.to_string()))),
+                }
+                pool.refetch();
+            });
+        })
+    };
     let delete = {
         let api = api.clone();
         Callback::new(move |account: AccountView| {
@@ -149,7 +202,7 @@ pub fn Accounts() -> impl IntoView {
     let table = move || {
         view! {
             <div class="table-wrap">
-                <table class="accounts">
+                <table class="accounts stack">
                     <caption class="sr-only">"Accounts and their routing state"</caption>
                     <thead>
                         <tr>
@@ -158,6 +211,7 @@ pub fn Accounts() -> impl IntoView {
                             <th scope="col">"Tier"</th>
                             <th scope="col">"Enabled"</th>
                             <th scope="col">"Status"</th>
+                            <th scope="col">"Quota"</th>
                             <th scope="col" class="num">"In flight / limit"</th>
                             <th scope="col" class="num">"Health"</th>
                             <th scope="col">"Actions"</th>
@@ -165,7 +219,7 @@ pub fn Accounts() -> impl IntoView {
                     </thead>
                     <tbody>
                         <Show when=move || visible.with(Vec::is_empty)>
-                            <tr><td colspan="8" class="state empty">"No account matches the filter."</td></tr>
+                            <tr><td colspan="9" class="state empty">"No account matches the filter."</td></tr>
                         </Show>
                         <For
                             each=move || visible.get()
@@ -173,7 +227,7 @@ pub fn Accounts() -> impl IntoView {
                             key=|a| serde_json::to_string(a).unwrap_or_default()
                             let:account
                         >
-                            <AccountRow account data confirm panel set_enabled delete/>
+                            <AccountRow account data confirm panel set_enabled verify refresh_quota delete/>
                         </For>
                     </tbody>
                 </table>
@@ -199,16 +253,20 @@ pub fn Accounts() -> impl IntoView {
                 on:click=move |_| toggle(Panel::Add)>"Add account"</button>
             <button type="button" aria-expanded=move || (panel.get() == Panel::Import).to_string()
                 on:click=move |_| toggle(Panel::Import)>"Import JSON"</button>
+            <button type="button" aria-expanded=move || (panel.get() == Panel::Export).to_string()
+                on:click=move |_| toggle(Panel::Export)>"Export JSON"</button>
             <button type="button" class="quiet" on:click=move |_| pool.refetch()>"Refresh"</button>
         </div>
         {move || match panel.get() {
             Panel::None => ().into_any(),
             Panel::Add => view! { <AddForm saved cancel=Callback::new(move |()| panel.set(Panel::None))/> }.into_any(),
             Panel::Import => view! { <Import done=Callback::new(move |()| pool.refetch())/> }.into_any(),
+            Panel::Export => view! { <Export/> }.into_any(),
             Panel::Edit(account) => view! {
-                <EditForm account saved cancel=Callback::new(move |()| panel.set(Panel::None))/>
+                <EditForm account=*account saved cancel=Callback::new(move |()| panel.set(Panel::None))/>
             }.into_any(),
         }}
+        <OAuthSignIn done=Callback::new(move |()| pool.refetch())/>
         <FlashLine flash/>
         {move || match shown.get() {
             Shown::Loading => view! { <Loading/> }.into_any(),
@@ -235,9 +293,29 @@ fn AccountRow(
     confirm: RwSignal<Option<String>>,
     panel: RwSignal<Panel>,
     set_enabled: Callback<(AccountView, bool)>,
+    verify: Callback<AccountView>,
+    refresh_quota: Callback<AccountView>,
     delete: Callback<AccountView>,
 ) -> impl IntoView {
     let snapshot = StoredValue::new(account.clone());
+    let quota_id = account.id.clone();
+    let quota = Memo::new(move |_| {
+        data.with(|p| {
+            p.as_ref()
+                .map(|p| p.quota_of(&quota_id))
+                .unwrap_or_default()
+        })
+    });
+    // Why the provider refused the credential (the badge comes with the routing state).
+    let credential = status::credential_refused(&account).then(|| {
+        let since = account
+            .status_since
+            .map(|t| format!(" (since {})", format::datetime(t)))
+            .unwrap_or_default();
+        view! {
+            <span class="sub reason">{account.status_reason.clone().unwrap_or_default()}{since}</span>
+        }
+    });
     let status =
         Memo::new(move |_| data.with(|p| p.as_ref().map(|p| snapshot.with_value(|a| p.status(a)))));
     let id = account.id.clone();
@@ -247,18 +325,47 @@ fn AccountRow(
     };
     view! {
         <tr>
-            <td>
+            <td data-label="Label">
                 <span class="label">{account.label.clone()}</span>
                 <span class="sub">{account.id.clone()} " · " {account.api_key_hint.clone()}</span>
             </td>
-            <td>{account.provider.as_str()}</td>
-            <td>{account.tier.as_str()}</td>
-            <td>{if account.enabled { "yes" } else { "no" }}</td>
-            <td>{move || status.get().map(|s| view! { <span class=s.class()>{s.text()}</span> })}</td>
-            <td class="num">{state(Pool::load_text)}</td>
-            <td class="num">{state(Pool::health_text)}</td>
-            <td class="actions">
-                <RowActions account confirm panel set_enabled delete/>
+            <td data-label="Provider">{account.provider.as_str()}</td>
+            <td data-label="Tier">{account.tier.as_str()}</td>
+            <td data-label="Enabled">{if account.enabled { "yes" } else { "no" }}</td>
+            <td data-label="Status" class="status">
+                {move || status.get().map(|s| view! { <span class=s.class()>{s.text()}</span> })}
+                {credential}
+            </td>
+            <td data-label="Quota" class="quota">{move || {
+                let items = quota.get();
+                if items.is_empty() {
+                    return view! { <span class="sub">"—"</span> }.into_any();
+                }
+                items.into_iter().map(|q| {
+                    let left = status::quota_left(&q);
+                    let class = match left {
+                        Some(l) if l <= 0.05 => "meter bad",
+                        Some(l) if l <= 0.2 => "meter warn",
+                        _ => "meter",
+                    };
+                    let scope = q.model.clone().unwrap_or_else(|| "account".to_owned());
+                    view! {
+                        <div class="quota-item" title=q.source.clone()>
+                            <span class="sub">{scope} ": " {status::quota_text(&q)}</span>
+                            {left.map(|l| view! {
+                                <span class=class role="img" aria-label=format!("{:.0}% left", l * 100.0)>
+                                    <span style=format!("width:{:.1}%", l * 100.0)></span>
+                                </span>
+                            })}
+                            {q.resets_at.map(|t| view! { <span class="sub">"resets " {format::until(t)}</span> })}
+                        </div>
+                    }
+                }).collect_view().into_any()
+            }}</td>
+            <td data-label="In flight / limit" class="num">{state(Pool::load_text)}</td>
+            <td data-label="Health" class="num">{state(Pool::health_text)}</td>
+            <td data-label="Actions" class="actions">
+                <RowActions account confirm panel set_enabled verify refresh_quota delete/>
             </td>
         </tr>
     }
@@ -271,6 +378,8 @@ fn RowActions(
     confirm: RwSignal<Option<String>>,
     panel: RwSignal<Panel>,
     set_enabled: Callback<(AccountView, bool)>,
+    verify: Callback<AccountView>,
+    refresh_quota: Callback<AccountView>,
     delete: Callback<AccountView>,
 ) -> impl IntoView {
     let account = StoredValue::new(account);
@@ -292,9 +401,13 @@ fn RowActions(
             let verb = if enabled { "Disable" } else { "Enable" };
             view! {
                 <button type="button" aria-label=format!("Edit {label}")
-                    on:click=move |_| panel.set(Panel::Edit(account.get_value()))>"Edit"</button>
+                    on:click=move |_| panel.set(Panel::Edit(Box::new(account.get_value())))>"Edit"</button>
                 <button type="button" aria-label=format!("{verb} {label}")
                     on:click=move |_| set_enabled.run((account.get_value(), !enabled))>{verb}</button>
+                <button type="button" aria-label=format!("Verify {label}")
+                    on:click=move |_| verify.run(account.get_value())>"Verify"</button>
+                <button type="button" aria-label=format!("Refresh quota of {label}")
+                    on:click=move |_| refresh_quota.run(account.get_value())>"Refresh quota"</button>
                 <button type="button" class="danger" aria-label=format!("Delete {label}")
                     on:click=move |_| confirm.set(Some(account.with_value(|a| a.id.clone())))>"Delete"</button>
             }
