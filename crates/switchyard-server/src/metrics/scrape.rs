@@ -2,7 +2,7 @@
 //! gauges, totals, and counters other components own (copied in as deltas).
 
 use super::registered;
-use prometheus::{IntCounter, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{GaugeVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry};
 use std::sync::{Mutex, PoisonError};
 use switchyard_core::pool::PoolAccount;
 use switchyard_core::resilience::breaker::CircuitState;
@@ -32,6 +32,7 @@ pub struct Scraped {
     account_circuit: IntGaugeVec,
     account_locked: IntGaugeVec,
     account_forbidden: IntGaugeVec,
+    account_quota: GaugeVec,
     /// One scrape at a time: per-account series are reset and refilled.
     updating: Mutex<()>,
 }
@@ -114,6 +115,16 @@ impl Scraped {
                 "switchyard_account_forbidden",
                 "1 while the provider refuses the account's credential (until verified).",
             )?,
+            account_quota: registered(
+                registry,
+                GaugeVec::new(
+                    Opts::new(
+                        "switchyard_account_quota_remaining",
+                        "What the provider reports as left of the account's quota (model \"*\": the whole account), from rate-limit headers and billing endpoints.",
+                    ),
+                    &["account", "model", "unit"],
+                )?,
+            )?,
             updating: Mutex::new(()),
         })
     }
@@ -144,6 +155,7 @@ impl Scraped {
         ] {
             vec.reset();
         }
+        self.account_quota.reset();
         let instant = Instant::now();
         for a in accounts {
             let labels = [&*a.id, a.provider.as_str()];
@@ -166,6 +178,14 @@ impl Scraped {
             self.account_forbidden
                 .with_label_values(&labels)
                 .set(i64::from(a.state.credential.is_forbidden()));
+            for entry in a.quota.entries() {
+                if let Some(remaining) = entry.remaining {
+                    let model = entry.model.as_deref().unwrap_or("*");
+                    self.account_quota
+                        .with_label_values(&[&*a.id, model, entry.unit.as_str()])
+                        .set(remaining);
+                }
+            }
         }
     }
 }

@@ -69,6 +69,10 @@ async fn the_metrics_key_reads_metrics_and_nothing_else() {
         format!("switchyard_account_inflight{{account=\"{account}\",provider=\"openai\"}} 0"),
         format!("switchyard_account_circuit_state{{account=\"{account}\",provider=\"openai\"}} 0"),
         format!("switchyard_account_forbidden{{account=\"{account}\",provider=\"openai\"}} 0"),
+        // From the fake's `x-ratelimit-*` headers, per model.
+        format!(
+            "switchyard_account_quota_remaining{{account=\"{account}\",model=\"gpt-4o\",unit=\"requests\"}} 9999"
+        ),
         "switchyard_accounts 1".to_owned(),
     ] {
         assert!(text.contains(&line), "{line} in\n{text}");
