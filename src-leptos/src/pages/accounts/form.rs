@@ -172,7 +172,7 @@ pub fn AddForm(saved: Callback<String>, cancel: Callback<()>) -> impl IntoView {
                 <div class="field">
                     <label for="acc-scope">"Quota scope"</label>
                     <input id="acc-scope" type="text" maxlength="200" bind:value=quota_scope aria-invalid=invalid(error, "quota_scope")/>
-                    <p class="help">"Accounts naming the same scope share lockouts (one project, one org)."</p>
+                    <p class="help">"Accounts naming the same scope share lockouts and the quota snapshot (one project, one org). Gemini quotas are per Google Cloud project, not per key: pooling keys of one project adds no quota, so give them one scope."</p>
                 </div>
                 <div class="field check">
                     <input id="acc-enabled" type="checkbox" bind:checked=enabled/>
