@@ -12,7 +12,7 @@ use crate::crypto::{CryptoError, MasterKey, random_id};
 use crate::keyring::KeyRing;
 use crate::mapping::{ModelMap, Resolver};
 use crate::pool::{AccountSpec, Pool};
-use crate::store::{AccountRecord, Store, StoreError, now_unix};
+use crate::store::{AccountRecord, SecretWrite, Store, StoreError, now_unix};
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard_types::Provider;
@@ -159,11 +159,9 @@ impl Admin {
     /// be decrypted is left out of routing (and logged), never fatal for the others.
     pub async fn reload(&self) -> Result<(), AdminError> {
         let _guard = self.reload_lock.lock().await;
-        let records = self.store.list_accounts().await?;
-        let mut grants: HashMap<String, crate::store::GrantRecord> = self
-            .store
-            .list_oauth_grants()
-            .await?
+        // One read: an OAuth account's token and its generation belong together.
+        let (records, grants) = self.store.list_accounts_with_grants().await?;
+        let mut grants: HashMap<String, crate::store::GrantRecord> = grants
             .into_iter()
             .map(|g| (g.account_id.clone(), g))
             .collect();
@@ -335,12 +333,15 @@ impl Admin {
         if let Some(scope) = req.quota_scope {
             rec.quota_scope = Some(scope).filter(|s| !s.is_empty());
         }
-        if let Some(key) = req.api_key {
+        let secret = if let Some(key) = req.api_key {
             rec.secret = self.master.seal(&key, &context(&rec.id))?;
             rec.secret_hint = secret_hint(&key);
-        }
+            SecretWrite::Changed
+        } else {
+            SecretWrite::Keep
+        };
         rec.updated_at = now_unix();
-        if !self.store.update_account(rec.clone()).await? {
+        if !self.store.update_account(rec.clone(), secret).await? {
             return Err(not_found());
         }
         self.reload().await?;

@@ -28,7 +28,7 @@ use crate::store::KeyRecord;
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use switchyard_types::admin::BudgetPeriod;
@@ -191,10 +191,10 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 pub struct KeyState {
     requests: Gcra,
     tokens: Gcra,
-    /// Micro-USD spent since `period_start`.
-    spent: AtomicI64,
-    /// Start (unix s) of the period `spent` counts; 0 for `total`.
-    period_start: AtomicI64,
+    /// Start (unix s) of the period counted (0 for `total`), and the micro-USD spent in
+    /// it: one lock, so a charge landing during a rollover is neither lost nor counted
+    /// in the old period (held for an add, never across an await).
+    budget: Mutex<(i64, i64)>,
     /// The period the state was seeded for.
     period: BudgetPeriod,
 }
@@ -204,25 +204,25 @@ impl KeyState {
         Self {
             requests: Gcra::default(),
             tokens: Gcra::default(),
-            spent: AtomicI64::new(spent),
-            period_start: AtomicI64::new(period_start),
+            budget: Mutex::new((period_start, spent)),
             period,
         }
     }
 
     /// Micro-USD spent in the period containing `now`, rolling over when it has ended.
     fn spent(&self, now: i64) -> i64 {
+        self.add(now, 0)
+    }
+
+    /// Add `micro_usd` to the period containing `now` (rolling over first); the total.
+    fn add(&self, now: i64, micro_usd: i64) -> i64 {
         let start = period_start(self.period, now);
-        let seen = self.period_start.load(Ordering::Acquire);
-        if seen != start
-            && self
-                .period_start
-                .compare_exchange(seen, start, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-        {
-            self.spent.store(0, Ordering::Release);
+        let mut budget = self.budget.lock();
+        if budget.0 != start {
+            *budget = (start, 0);
         }
-        self.spent.load(Ordering::Acquire)
+        budget.1 = budget.1.saturating_add(micro_usd);
+        budget.1
     }
 }
 
@@ -359,9 +359,7 @@ impl KeyPolicy {
             }
         }
         if let Some(cost) = cost.filter(|c| c.micro_usd > 0) {
-            // Roll the period first, so the cost lands in the current one.
-            self.state.spent(now_unix());
-            self.state.spent.fetch_add(cost.micro_usd, Ordering::AcqRel);
+            self.state.add(now_unix(), cost.micro_usd);
         }
     }
 
@@ -594,5 +592,30 @@ mod tests {
         assert_eq!(usd(1_500_000), "1.5");
         assert_eq!(usd(1), "0.000001");
         assert_eq!(usd(25_000_000), "25");
+    }
+
+    #[test]
+    fn charges_racing_a_rollover_all_land_in_the_new_period() {
+        let day = period_start(BudgetPeriod::Day, 1_709_200_000);
+        let state = Arc::new(KeyState::new(BudgetPeriod::Day, day, 5));
+        let next = day + 86_400 + 10;
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let state = Arc::clone(&state);
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        state.add(next, 1);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(
+            state.spent(next),
+            8000,
+            "none lost, the old period's 5 gone"
+        );
     }
 }

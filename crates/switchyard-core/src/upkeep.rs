@@ -4,9 +4,9 @@
 //! - Credential marks ([`crate::pool::status`]) are written to the store as soon as they
 //!   are queued (a mark is rare: once per account until verified).
 //! - Quota books that changed are written every [`PERSIST_EVERY`], and once more at
-//!   shutdown ([`flush`]), so a restart starts from the last snapshot. Each write moves
-//!   the store's data version, so the change feed reloads the pool then (at most once a
-//!   minute from this source).
+//!   shutdown ([`flush`]), so a restart starts from the last snapshot. These writes do
+//!   not move the store's `config_version`, so they cause no reload (another process
+//!   sharing the data dir reads the snapshots at its own start).
 //! - Billing endpoints ([`crate::quota::poll`]) are polled per quota scope when their
 //!   snapshot is older than [`POLL_TTL`] (checked every [`POLL_CHECK`]); forbidden and
 //!   disabled accounts are not polled. A failing poll is logged once per scope and

@@ -97,13 +97,13 @@ pub async fn prepare(config: &Config) -> Result<Prepared, ServeError> {
     let oauth_http = switchyard_core::oauth::client::http_client()
         .map_err(|e| UpstreamError::Client(e.to_string()))?;
     let oauth_settings = Arc::new(config.oauth.clone());
-    let refresher = Arc::new(switchyard_core::oauth::refresh::Refresher::new(
+    let refresher = switchyard_core::oauth::refresh::Refresher::new(
         Arc::clone(&oauth_settings),
         store,
         Arc::clone(&master),
         Arc::clone(&pool),
         oauth_http.clone(),
-    ));
+    );
     pool.set_refresher(refresher.clone());
     let oauth =
         switchyard_core::oauth::OAuth::new(oauth_settings, admin.clone(), master, oauth_http);
@@ -243,6 +243,10 @@ pub async fn run(
     }
     // 5–6. Background tasks, then the request log.
     life.stop_background().await;
+    state
+        .refresher
+        .finish(switchyard_core::oauth::refresh::SHUTDOWN_WAIT)
+        .await;
     switchyard_core::upkeep::flush(&state.admin).await;
     state.log.flush_and_stop().await;
     tracing::info!(

@@ -42,10 +42,21 @@ pub struct StartOAuth {
 
 /// The answer to `POST /api/oauth/start`: open `auth_url` in a browser. `state` is
 /// single-use and expires after 10 minutes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OAuthStarted {
     pub auth_url: String,
     pub state: String,
+}
+
+impl std::fmt::Debug for OAuthStarted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL's query carries the state too: only its address is shown.
+        let address = self.auth_url.split('?').next().unwrap_or_default();
+        f.debug_struct("OAuthStarted")
+            .field("auth_url", &format_args!("{address}?<redacted>"))
+            .field("state", &"<redacted>")
+            .finish()
+    }
 }
 
 /// `POST /api/oauth/complete`: the URL the provider redirected the browser to (for a

@@ -7,7 +7,7 @@ use crate::crypto::random_id;
 use crate::pipeline::commit::opens_like_json;
 use crate::pipeline::outcome::{Outcome, classify_answer};
 use crate::quota::{QuotaEntry, poll};
-use crate::store::{AccountRecord, now_unix};
+use crate::store::{AccountRecord, SecretWrite, now_unix};
 use crate::translate::dispatch;
 use crate::upstream::{Endpoint, GeminiMethod, Upstream, upstream_headers};
 use http::{HeaderMap, Uri};
@@ -292,7 +292,7 @@ impl Admin {
                     return item_error(index, missing, "is required");
                 }
                 let field = if path == "." { String::new() } else { path };
-                item_error(index, field, message)
+                item_error(index, field, without_values(&message))
             })?;
             if let Some((field, message)) = item.problem() {
                 return Err(item_error(index, field, message));
@@ -407,8 +407,12 @@ impl Admin {
             });
             if creating {
                 creates.push(rec);
+            } else if item.api_key.is_some() {
+                updates.push((rec, SecretWrite::Changed));
             } else {
-                updates.push(rec);
+                // The stored secret may be newer than the one read above (an OAuth
+                // refresh): leave it alone.
+                updates.push((rec, SecretWrite::Keep));
             }
         }
         self.store.import_accounts(creates, updates).await?;
@@ -563,6 +567,50 @@ mod tests {
                 .api_key
                 .as_deref(),
             Some("k-secret-1")
+        );
+    }
+}
+
+/// serde's message without the value it quotes (`unknown variant `sk-…``, `invalid type:
+/// string "…"`): a secret pasted into the wrong field must not come back in the error.
+fn without_values(message: &str) -> String {
+    // serde names the value it got first, then what it expected (kept: the valid
+    // variants help).
+    let mut out = String::with_capacity(message.len());
+    let mut open: Option<char> = None;
+    let mut done = false;
+    for c in message.chars() {
+        match open {
+            Some(q) if c == q => {
+                open = None;
+                done = true;
+                out.push('…');
+                out.push(c);
+            }
+            Some(_) => {}
+            None if !done && (c == '`' || c == '"') => {
+                open = Some(c);
+                out.push(c);
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::without_values;
+
+    #[test]
+    fn quoted_values_are_left_out() {
+        assert_eq!(
+            without_values("unknown variant `sk-secret-1234`, expected one of `openai`, `gemini`"),
+            "unknown variant `…`, expected one of `openai`, `gemini`"
+        );
+        assert_eq!(
+            without_values("invalid type: string \"sk-abc\", expected u32"),
+            "invalid type: string \"…\", expected u32"
         );
     }
 }

@@ -17,6 +17,10 @@ fn check_alias(alias: &str) -> Result<(), AdminError> {
     }
 }
 
+/// How far ahead of this instance's clock a merged entry's stamp may be (clock skew
+/// between instances); later stamps are refused.
+pub const MAX_CLOCK_AHEAD_MS: i64 = 86_400_000;
+
 impl Admin {
     /// Every mapping entry, tombstones included.
     pub async fn mapping_set(&self) -> Result<MappingSet, AdminError> {
@@ -27,8 +31,16 @@ impl Admin {
 
     /// Merge `incoming` last-write-wins (see [`crate::mapping::merge`]); the merged set.
     pub async fn merge_mapping(&self, incoming: MappingSet) -> Result<MappingSet, AdminError> {
+        let latest = crate::accounting::log::now_ms().saturating_add(MAX_CLOCK_AHEAD_MS);
         for (alias, entry) in &incoming.entries {
             check_alias(alias)?;
+            // A stamp far in the future would win every later edit, forever.
+            if entry.updated_at > latest {
+                return Err(AdminError::Invalid {
+                    field: "updated_at",
+                    message: "is more than a day ahead of this instance's clock".to_owned(),
+                });
+            }
             if !entry.deleted
                 && let Some(problem) = mapping_target_problem(&entry.target)
             {

@@ -135,7 +135,7 @@ pub async fn round(
 
 #[cfg(test)]
 mod tests {
-    use crate::admin::Admin;
+    use crate::admin::{Admin, AdminError};
     use crate::crypto::MasterKey;
     use crate::keyring::KeyRing;
     use crate::pool::Pool;
@@ -211,5 +211,17 @@ mod tests {
             entries: [("a b".to_owned(), entry("m", 1, false))].into(),
         };
         assert!(admin.merge_mapping(bad).await.is_err());
+        // A stamp far ahead of this clock would pin the alias for good: refused.
+        let pinned = MappingSet {
+            entries: [("pin".to_owned(), entry("m", i64::MAX, false))].into(),
+        };
+        assert!(matches!(
+            admin.merge_mapping(pinned).await,
+            Err(AdminError::Invalid {
+                field: "updated_at",
+                ..
+            })
+        ));
+        assert_eq!(admin.mapping().resolve("pin"), None);
     }
 }

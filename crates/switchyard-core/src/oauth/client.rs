@@ -212,6 +212,7 @@ fn issued(answer: Answer) -> Result<Issued, TokenError> {
         }
         Err(RequestTokenError::Other(text)) => return Err(TokenError::Failed(bounded(&text))),
     };
+    // As said (saturated); callers bound it with `OAuthSettings::lifetime_ms`.
     let lifetime_ms = tokens.expires_in().map_or(DEFAULT_LIFETIME_MS, |d| {
         i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
     });

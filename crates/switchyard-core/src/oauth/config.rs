@@ -45,6 +45,10 @@ pub struct RawOAuth {
     /// `[oauth.providers.NAME]`.
     #[serde(default)]
     pub providers: BTreeMap<String, RawProvider>,
+    /// The shortest access-token lifetime believed (seconds, 1–3600, default 60): a
+    /// shorter `expires_in` (0, say) counts as this long, and one account's token is
+    /// not refreshed again within half of it.
+    pub min_token_lifetime_secs: Option<u64>,
 }
 
 /// `[oauth.providers.NAME]` as written.
@@ -117,18 +121,48 @@ impl std::fmt::Debug for OAuthProvider {
     }
 }
 
+/// Default of `[oauth] min_token_lifetime_secs`.
+pub const DEFAULT_MIN_TOKEN_LIFETIME_SECS: u64 = 60;
+/// The longest access-token lifetime believed (a year).
+pub const MAX_TOKEN_LIFETIME_MS: i64 = 365 * 24 * 3_600_000;
+
 /// The validated `[oauth]` table.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthSettings {
     /// Without a trailing `/`.
     pub public_url: Option<String>,
     /// By name.
     pub providers: BTreeMap<String, OAuthProvider>,
+    /// `min_token_lifetime_secs`, in ms.
+    pub min_token_lifetime_ms: i64,
+}
+
+impl Default for OAuthSettings {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            providers: BTreeMap::new(),
+            min_token_lifetime_ms: 1_000 * DEFAULT_MIN_TOKEN_LIFETIME_SECS as i64,
+        }
+    }
 }
 
 impl OAuthSettings {
     pub fn provider(&self, name: &str) -> Option<&OAuthProvider> {
         self.providers.get(name)
+    }
+
+    /// The lifetime believed of a token the provider said lives `issued_ms`: within
+    /// [`Self::min_token_lifetime_ms`] and a year.
+    pub fn lifetime_ms(&self, issued_ms: i64) -> i64 {
+        issued_ms.clamp(self.min_token_lifetime_ms, MAX_TOKEN_LIFETIME_MS)
+    }
+
+    /// The shortest time between two refreshes of one account's token (half the
+    /// shortest lifetime): a provider answering `expires_in: 0` is not asked again and
+    /// again.
+    pub fn min_refresh_gap_ms(&self) -> i64 {
+        self.min_token_lifetime_ms / 2
     }
 }
 
@@ -257,9 +291,19 @@ impl RawOAuth {
                 },
             );
         }
+        let min_secs = self
+            .min_token_lifetime_secs
+            .unwrap_or(DEFAULT_MIN_TOKEN_LIFETIME_SECS);
+        if !(1..=3600).contains(&min_secs) {
+            return Err(field_error(
+                "oauth.min_token_lifetime_secs".into(),
+                "must be between 1 and 3600",
+            ));
+        }
         Ok(OAuthSettings {
             public_url,
             providers,
+            min_token_lifetime_ms: i64::try_from(min_secs * 1_000).unwrap_or(60_000),
         })
     }
 }
@@ -271,6 +315,22 @@ mod tests {
     fn parse(toml: &str) -> Result<OAuthSettings, String> {
         let raw: RawOAuth = toml::from_str(toml).map_err(|e| e.to_string())?;
         raw.validate().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn token_lifetimes_are_bounded() {
+        let s = parse("").unwrap();
+        assert_eq!(s.lifetime_ms(0), 60_000);
+        assert_eq!(s.lifetime_ms(i64::MAX), MAX_TOKEN_LIFETIME_MS);
+        assert_eq!(s.lifetime_ms(3_600_000), 3_600_000);
+        assert_eq!(s.min_refresh_gap_ms(), 30_000);
+        assert_eq!(s, OAuthSettings::default());
+        let s = parse("min_token_lifetime_secs = 2").unwrap();
+        assert_eq!(s.lifetime_ms(0), 2_000);
+        for bad in ["0", "3601"] {
+            let e = parse(&format!("min_token_lifetime_secs = {bad}")).unwrap_err();
+            assert!(e.contains("oauth.min_token_lifetime_secs"), "{e}");
+        }
     }
 
     #[test]

@@ -25,12 +25,36 @@ struct Requested {
 }
 
 /// What the provider sent the browser back with.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 pub struct CallbackParams {
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+}
+
+impl std::fmt::Debug for CallbackParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackParams")
+            .field("code", &self.code.as_ref().map(|_| "<redacted>"))
+            .field("state", &self.state.as_ref().map(|_| "<redacted>"))
+            .field("error", &self.error)
+            .field("error_description", &self.error_description)
+            .finish()
+    }
+}
+
+/// Length of a `state` made by [`OAuth::start`]: 32 random bytes, base64url without
+/// padding.
+const STATE_LEN: usize = 43;
+
+/// Whether `state` has the shape [`OAuth::start`] gives one. The callback is reachable
+/// without the admin key, so anything else is refused before the store is touched.
+pub fn well_formed_state(state: &str) -> bool {
+    state.len() == STATE_LEN
+        && state
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
 }
 
 /// The OAuth sign-in service.
@@ -203,7 +227,7 @@ impl OAuth {
         let state = params
             .state
             .as_deref()
-            .filter(|s| !s.is_empty())
+            .filter(|s| well_formed_state(s))
             .ok_or(OAuthError::UnknownState)?;
         let digest = KeyDigest::of(state).0.to_vec();
         let now = now_unix();
@@ -317,14 +341,15 @@ impl OAuth {
             .as_ref()
             .map(|r| self.master.seal(r.expose(), &refresh_context(&account.id)))
             .transpose()?;
+        let lifetime_ms = self.settings.lifetime_ms(issued.lifetime_ms);
         let grant = GrantRecord {
             account_id: account.id.clone(),
             provider: provider.name.clone(),
             subject: issued.subject.clone(),
             project: provider.project.clone(),
             refresh,
-            expires_at_ms: crate::pool::token::now_ms() + issued.lifetime_ms,
-            lifetime_ms: issued.lifetime_ms,
+            expires_at_ms: crate::pool::token::now_ms().saturating_add(lifetime_ms),
+            lifetime_ms,
             generation: 0,
         };
         let Some((account, _)) = self
@@ -433,6 +458,86 @@ mod tests {
             matches!(unknown, Err(OAuthError::UnknownState)),
             "{unknown:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_state_not_shaped_like_ours_never_reaches_the_store() {
+        let oauth = service().await;
+        let started = oauth
+            .start(start("corp"), Some("http://gw:1"))
+            .await
+            .unwrap();
+        assert!(well_formed_state(&started.state));
+        for bad in [
+            "",
+            "made-up",
+            &"a".repeat(42),
+            &"a".repeat(44),
+            &format!("{}!", "a".repeat(42)),
+            &"x".repeat(10_000),
+        ] {
+            assert!(!well_formed_state(bad), "{bad}");
+        }
+        // Were there a flow under a malformed state, the callback would not even look.
+        let now = now_unix();
+        oauth
+            .store()
+            .insert_oauth_flow(FlowRecord {
+                state_digest: KeyDigest::of("made-up").0.to_vec(),
+                provider: "corp".into(),
+                redirect_uri: "http://gw:1/api/oauth/callback".into(),
+                request: "{}".into(),
+                verifier: crate::crypto::Sealed {
+                    nonce: vec![0; 12],
+                    ciphertext: vec![0; 20],
+                },
+                created_at: now,
+                expires_at: now + 600,
+            })
+            .await
+            .unwrap();
+        let refused = oauth
+            .finish(CallbackParams {
+                code: Some("c".into()),
+                state: Some("made-up".into()),
+                ..Default::default()
+            })
+            .await;
+        assert!(
+            matches!(refused, Err(OAuthError::UnknownState)),
+            "{refused:?}"
+        );
+        assert!(matches!(
+            oauth
+                .store()
+                .take_oauth_flow(KeyDigest::of("made-up").0.to_vec(), now)
+                .await
+                .unwrap(),
+            FlowTake::Taken(_)
+        ));
+    }
+
+    #[test]
+    fn sign_in_secrets_are_not_in_debug_output() {
+        let params = CallbackParams {
+            code: Some("the-code".into()),
+            state: Some("the-state".into()),
+            error: Some("access_denied".into()),
+            error_description: None,
+        };
+        let shown = format!("{params:?}");
+        assert!(
+            !shown.contains("the-code") && !shown.contains("the-state"),
+            "{shown}"
+        );
+        assert!(shown.contains("access_denied"), "{shown}");
+        let started = switchyard_types::oauth::OAuthStarted {
+            auth_url: "https://idp.example/authorize?state=the-state&code_challenge=x".into(),
+            state: "the-state".into(),
+        };
+        let shown = format!("{started:?}");
+        assert!(!shown.contains("the-state"), "{shown}");
+        assert!(shown.contains("https://idp.example/authorize"), "{shown}");
     }
 
     #[tokio::test]

@@ -5,7 +5,11 @@
 //!   expiry, or after three quarters of a shorter lifetime — so requests keep using the
 //!   current token, still valid, while it is renewed. A request whose token the
 //!   upstream refused (401) asks for a renewal too ([`crate::pool::Pool::refresh_token`])
-//!   and is retried once with the new token.
+//!   and is retried once with the new token. A lifetime is believed within
+//!   [`OAuthSettings::lifetime_ms`] (at least `min_token_lifetime_secs`, at most a year),
+//!   and a token this process renewed is not renewed again within
+//!   [`OAuthSettings::min_refresh_gap_ms`]: a provider answering `expires_in: 0`, or
+//!   refusing the token it just issued, never makes a tight loop.
 //! - **Once**: a refresh token may be single-use (rotation), so it must never be sent
 //!   twice. In a process, whoever refreshes holds the account's
 //!   [`crate::pool::TokenCell::flight`] lock, and checks after taking it whether the
@@ -13,7 +17,12 @@
 //!   refresh is in flight waits for it and uses its result). Across processes sharing
 //!   the data dir, the store's lease ([`Store::claim_oauth_refresh`]) does the same: a
 //!   newer stored generation is adopted instead of refreshing, and a live lease of the
-//!   other process is waited for (bounded).
+//!   other process is waited for (bounded). The lease names its holder (a random id per
+//!   process), so a process takes back its own lease at once.
+//! - **To the end**: each refresh runs as a task of its own ([`Refresher::spawn_refresh`])
+//!   that callers only await: a request that stops waiting, or the cancelled background
+//!   task, never cuts a refresh between the provider's answer (which may rotate the
+//!   refresh token) and the store write. Shutdown waits for them ([`Refresher::finish`]).
 //! - **Failure**: `invalid_grant` (revoked, expired or reused refresh token) marks the
 //!   account `needs_reauth` at once in memory and in the store; routing skips it until
 //!   the operator signs in again through the flow, which clears it. Anything else
@@ -23,15 +32,16 @@
 use super::client;
 use super::config::OAuthSettings;
 use super::flow::{account_context, refresh_context};
-use crate::crypto::MasterKey;
+use crate::crypto::{MasterKey, Sealed};
 use crate::pool::token::{Refresh, now_ms};
 use crate::pool::{Pool, PoolAccount};
-use crate::store::{Claim, Refreshed, Store, now_unix};
+use crate::store::{Claim, RefreshStored, Refreshed, Store, now_unix};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use switchyard_types::admin::secret_hint;
+use tokio_util::task::TaskTracker;
 
 /// How long a claimed refresh may take before another process may claim it again
 /// (longer than the token call's 30 s timeout).
@@ -40,6 +50,9 @@ pub const LEASE_MS: i64 = 60_000;
 pub const RETRY_MS: i64 = 15_000;
 /// Longest wait for another process's refresh of the same account.
 const BUSY_WAIT: Duration = Duration::from_secs(15);
+/// Longest wait at shutdown for refreshes in flight (they ran during the drain already;
+/// the default drain of 30 s plus this stays under the deploy files' stop timeout, 45 s).
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 /// Longest sleep of the background task between two looks at the pool.
 const SCAN: Duration = Duration::from_secs(5);
 
@@ -51,6 +64,14 @@ pub struct Refresher {
     master: Arc<MasterKey>,
     pool: Arc<Pool>,
     http: reqwest::Client,
+    /// This refresher, for the refresh tasks it spawns.
+    this: Weak<Refresher>,
+    /// Every refresh runs as its own task here, so a request that stops waiting (client
+    /// gone, drain deadline) or the cancelled background task never cuts a refresh
+    /// between the provider's answer and the store write; [`Self::finish`] waits for them.
+    tasks: TaskTracker,
+    /// This process's lease owner id (random).
+    owner: String,
 }
 
 impl Refresher {
@@ -60,13 +81,51 @@ impl Refresher {
         master: Arc<MasterKey>,
         pool: Arc<Pool>,
         http: reqwest::Client,
-    ) -> Self {
-        Self {
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|this| Self {
             settings,
             store,
             master,
             pool,
             http,
+            this: Weak::clone(this),
+            tasks: TaskTracker::new(),
+            owner: format!("{:032x}", rand::random::<u128>()),
+        })
+    }
+
+    /// Renew `account`'s token as in [`Self::refresh_account`], in a task of its own
+    /// that runs to the end even if the caller stops waiting.
+    pub fn spawn_refresh(
+        &self,
+        account: &Arc<PoolAccount>,
+        seen: i64,
+    ) -> impl Future<Output = bool> + Send + 'static {
+        let task = self.this.upgrade().map(|this| {
+            let account = Arc::clone(account);
+            self.tasks
+                .spawn(async move { this.refresh_account(&account, seen).await })
+        });
+        async move {
+            match task {
+                Some(handle) => handle.await.unwrap_or(false),
+                None => false,
+            }
+        }
+    }
+
+    /// At shutdown, after the background task stopped: wait (at most `limit`) for the
+    /// refreshes in flight to store their tokens, so a rotated refresh token is not lost.
+    pub async fn finish(&self, limit: Duration) {
+        self.tasks.close();
+        if tokio::time::timeout(limit, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                in_flight = self.tasks.len(),
+                "OAuth refreshes still in flight at shutdown"
+            );
         }
     }
 
@@ -81,11 +140,22 @@ impl Refresher {
         if cell.generation() > seen {
             return true;
         }
+        // Never renew a token this process renewed moments ago (a provider saying
+        // `expires_in: 0`, or refusing the token it just issued, must not make this a
+        // tight loop).
+        if let Some(at) = cell.refreshed_here_at() {
+            let gap_until = at.saturating_add(self.settings.min_refresh_gap_ms());
+            if now_ms() < gap_until {
+                tracing::debug!(account = %account.id, "OAuth token renewed moments ago; not again yet");
+                cell.retry_after(gap_until);
+                return false;
+            }
+        }
         let waited_since = tokio::time::Instant::now();
         let refresh = loop {
             let claim = match self
                 .store
-                .claim_oauth_refresh(&account.id, seen, now_ms(), LEASE_MS)
+                .claim_oauth_refresh(&account.id, seen, now_ms(), LEASE_MS, &self.owner)
                 .await
             {
                 Ok(c) => c,
@@ -104,16 +174,7 @@ impl Refresher {
                     generation,
                 } => {
                     // Another process refreshed: adopt its token.
-                    return match self.master.open(&access, &account_context(&account.id)) {
-                        Ok(token) => {
-                            cell.offer(token.expose(), expires_at_ms, lifetime_ms, generation);
-                            true
-                        }
-                        Err(e) => {
-                            tracing::error!(account = %account.id, error = %e, "stored access token cannot be opened");
-                            false
-                        }
-                    };
+                    return self.adopt(account, &access, expires_at_ms, lifetime_ms, generation);
                 }
                 Claim::Busy { until_ms } => {
                     if waited_since.elapsed() >= BUSY_WAIT {
@@ -149,7 +210,8 @@ impl Refresher {
         };
         match client::refresh(&self.http, provider, &refresh).await {
             Ok(issued) => {
-                let expires_at_ms = now_ms() + issued.lifetime_ms;
+                let lifetime_ms = self.settings.lifetime_ms(issued.lifetime_ms);
+                let expires_at_ms = now_ms().saturating_add(lifetime_ms);
                 let sealed = self
                     .master
                     .seal(issued.access.expose(), &account_context(&account.id))
@@ -174,33 +236,44 @@ impl Refresher {
                     access_hint: secret_hint(issued.access.expose()),
                     refresh: rotated,
                     expires_at_ms,
-                    lifetime_ms: issued.lifetime_ms,
+                    lifetime_ms,
                 };
                 match self
                     .store
                     .store_oauth_refresh(&account.id, seen, tokens)
                     .await
                 {
-                    Ok(Some(generation)) => {
+                    Ok(RefreshStored::Saved(generation)) => {
+                        cell.mark_refresh(now_ms(), generation);
                         cell.offer(
                             issued.access.expose(),
                             expires_at_ms,
-                            issued.lifetime_ms,
+                            lifetime_ms,
                             generation,
                         );
                         tracing::debug!(account = %account.id, generation, "OAuth token refreshed");
                         true
                     }
-                    Ok(None) => false,
+                    Ok(RefreshStored::Newer {
+                        access,
+                        expires_at_ms,
+                        lifetime_ms,
+                        generation,
+                    }) => {
+                        // Someone stored a newer token meanwhile (a sign-in): adopt it.
+                        self.adopt(account, &access, expires_at_ms, lifetime_ms, generation)
+                    }
+                    Ok(RefreshStored::Gone) => false,
                     Err(e) => {
                         // The provider may have rotated the refresh token already: the
                         // new one is lost, and the next refresh will say invalid_grant.
                         tracing::error!(account = %account.id, error = %e, "refreshed OAuth tokens could not be stored");
+                        cell.mark_refresh(now_ms(), seen.saturating_add(1));
                         cell.offer(
                             issued.access.expose(),
                             expires_at_ms,
-                            issued.lifetime_ms,
-                            seen + 1,
+                            lifetime_ms,
+                            seen.saturating_add(1),
                         );
                         true
                     }
@@ -218,6 +291,30 @@ impl Refresher {
                 tracing::warn!(account = %account.id, error = %e, "OAuth token refresh failed; retrying later");
                 self.release(account, None).await;
                 cell.retry_after(now_ms() + RETRY_MS);
+                false
+            }
+        }
+    }
+
+    /// Adopt a newer stored token (sealed `access`) into the account's cell.
+    fn adopt(
+        &self,
+        account: &PoolAccount,
+        access: &Sealed,
+        expires_at_ms: i64,
+        lifetime_ms: i64,
+        generation: i64,
+    ) -> bool {
+        match self.master.open(access, &account_context(&account.id)) {
+            Ok(token) => {
+                account
+                    .state
+                    .token
+                    .offer(token.expose(), expires_at_ms, lifetime_ms, generation);
+                true
+            }
+            Err(e) => {
+                tracing::error!(account = %account.id, error = %e, "stored access token cannot be opened");
                 false
             }
         }
@@ -266,12 +363,14 @@ impl Refresher {
                 }
                 continue;
             }
-            let this = &self;
-            futures_util::future::join_all(due.iter().map(|account| async move {
+            futures_util::future::join_all(due.iter().map(|account| {
                 let seen = account.state.token.generation();
-                if !this.refresh_account(account, seen).await && account.state.token.due(now_ms()) {
-                    // Never spin on an account whose refresh did not happen.
-                    account.state.token.retry_after(now_ms() + 1_000);
+                let refreshed = self.spawn_refresh(account, seen);
+                async move {
+                    if !refreshed.await && account.state.token.due(now_ms()) {
+                        // Never spin on an account whose refresh did not happen.
+                        account.state.token.retry_after(now_ms() + 1_000);
+                    }
                 }
             }))
             .await;
@@ -285,7 +384,7 @@ impl Refresh for Refresher {
         account: &'a Arc<PoolAccount>,
         seen: i64,
     ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
-        Box::pin(self.refresh_account(account, seen))
+        Box::pin(self.spawn_refresh(account, seen))
     }
 }
 
@@ -327,13 +426,13 @@ mod tests {
             Arc::new(KeyRing::new()),
         );
         admin.reload().await.unwrap();
-        let refresher = Arc::new(Refresher::new(
+        let refresher = Refresher::new(
             settings(idp),
             store.clone(),
             Arc::clone(master),
             Arc::clone(&pool),
             client::http_client().unwrap(),
-        ));
+        );
         pool.set_refresher(refresher.clone());
         Process {
             pool,
@@ -410,6 +509,66 @@ mod tests {
         let rebuilt = p.pool.account(&account.id).unwrap();
         assert_eq!(rebuilt.state.token.generation(), 2);
         assert!(rebuilt.credential.expose().starts_with("fake-oauth-at-"));
+    }
+
+    #[tokio::test]
+    async fn a_refresh_outlives_a_caller_that_stops_waiting() {
+        let (idp, store, master) = setup().await;
+        let p = process(&store, &master, &idp).await;
+        let account = sign_in(&p, &master, &idp).await;
+        idp.set_refresh_delay(Duration::from_millis(300));
+        // The request is dropped while the provider is answering (client gone).
+        let waited =
+            tokio::time::timeout(Duration::from_millis(50), p.pool.refresh_token(&account, 1))
+                .await;
+        assert!(waited.is_err());
+        // Shutdown waits for the refresh to store its tokens.
+        p.refresher.finish(Duration::from_secs(5)).await;
+        assert_eq!(idp.refresh_calls(), 1);
+        assert_eq!(account.state.token.generation(), 2);
+        let grant = store.get_oauth_grant(&account.id).await.unwrap().unwrap();
+        assert_eq!(grant.generation, 2, "the rotated token was stored");
+        // The lease was released: another process claims at once.
+        let claim = store
+            .claim_oauth_refresh(&account.id, 2, now_ms(), LEASE_MS, "other")
+            .await
+            .unwrap();
+        assert!(matches!(claim, Claim::Claimed { .. }), "{claim:?}");
+    }
+
+    #[tokio::test]
+    async fn a_token_said_to_live_no_time_is_not_refreshed_in_a_loop() {
+        let (idp, store, master) = setup().await;
+        idp.set_access_ttl(Duration::ZERO);
+        let p = process(&store, &master, &idp).await;
+        let account = sign_in(&p, &master, &idp).await;
+        let lives = |a: &PoolAccount| a.state.token.access().unwrap().expires_at_ms - now_ms();
+        assert!(lives(&account) > 55_000, "counts as the shortest lifetime");
+        assert!(p.refresher.refresh_account(&account, 1).await);
+        assert!(lives(&account) > 55_000);
+        // Refused again at once: not asked again within the minimum gap …
+        assert!(!p.refresher.refresh_account(&account, 2).await);
+        // … nor by the background task.
+        let task = tokio::spawn(Arc::clone(&p.refresher).run());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        task.abort();
+        assert_eq!(idp.refresh_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_token_said_to_live_forever_lives_a_year() {
+        let (idp, store, master) = setup().await;
+        // More milliseconds than an i64 holds (the fake adds it to an Instant: no more).
+        idp.set_access_ttl(Duration::from_secs(u64::MAX / 1000));
+        let p = process(&store, &master, &idp).await;
+        let account = sign_in(&p, &master, &idp).await;
+        assert!(p.refresher.refresh_account(&account, 1).await);
+        let access = account.state.token.access().unwrap();
+        let year = crate::oauth::config::MAX_TOKEN_LIFETIME_MS;
+        assert!((access.expires_at_ms - now_ms() - year).abs() < 10_000);
+        assert!(access.refresh_at_ms < access.expires_at_ms);
+        let grant = store.get_oauth_grant(&account.id).await.unwrap().unwrap();
+        assert_eq!(grant.lifetime_ms, year);
     }
 
     #[tokio::test]

@@ -55,12 +55,25 @@ pub fn ask_for_usage(body: &[u8], options: StreamOptions) -> Option<Bytes> {
         }
         StreamOptions::WithoutUsage => {
             let mut value: serde_json::Value = serde_json::from_slice(body).ok()?;
-            let options = value.get_mut("stream_options")?.as_object_mut()?;
-            options.insert("include_usage".into(), serde_json::Value::Bool(true));
+            let object = value.as_object_mut()?;
+            let options = object
+                .entry("stream_options")
+                .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+            if options.is_null() {
+                *options = serde_json::Value::Object(serde_json::Map::new());
+            }
+            options
+                .as_object_mut()?
+                .insert("include_usage".into(), serde_json::Value::Bool(true));
             serde_json::to_vec(&value).ok().map(Bytes::from)
         }
     }
 }
+
+/// Longest line held while waiting for its end; past it the line passes unfiltered (a
+/// usage chunk is a few hundred bytes; an upstream that sends no newline must not grow
+/// the buffer).
+pub const MAX_HELD_LINE: usize = 64 * 1024;
 
 /// Removes the usage-only chunk from an OpenAI SSE stream (see the module docs).
 #[derive(Debug, Default)]
@@ -69,6 +82,8 @@ pub struct UsageChunkFilter {
     carry: BytesMut,
     /// The last line dropped was a usage chunk: drop the blank line after it.
     dropped: bool,
+    /// The line being received outgrew [`MAX_HELD_LINE`]: pass it on until its end.
+    passing: bool,
 }
 
 const USAGE_OBJECT: &[u8] = br#""usage":{"#;
@@ -77,6 +92,16 @@ const NO_CHOICES: &[u8] = br#""choices":[]"#;
 impl UsageChunkFilter {
     /// The part of `chunk` to pass on (possibly empty: held or dropped).
     pub fn feed(&mut self, chunk: Bytes) -> Bytes {
+        if self.passing {
+            // Until the long line ends, bytes go through as they are.
+            let Some(end) = memchr::memchr(b'\n', &chunk) else {
+                return chunk;
+            };
+            self.passing = false;
+            let head = chunk.slice(..=end);
+            let rest = self.feed(chunk.slice(end + 1..));
+            return [head, rest].concat().into();
+        }
         let input = if self.carry.is_empty() {
             chunk
         } else {
@@ -85,11 +110,20 @@ impl UsageChunkFilter {
         };
         // Only complete lines are decided; the rest waits for its end.
         let Some(last_newline) = memchr::memrchr(b'\n', &input) else {
+            if input.len() > MAX_HELD_LINE {
+                self.passing = true;
+                return input;
+            }
             self.carry.extend_from_slice(&input);
             return Bytes::new();
         };
         let complete = input.slice(..=last_newline);
         if let Some(tail) = input.get(last_newline + 1..) {
+            if tail.len() > MAX_HELD_LINE {
+                self.passing = true;
+                let filtered = self.feed(complete);
+                return [filtered, input.slice(last_newline + 1..)].concat().into();
+            }
             self.carry.extend_from_slice(tail);
         }
         if !self.dropped && memmem::find(&complete, USAGE_OBJECT).is_none() {
@@ -192,6 +226,39 @@ mod tests {
                 "chunks of {size}"
             );
         }
+    }
+
+    #[test]
+    fn a_line_without_end_is_not_held_past_the_cap() {
+        let mut filter = UsageChunkFilter::default();
+        let mut out = Vec::new();
+        let long = vec![b'x'; MAX_HELD_LINE / 4];
+        for _ in 0..8 {
+            out.extend_from_slice(&filter.feed(Bytes::from(long.clone())));
+        }
+        assert!(
+            filter.carry.len() <= MAX_HELD_LINE,
+            "held {}",
+            filter.carry.len()
+        );
+        // The long line ends; what follows is filtered again.
+        out.extend_from_slice(&filter.feed(Bytes::from_static(b"\n\n")));
+        for chunk in STREAM.as_bytes().chunks(5) {
+            out.extend_from_slice(&filter.feed(Bytes::copy_from_slice(chunk)));
+        }
+        out.extend_from_slice(&filter.finish());
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with(&"x".repeat(8 * MAX_HELD_LINE / 4)));
+        assert!(text.ends_with(&expected()), "{}", &text[text.len() - 300..]);
+    }
+
+    #[test]
+    fn a_null_stream_options_is_replaced() {
+        let body = br#"{"model":"m","stream":true,"stream_options":null}"#;
+        let asked = ask_for_usage(body, StreamOptions::WithoutUsage).unwrap();
+        let text = std::str::from_utf8(&asked).unwrap();
+        assert_eq!(text.matches("stream_options").count(), 1, "{text}");
+        assert_eq!(parse(&asked)["stream_options"]["include_usage"], true);
     }
 
     #[test]

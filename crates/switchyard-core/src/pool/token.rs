@@ -27,7 +27,7 @@ pub const REFRESH_AHEAD_MS: i64 = 300_000;
 /// before expiry, or after three quarters of its lifetime when that is shorter (so
 /// short-lived tokens are not refreshed at once).
 pub fn refresh_at(expires_at_ms: i64, lifetime_ms: i64) -> i64 {
-    expires_at_ms - REFRESH_AHEAD_MS.min(lifetime_ms.max(0) / 4)
+    expires_at_ms.saturating_sub(REFRESH_AHEAD_MS.min(lifetime_ms.max(0) / 4))
 }
 
 /// One access token in its wire form.
@@ -51,6 +51,10 @@ pub struct TokenCell {
     /// Unix ms before which the background refresher does not retry after a failure
     /// that may pass (network, 5xx).
     retry_at_ms: AtomicI64,
+    /// Unix ms: when this process last renewed the token at the provider (0: never) …
+    last_refresh_ms: AtomicI64,
+    /// … and the generation that renewal stored.
+    last_refresh_generation: AtomicI64,
 }
 
 impl TokenCell {
@@ -151,6 +155,21 @@ impl TokenCell {
                 .refresh_at_ms
                 .max(self.retry_at_ms.load(Ordering::Relaxed)),
         )
+    }
+
+    /// Record that the provider renewed the token at `now_ms` as `generation`.
+    pub fn mark_refresh(&self, now_ms: i64, generation: i64) {
+        self.last_refresh_ms.store(now_ms, Ordering::Relaxed);
+        self.last_refresh_generation
+            .store(generation, Ordering::Relaxed);
+    }
+
+    /// When this process renewed the current token at the provider, if it did (not when
+    /// it came from a sign-in or another process).
+    pub fn refreshed_here_at(&self) -> Option<i64> {
+        let at = self.last_refresh_ms.load(Ordering::Relaxed);
+        (at > 0 && self.last_refresh_generation.load(Ordering::Relaxed) == self.generation())
+            .then_some(at)
     }
 
     /// Do not retry before `at_ms` (a refresh failed in a way that may pass).

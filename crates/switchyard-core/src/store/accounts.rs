@@ -114,18 +114,7 @@ impl Store {
 
     /// Every account, in routing order.
     pub async fn list_accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
-        self.call(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM accounts ORDER BY display_order, position, id"
-            ))?;
-            let rows = stmt.query_map([], from_row)?;
-            let mut out = Vec::new();
-            for row in rows {
-                out.push(row??);
-            }
-            Ok(out)
-        })
-        .await
+        self.call(|c| list_in(c)).await
     }
 
     pub async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
@@ -142,22 +131,29 @@ impl Store {
         .await
     }
 
-    /// Overwrite the mutable columns of an existing account; `false` if it is gone.
-    pub async fn update_account(&self, rec: AccountRecord) -> Result<bool, StoreError> {
-        self.call(move |c| update_in(c, &rec)).await
+    /// Overwrite the mutable columns of an existing account; `false` if it is gone. The
+    /// secret columns are written only when `secret` is [`SecretWrite::Changed`]: an
+    /// account's secret read earlier may have been replaced since (an OAuth refresh).
+    pub async fn update_account(
+        &self,
+        rec: AccountRecord,
+        secret: SecretWrite,
+    ) -> Result<bool, StoreError> {
+        self.call(move |c| update_in(c, &rec, secret)).await
     }
 
     /// Create and update accounts in one transaction: all of them or none.
-    /// `creates` get their positions here, after the existing accounts, in order.
+    /// `creates` get their positions here, after the existing accounts, in order;
+    /// `updates` write their secret only when it says [`SecretWrite::Changed`].
     pub async fn import_accounts(
         &self,
         creates: Vec<AccountRecord>,
-        updates: Vec<AccountRecord>,
+        updates: Vec<(AccountRecord, SecretWrite)>,
     ) -> Result<(), StoreError> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            for rec in &updates {
-                if !update_in(&tx, rec)? {
+            for (rec, secret) in &updates {
+                if !update_in(&tx, rec, *secret)? {
                     return Err(StoreError::Corrupt {
                         id: rec.id.clone(),
                         message: "the account disappeared during the import".into(),
@@ -266,10 +262,39 @@ pub(super) fn insert_in(tx: &Transaction<'_>, rec: &mut AccountRecord) -> Result
     Ok(())
 }
 
-pub(super) fn update_in(c: &rusqlite::Connection, rec: &AccountRecord) -> Result<bool, StoreError> {
+/// Whether an account update writes the secret columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretWrite {
+    /// The caller set a new secret: write it.
+    Changed,
+    /// Leave the stored secret as it is (it may be newer than the record's).
+    Keep,
+}
+
+/// Every account, in routing order.
+pub(super) fn list_in(c: &rusqlite::Connection) -> Result<Vec<AccountRecord>, StoreError> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT {COLUMNS} FROM accounts ORDER BY display_order, position, id"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(row??);
+    }
+    Ok(out)
+}
+
+pub(super) fn update_in(
+    c: &rusqlite::Connection,
+    rec: &AccountRecord,
+    secret: SecretWrite,
+) -> Result<bool, StoreError> {
     let n = c.execute(
         "UPDATE accounts SET label = ?2, base_url = ?3, tier = ?4, models = ?5, enabled = ?6,
-         secret_nonce = ?7, secret_ct = ?8, secret_hint = ?9, updated_at = ?10, quota_scope = ?11,
+         secret_nonce = CASE WHEN ?15 THEN ?7 ELSE secret_nonce END,
+         secret_ct = CASE WHEN ?15 THEN ?8 ELSE secret_ct END,
+         secret_hint = CASE WHEN ?15 THEN ?9 ELSE secret_hint END,
+         updated_at = ?10, quota_scope = ?11,
          admin_nonce = ?12, admin_ct = ?13, display_order = ?14 WHERE id = ?1",
         params![
             rec.id,
@@ -286,6 +311,7 @@ pub(super) fn update_in(c: &rusqlite::Connection, rec: &AccountRecord) -> Result
             rec.admin_secret.as_ref().map(|s| s.nonce.clone()),
             rec.admin_secret.as_ref().map(|s| s.ciphertext.clone()),
             rec.display_order,
+            secret == SecretWrite::Changed,
         ],
     )?;
     Ok(n == 1)

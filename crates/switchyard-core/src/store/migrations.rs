@@ -166,6 +166,9 @@ const STEPS: &[&str] = &[
         BEGIN UPDATE config_version SET version = version + 1; END;
     CREATE TRIGGER model_mapping_deleted AFTER DELETE ON model_mapping
         BEGIN UPDATE config_version SET version = version + 1; END;",
+    // 8: who holds an OAuth refresh lease (a random id per process), so a process can
+    // take back its own lease left by a refresh that did not finish.
+    "ALTER TABLE oauth_grants ADD COLUMN leased_by TEXT;",
 ];
 
 /// Apply every step newer than the database's version, each in its own transaction.

@@ -27,10 +27,10 @@ mod migrations;
 mod oauth;
 mod quota;
 
-pub use accounts::AccountRecord;
+pub use accounts::{AccountRecord, SecretWrite};
 pub use keys::KeyRecord;
 pub use logs::{DEFAULT_LOG_LIMIT, LogCursor, LogFilter, MAX_LOG_LIMIT, UsageQuery};
-pub use oauth::{Claim, FlowRecord, FlowTake, GrantRecord, Refreshed};
+pub use oauth::{Claim, FlowRecord, FlowTake, GrantRecord, RefreshStored, Refreshed};
 pub use quota::QuotaRecord;
 
 use rusqlite::{Connection, OpenFlags};

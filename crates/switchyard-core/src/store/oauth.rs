@@ -1,7 +1,7 @@
 //! The `oauth_flows` (pending sign-ins) and `oauth_grants` (an OAuth account's refresh
 //! token, expiry and refresh lease) tables. See [`crate::oauth`] for why they live here.
 
-use super::accounts::{insert_in, update_in};
+use super::accounts::{SecretWrite, insert_in, list_in, update_in};
 use super::{AccountRecord, Store, StoreError};
 use crate::crypto::Sealed;
 use rusqlite::{OptionalExtension, params};
@@ -69,6 +69,23 @@ pub enum Claim {
     },
     /// Another process is refreshing until then (unix ms).
     Busy { until_ms: i64 },
+    /// The account or its grant is gone.
+    Gone,
+}
+
+/// What storing a refresh's tokens found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshStored {
+    /// Stored as this generation.
+    Saved(i64),
+    /// The stored generation had moved past the refreshed one (a sign-in, or a refresh
+    /// after this one's lease ran out): nothing was written; the newer token.
+    Newer {
+        access: Sealed,
+        expires_at_ms: i64,
+        lifetime_ms: i64,
+        generation: i64,
+    },
     /// The account or its grant is gone.
     Gone,
 }
@@ -185,6 +202,25 @@ impl Store {
         .await
     }
 
+    /// Every account and every OAuth grant, read in one transaction: an account's
+    /// secret (its access token) and its grant's generation always belong together.
+    pub async fn list_accounts_with_grants(
+        &self,
+    ) -> Result<(Vec<AccountRecord>, Vec<GrantRecord>), StoreError> {
+        self.call(|c| {
+            let tx = c.transaction()?;
+            let accounts = list_in(&tx)?;
+            let grants = {
+                let mut stmt = tx.prepare(&format!("SELECT {GRANT_COLUMNS} FROM oauth_grants"))?;
+                let rows = stmt.query_map([], grant_from_row)?;
+                rows.collect::<Result<Vec<_>, _>>()?
+            };
+            tx.commit()?;
+            Ok((accounts, grants))
+        })
+        .await
+    }
+
     /// Every OAuth grant.
     pub async fn list_oauth_grants(&self) -> Result<Vec<GrantRecord>, StoreError> {
         self.call(|c| {
@@ -247,7 +283,7 @@ impl Store {
             if create {
                 insert_in(&tx, &mut account)?;
             } else {
-                if !update_in(&tx, &account)? {
+                if !update_in(&tx, &account, SecretWrite::Changed)? {
                     return Ok(None);
                 }
                 tx.execute(
@@ -294,40 +330,54 @@ impl Store {
     /// Claim the right to refresh `account_id`'s token, whose current generation this
     /// process knows as `seen`: a newer stored generation is returned instead (another
     /// process refreshed), a live lease of another refresher answers `Busy`, else the
-    /// lease is taken until `now_ms + lease_ms`. One statement sequence in a write
-    /// transaction, so two processes never both claim.
+    /// lease is taken by `owner` (the process's id) until `now_ms + lease_ms`. A lease
+    /// `owner` holds already is taken again (the caller holds the account's in-process
+    /// single-flight lock, so its earlier refresh did not finish). One statement sequence
+    /// in a write transaction, so two processes never both claim.
     pub async fn claim_oauth_refresh(
         &self,
         account_id: &str,
         seen: i64,
         now_ms: i64,
         lease_ms: i64,
+        owner: &str,
     ) -> Result<Claim, StoreError> {
         let id = account_id.to_owned();
+        let owner = owner.to_owned();
         self.call(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let row = tx
                 .query_row(
                     "SELECT g.generation, g.leased_until_ms, g.refresh_nonce, g.refresh_ct, \
-                     g.expires_at_ms, g.lifetime_ms, a.secret_nonce, a.secret_ct \
+                     g.expires_at_ms, g.lifetime_ms, a.secret_nonce, a.secret_ct, g.leased_by \
                      FROM oauth_grants g JOIN accounts a ON a.id = g.account_id \
                      WHERE g.account_id = ?1",
                     [&id],
                     |r| {
                         Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, Option<i64>>(1)?,
-                            r.get::<_, Option<Vec<u8>>>(2)?,
-                            r.get::<_, Option<Vec<u8>>>(3)?,
+                            (
+                                r.get::<_, i64>(0)?,
+                                r.get::<_, Option<i64>>(1)?,
+                                r.get::<_, Option<Vec<u8>>>(2)?,
+                                r.get::<_, Option<Vec<u8>>>(3)?,
+                            ),
                             r.get::<_, i64>(4)?,
                             r.get::<_, i64>(5)?,
                             r.get::<_, Vec<u8>>(6)?,
                             r.get::<_, Vec<u8>>(7)?,
+                            r.get::<_, Option<String>>(8)?,
                         ))
                     },
                 )
                 .optional()?;
-            let Some((generation, leased, nonce, ct, expires_at_ms, lifetime_ms, an, act)) = row
+            let Some((
+                (generation, leased, nonce, ct),
+                expires_at_ms,
+                lifetime_ms,
+                an,
+                act,
+                leased_by,
+            )) = row
             else {
                 return Ok(Claim::Gone);
             };
@@ -342,12 +392,14 @@ impl Store {
                     generation,
                 });
             }
-            if let Some(until_ms) = leased.filter(|u| *u > now_ms) {
+            let ours = leased_by.as_deref() == Some(owner.as_str());
+            if let Some(until_ms) = leased.filter(|u| *u > now_ms && !ours) {
                 return Ok(Claim::Busy { until_ms });
             }
             tx.execute(
-                "UPDATE oauth_grants SET leased_until_ms = ?2 WHERE account_id = ?1",
-                params![id, now_ms + lease_ms],
+                "UPDATE oauth_grants SET leased_until_ms = ?2, leased_by = ?3 \
+                 WHERE account_id = ?1",
+                params![id, now_ms.saturating_add(lease_ms), owner],
             )?;
             tx.commit()?;
             Ok(Claim::Claimed {
@@ -359,17 +411,52 @@ impl Store {
         .await
     }
 
-    /// Store a refresh's tokens as generation `seen + 1` and release the lease; the new
-    /// generation, or `None` if the account is gone.
+    /// Store a refresh's tokens as generation `seen + 1` and release the lease, if the
+    /// stored generation is still `seen`; else nothing is written and the newer stored
+    /// token is returned.
     pub async fn store_oauth_refresh(
         &self,
         account_id: &str,
         seen: i64,
         tokens: Refreshed,
-    ) -> Result<Option<i64>, StoreError> {
+    ) -> Result<RefreshStored, StoreError> {
         let id = account_id.to_owned();
         self.call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let generation = seen.saturating_add(1);
+            let n = tx.execute(
+                "UPDATE oauth_grants SET expires_at_ms = ?2, lifetime_ms = ?3, generation = ?4, \
+                 leased_until_ms = NULL, leased_by = NULL WHERE account_id = ?1 AND generation = ?5",
+                params![
+                    id,
+                    tokens.expires_at_ms,
+                    tokens.lifetime_ms,
+                    generation,
+                    seen
+                ],
+            )?;
+            if n == 0 {
+                let current = tx
+                    .query_row(
+                        "SELECT g.generation, g.expires_at_ms, g.lifetime_ms, a.secret_nonce, \
+                         a.secret_ct FROM oauth_grants g JOIN accounts a ON a.id = g.account_id \
+                         WHERE g.account_id = ?1",
+                        [&id],
+                        |r| {
+                            Ok(RefreshStored::Newer {
+                                generation: r.get(0)?,
+                                expires_at_ms: r.get(1)?,
+                                lifetime_ms: r.get(2)?,
+                                access: Sealed {
+                                    nonce: r.get(3)?,
+                                    ciphertext: r.get(4)?,
+                                },
+                            })
+                        },
+                    )
+                    .optional()?;
+                return Ok(current.unwrap_or(RefreshStored::Gone));
+            }
             let n = tx.execute(
                 "UPDATE accounts SET secret_nonce = ?2, secret_ct = ?3, secret_hint = ?4 \
                  WHERE id = ?1",
@@ -381,13 +468,8 @@ impl Store {
                 ],
             )?;
             if n == 0 {
-                return Ok(None);
+                return Ok(RefreshStored::Gone);
             }
-            tx.execute(
-                "UPDATE oauth_grants SET expires_at_ms = ?2, lifetime_ms = ?3, generation = ?4, \
-                 leased_until_ms = NULL WHERE account_id = ?1",
-                params![id, tokens.expires_at_ms, tokens.lifetime_ms, seen + 1],
-            )?;
             if let Some(refresh) = &tokens.refresh {
                 tx.execute(
                     "UPDATE oauth_grants SET refresh_nonce = ?2, refresh_ct = ?3 \
@@ -396,7 +478,7 @@ impl Store {
                 )?;
             }
             tx.commit()?;
-            Ok(Some(seen + 1))
+            Ok(RefreshStored::Saved(generation))
         })
         .await
     }
@@ -412,7 +494,8 @@ impl Store {
         self.call(move |c| {
             let tx = c.transaction()?;
             tx.execute(
-                "UPDATE oauth_grants SET leased_until_ms = NULL WHERE account_id = ?1",
+                "UPDATE oauth_grants SET leased_until_ms = NULL, leased_by = NULL \
+                 WHERE account_id = ?1",
                 [&id],
             )?;
             if let Some((reason, now)) = needs_reauth {
@@ -518,6 +601,57 @@ mod tests {
         );
     }
 
+    /// A refresh's tokens (no rotation), hint "new".
+    fn refreshed() -> Refreshed {
+        Refreshed {
+            access: Sealed {
+                nonce: vec![9; 12],
+                ciphertext: vec![9; 20],
+            },
+            access_hint: "new".into(),
+            refresh: None,
+            expires_at_ms: 20_000,
+            lifetime_ms: 3_600_000,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_account_edit_read_before_a_refresh_keeps_the_refreshed_token() {
+        let store = Store::open_in_memory().await.unwrap();
+        let (acc, _) = store
+            .save_oauth_sign_in(account("acc_1"), true, grant(), 5)
+            .await
+            .unwrap()
+            .unwrap();
+        // An edit (PATCH, import) reads the account …
+        let mut edited = store.get_account(&acc.id).await.unwrap().unwrap();
+        // … a refresh commits a new token …
+        store
+            .claim_oauth_refresh(&acc.id, 1, 100, 30, "p")
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .store_oauth_refresh(&acc.id, 1, refreshed())
+                .await
+                .unwrap(),
+            RefreshStored::Saved(2)
+        );
+        // … and the edit, which did not change the secret, is written.
+        edited.label = "renamed".into();
+        assert!(
+            store
+                .update_account(edited, SecretWrite::Keep)
+                .await
+                .unwrap()
+        );
+        let (accounts, grants) = store.list_accounts_with_grants().await.unwrap();
+        assert_eq!(accounts[0].label, "renamed");
+        assert_eq!(accounts[0].secret.nonce, vec![9; 12], "the refreshed token");
+        assert_eq!(accounts[0].secret_hint, "new");
+        assert_eq!(grants[0].generation, 2);
+    }
+
     #[tokio::test]
     async fn refresh_claims_exclude_each_other_and_see_newer_generations() {
         let store = Store::open_in_memory().await.unwrap();
@@ -536,34 +670,53 @@ mod tests {
             Some("acc_1")
         );
         let claim = store
-            .claim_oauth_refresh(&acc.id, 1, 100, 30)
+            .claim_oauth_refresh(&acc.id, 1, 100, 30, "proc-a")
             .await
             .unwrap();
         assert!(matches!(claim, Claim::Claimed { refresh: Some(_) }));
         // A second refresher (another process) is told to wait for the lease.
         assert_eq!(
             store
-                .claim_oauth_refresh(&acc.id, 1, 110, 30)
+                .claim_oauth_refresh(&acc.id, 1, 110, 30, "proc-b")
                 .await
                 .unwrap(),
             Claim::Busy { until_ms: 130 }
         );
-        let refreshed = Refreshed {
-            access: Sealed {
-                nonce: vec![9; 12],
-                ciphertext: vec![9; 20],
-            },
-            access_hint: "new".into(),
-            refresh: None,
-            expires_at_ms: 20_000,
-            lifetime_ms: 3_600_000,
-        };
+        // The process holding it may take it again (its earlier refresh did not finish).
+        let again = store
+            .claim_oauth_refresh(&acc.id, 1, 105, 25, "proc-a")
+            .await
+            .unwrap();
+        assert!(matches!(again, Claim::Claimed { refresh: Some(_) }));
+        let refreshed = refreshed();
         assert_eq!(
             store
-                .store_oauth_refresh(&acc.id, 1, refreshed)
+                .store_oauth_refresh(&acc.id, 1, refreshed.clone())
                 .await
                 .unwrap(),
-            Some(2)
+            RefreshStored::Saved(2)
+        );
+        // A late refresher of generation 1 (its lease ran out) stores nothing and is
+        // told the newer token.
+        let late = Refreshed {
+            access_hint: "late".into(),
+            ..refreshed
+        };
+        let RefreshStored::Newer {
+            generation, access, ..
+        } = store.store_oauth_refresh(&acc.id, 1, late).await.unwrap()
+        else {
+            panic!("newer");
+        };
+        assert_eq!((generation, access.nonce), (2, vec![9; 12]));
+        assert_eq!(
+            store
+                .get_account(&acc.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .secret_hint,
+            "new"
         );
         // The waiting refresher adopts the newer token instead of refreshing again.
         let Claim::Newer {
@@ -571,7 +724,7 @@ mod tests {
             expires_at_ms,
             ..
         } = store
-            .claim_oauth_refresh(&acc.id, 1, 120, 30)
+            .claim_oauth_refresh(&acc.id, 1, 120, 30, "proc-b")
             .await
             .unwrap()
         else {

@@ -11,9 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use http::StatusCode;
 use serde::Deserialize;
-use switchyard_types::accounts::{
-    BulkRequest, BulkResult, ImportAccount, ImportResult, VerifyResult,
-};
+use switchyard_types::accounts::{BulkRequest, BulkResult, ImportResult, VerifyResult};
 use switchyard_types::admin::{AccountList, AccountView, CreateAccount, UpdateAccount};
 use switchyard_types::quota::QuotaList;
 
@@ -99,7 +97,7 @@ pub struct ExportQuery {
 pub async fn export(
     State(state): State<AppState>,
     query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Vec<ImportAccount>>, ApiFailure> {
+) -> Result<impl axum::response::IntoResponse, ApiFailure> {
     let Query(query) =
         query.map_err(|_| ApiFailure::invalid_field("include_secrets", "must be true or false"))?;
     let items = state.admin.export_accounts(query.include_secrets).await?;
@@ -114,7 +112,8 @@ pub async fn export(
             "accounts exported (without secrets)"
         );
     }
-    Ok(Json(items))
+    // Nothing in between (a proxy, the browser's cache) may keep a copy.
+    Ok(([(http::header::CACHE_CONTROL, "no-store")], Json(items)))
 }
 
 /// `POST /api/accounts/bulk`.

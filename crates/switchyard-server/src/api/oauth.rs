@@ -13,6 +13,7 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use switchyard_core::oauth::OAuthError;
 use switchyard_core::oauth::flow::CallbackParams;
 use switchyard_types::oauth::{
     CompleteOAuth, OAuthProviderList, OAuthSignedIn, OAuthStarted, StartOAuth,
@@ -60,8 +61,14 @@ pub async fn callback(
             ),
         ),
         Err(e) => {
+            // Anyone can call this: a made-up state is not worth a log line by default.
+            let unknown = matches!(e, OAuthError::UnknownState);
             let failure = ApiFailure::from(e);
-            tracing::info!(code = %failure.error.code, "OAuth callback refused");
+            if unknown {
+                tracing::debug!(code = %failure.error.code, "OAuth callback refused");
+            } else {
+                tracing::info!(code = %failure.error.code, "OAuth callback refused");
+            }
             page(failure.status, "Sign-in failed", &failure.error.message)
         }
     }

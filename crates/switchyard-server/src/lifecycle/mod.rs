@@ -26,7 +26,9 @@
 //!    fires — open SSE streams end with an error event in their protocol, requests still
 //!    waiting for an upstream answer get a 503 — and the rest is dropped shortly after.
 //! 5. background tasks (change feed, reloader, handover, mapping sync, account upkeep)
-//!    are cancelled and awaited; the upkeep's pending account writes are flushed.
+//!    are cancelled and awaited; OAuth refreshes in flight finish their store write
+//!    (bounded, `oauth::refresh::SHUTDOWN_WAIT`); the upkeep's pending account writes
+//!    are flushed.
 //! 6. the request log's queue is written out; exit 0.
 
 pub mod handover;

@@ -35,9 +35,14 @@ struct StreamOptionsProbe {
 /// How a stream request asks for usage; `None` when it does, or when
 /// `stream_options` is not an object (the upstream will say what is wrong).
 fn hidden_usage(stream_options: Option<&RawValue>) -> Option<StreamOptions> {
-    let Some(raw) = stream_options.filter(|r| r.get() != "null") else {
+    let Some(raw) = stream_options else {
         return Some(StreamOptions::Absent);
     };
+    // `null` is a key the body already has: rewritten, not spliced (a second
+    // `stream_options` key would leave the upstream to pick one of the two).
+    if raw.get() == "null" {
+        return Some(StreamOptions::WithoutUsage);
+    }
     match serde_json::from_str::<StreamOptionsProbe>(raw.get()) {
         Ok(StreamOptionsProbe {
             include_usage: Some(true),
@@ -84,7 +89,10 @@ mod tests {
             serde_json::from_str(s).unwrap()
         }
         assert_eq!(hidden_usage(None), Some(StreamOptions::Absent));
-        assert_eq!(hidden_usage(Some(raw("null"))), Some(StreamOptions::Absent));
+        assert_eq!(
+            hidden_usage(Some(raw("null"))),
+            Some(StreamOptions::WithoutUsage)
+        );
         assert_eq!(
             hidden_usage(Some(raw(r#"{"include_obfuscation":false}"#))),
             Some(StreamOptions::WithoutUsage)

@@ -401,7 +401,20 @@ async fn import_is_all_or_nothing_and_export_round_trips() {
     assert!(!plain.to_string().contains("sk-import-one-secret"));
     assert!(plain[0].get("api_key").is_none());
     assert!(!gw.log().contains("WITH their secrets"));
-    let full = get_json(&gw, "/accounts/export?include_secrets=true").await;
+    let response = gw
+        .admin(
+            reqwest::Method::GET,
+            "/accounts/export?include_secrets=true",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["cache-control"],
+        "no-store",
+        "no cache keeps the secrets"
+    );
+    let full: serde_json::Value = response.json().await.unwrap();
     let text = full.to_string();
     assert!(text.contains("sk-import-one-secret") && text.contains("sk-ant-admin-two"));
     // The log is read from the process's stderr by a thread: give the line a moment.

@@ -16,7 +16,7 @@ fn config(idp: &FakeOAuth, provider: &str, project: Option<&str>) -> String {
         .map(|p| format!("project = \"{p}\"\n"))
         .unwrap_or_default();
     format!(
-        "[oauth.providers.corp]\nauth_url = \"{}\"\ntoken_url = \"{}\"\nclient_id = \"{FAKE_CLIENT_ID}\"\nclient_secret = \"{FAKE_CLIENT_SECRET}\"\nscopes = [\"llm\"]\nprovider = \"{provider}\"\n{project}",
+        "[oauth]\nmin_token_lifetime_secs = 2\n[oauth.providers.corp]\nauth_url = \"{}\"\ntoken_url = \"{}\"\nclient_id = \"{FAKE_CLIENT_ID}\"\nclient_secret = \"{FAKE_CLIENT_SECRET}\"\nscopes = [\"llm\"]\nprovider = \"{provider}\"\n{project}",
         idp.auth_url(),
         idp.token_url()
     )
@@ -421,4 +421,46 @@ async fn a_sign_in_started_before_a_restart_finishes_after_it() {
     assert_eq!(page.status(), 200);
     let accounts = get_json(&second, "/accounts").await;
     assert_eq!(accounts["accounts"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_refresh_in_flight_at_shutdown_is_stored_before_the_exit() {
+    let fake = FakeProvider::start().await.unwrap();
+    let idp = FakeOAuth::start().await.unwrap();
+    // 3 s tokens: the background refresher renews at ~2.25 s, and the provider takes
+    // 1.5 s to answer.
+    idp.set_access_ttl(Duration::from_secs(3));
+    idp.set_refresh_delay(Duration::from_millis(1500));
+    let dir = tempfile::tempdir().unwrap();
+    let options = || crate::harness::Options {
+        shared_data_dir: Some(dir.path().to_owned()),
+        config_toml: Some(config(&idp, "openai", None)),
+        ..Default::default()
+    };
+    let first = Gateway::start_with(options()).await;
+    let started = start(
+        &first,
+        &json!({"provider": "corp", "base_url": fake.openai_base_url()}),
+    )
+    .await;
+    let callback = authorize(started["auth_url"].as_str().unwrap()).await;
+    assert_eq!(
+        first.http.get(&callback).send().await.unwrap().status(),
+        200
+    );
+    let hint = |accounts: &Value| accounts["accounts"][0]["api_key_hint"].clone();
+    let signed_in = hint(&get_json(&first, "/accounts").await);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while idp.refresh_calls() == 0 {
+        assert!(Instant::now() < deadline, "no refresh started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // SIGTERM while the provider is answering: the refresh finishes its store write.
+    first.terminate();
+    assert_eq!(first.wait_exit(Duration::from_secs(20)).await, Some(0));
+    // Read before the next process's own refresh (1.5 s) could store anything.
+    let second = Gateway::start_with(options()).await;
+    let stored = hint(&get_json(&second, "/accounts").await);
+    assert_ne!(stored, signed_in, "the refreshed token was stored");
+    assert_eq!(idp.refresh_reuse_attempts(), 0);
 }
