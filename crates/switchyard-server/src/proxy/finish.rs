@@ -191,7 +191,13 @@ impl http_body::Body for Finishing {
             };
             let data = match frame.into_data() {
                 Ok(data) => data,
-                Err(other) => return Poll::Ready(Some(Ok(other))),
+                Err(other) => {
+                    // Trailers: the end, if the body says so.
+                    if self.inner.is_end_stream() {
+                        self.finish(BodyEnd::Complete);
+                    }
+                    return Poll::Ready(Some(Ok(other)));
+                }
             };
             // hyper stops polling a body that says it has ended.
             let last = self.inner.is_end_stream();
