@@ -14,7 +14,8 @@
 //!   the model mapping, the request log and its usage rollups, pending OAuth sign-ins
 //!   and OAuth grants.
 //! - [`pipeline`]: the request pipeline's rules in order: context, outcome classifier,
-//!   attempt loop, commit checks, memory budget, client limits.
+//!   attempt loop, commit checks, memory budget, client limits, the usage tap and the
+//!   hidden-usage filter for OpenAI streams.
 //! - [`pool`]: the account snapshot and selection, returning an RAII [`pool::Lease`].
 //! - [`keyring`]: client-key authentication against in-memory digests, and each key's
 //!   policy (enabled, expiry, model allowlist, rpm / tpm limiters, budget) checked on
@@ -30,8 +31,8 @@
 //!   bodies, polled billing endpoints) that routing ranks and protects by.
 //! - [`upkeep`]: the background task that persists credential marks and quota
 //!   snapshots and polls billing endpoints on a schedule.
-//! - [`change_feed`]: polls the store's data version and reloads on writes by another
-//!   process sharing the data dir.
+//! - [`change_feed`]: polls the store's `config_version` (moved by triggers on the
+//!   configuration tables) and reloads on changes by another process sharing the data dir.
 //! - [`resilience`]: AIMD, circuit breaker, health, lockouts, session affinity, backoff.
 //! - [`translate`]: protocol ↔ IR codecs (request, response, stream, error) per
 //!   protocol, SSE framing, tool-id sanitising, Gemini schema cleaning.

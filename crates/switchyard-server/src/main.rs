@@ -16,7 +16,8 @@
 //! - [`request_id`]: `x-request-id` on every response.
 //! - [`api`]: the management REST API and its OpenAPI document.
 //! - [`error`]: every error → HTTP, in the client protocol's shape.
-//! - [`metrics`]: Prometheus counters.
+//! - [`metrics`]: Prometheus metrics (the `prometheus` crate): handles resolved once,
+//!   per-account gauges at scrape time, `/metrics` with the read-only metrics key.
 //! - [`dashboard`]: the browser dashboard (`src-leptos/`), embedded by `build.rs` or
 //!   served from `SWITCHYARD_STATIC_DIR`, on `/` and non-API paths.
 

@@ -78,15 +78,9 @@ async fn handle(
     let key = api_key(headers);
     let parsed = server::parse_body(body);
     let value = parsed.as_ref().ok();
-    let model = value
-        .and_then(|v| v.get("model"))
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let stream = endpoint == Endpoint::Messages
-        && value
-            .and_then(|v| v.get("stream"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+    let (model, stream) = server::model_and_stream(value);
+    // count_tokens takes no `stream`.
+    let stream = stream && endpoint == Endpoint::Messages;
     let ctx = shared.record(Incoming {
         protocol: Protocol::Anthropic,
         uri,

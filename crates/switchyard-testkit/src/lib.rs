@@ -15,8 +15,8 @@
 //!   reply built from it (text, tool calls from the schema, thinking, usage).
 //! - `server.rs` — the axum app, shared state, the `Dialect` trait and the executor (latency,
 //!   hang, errors, paced and cut streams).
-//! - `openai.rs`, `anthropic.rs`, `gemini.rs` — one wire protocol each: routes, request
-//!   reading and checks, JSON reply, stream events, error body, headers.
+//! - `openai.rs`, `anthropic.rs`, `gemini.rs`, `responses.rs` — one wire protocol each:
+//!   routes, request reading and checks, JSON reply, stream events, error body, headers.
 //! - `oauth.rs` — [`FakeOAuth`], a fake OAuth 2.0 authorization server (authorization code
 //!   with PKCE S256, refresh-token rotation, revocation, short-lived access tokens) whose
 //!   [`oauth::TokenGate`] tells this fake which bearer tokens are valid.

@@ -49,14 +49,7 @@ async fn chat_completions(
     let key = bearer(&headers);
     let parsed = server::parse_body(&body);
     let value = parsed.as_ref().ok();
-    let model = value
-        .and_then(|v| v.get("model"))
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let stream = value
-        .and_then(|v| v.get("stream"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let (model, stream) = server::model_and_stream(value);
     let include_usage = value
         .and_then(|v| v.pointer("/stream_options/include_usage"))
         .and_then(Value::as_bool)

@@ -42,14 +42,7 @@ async fn responses(
     let key = bearer(&headers);
     let parsed = server::parse_body(&body);
     let value = parsed.as_ref().ok();
-    let model = value
-        .and_then(|v| v.get("model"))
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let stream = value
-        .and_then(|v| v.get("stream"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let (model, stream) = server::model_and_stream(value);
     let encrypted = value
         .and_then(|v| v.get("include"))
         .and_then(Value::as_array)

@@ -416,6 +416,19 @@ pub(crate) fn parse_body(body: &[u8]) -> Result<Value, String> {
     serde_json::from_slice(body).map_err(|e| e.to_string())
 }
 
+/// A parsed body's `model` (empty when absent) and `stream` flag (false when absent).
+pub(crate) fn model_and_stream(value: Option<&Value>) -> (&str, bool) {
+    let model = value
+        .and_then(|v| v.get("model"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let stream = value
+        .and_then(|v| v.get("stream"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    (model, stream)
+}
+
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -55,12 +55,7 @@ async fn a_revoked_key_is_forbidden_after_its_first_failure_until_verified() {
     fake.revoke_key("key-dead");
     let key = gw.create_key().await;
     for _ in 0..10 {
-        let r = gw
-            .post("/v1/chat/completions", &key)
-            .json(&openai_chat("gpt-4o", "hi"))
-            .send()
-            .await
-            .unwrap();
+        let r = gw.chat(&key, "gpt-4o", "hi").await;
         assert_eq!(r.status(), 200, "another account answers");
     }
     // Idle accounts tie; the operator's order sends the first request to the dead one.
@@ -109,11 +104,7 @@ async fn a_revoked_key_is_forbidden_after_its_first_failure_until_verified() {
     }
     fake.clear_calls();
     for _ in 0..4 {
-        gw.post("/v1/chat/completions", &key)
-            .json(&openai_chat("gpt-4o", "hi"))
-            .send()
-            .await
-            .unwrap();
+        gw.chat(&key, "gpt-4o", "hi").await;
     }
     assert_eq!(chat_calls(&fake, "key-dead"), 0);
 
@@ -152,12 +143,7 @@ async fn a_client_error_does_not_mark_the_account() {
     let gw = Gateway::start().await;
     let id = gw.add_account(json!({"provider": "openai", "label": "o", "api_key": "k", "base_url": fake.openai_base_url(), "models": ["gpt-*"]})).await;
     let key = gw.create_key().await;
-    let r = gw
-        .post("/v1/chat/completions", &key)
-        .json(&openai_chat("gpt-4o", "#fake:status=400"))
-        .send()
-        .await
-        .unwrap();
+    let r = gw.chat(&key, "gpt-4o", "#fake:status=400").await;
     assert_eq!(r.status(), 400);
     let view = get_json(&gw, &format!("/accounts/{id}")).await;
     assert_eq!(view["status"], "ok");
@@ -181,12 +167,7 @@ async fn quota_shows_the_limits_and_resets_of_each_providers_answers() {
     let key = gw.create_key().await;
     let started = now();
     for _ in 0..2 {
-        let r = gw
-            .post("/v1/chat/completions", &key)
-            .json(&openai_chat("gpt-4o", "hi"))
-            .send()
-            .await
-            .unwrap();
+        let r = gw.chat(&key, "gpt-4o", "hi").await;
         assert_eq!(r.status(), 200);
         let r = gw
             .post("/v1/messages", &key)

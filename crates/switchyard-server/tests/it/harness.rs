@@ -194,6 +194,16 @@ impl Gateway {
             .bearer_auth(key)
     }
 
+    /// POST a one-message OpenAI chat request for `model` to the proxy; the response
+    /// (status not checked).
+    pub async fn chat(&self, key: &str, model: &str, text: &str) -> reqwest::Response {
+        self.post("/v1/chat/completions", key)
+            .json(&openai_chat(model, text))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// POST `body` as JSON and read the whole answer as text (status not checked).
     pub async fn post_text(&self, path: &str, key: &str, body: &Value) -> String {
         self.post(path, key)

@@ -1,6 +1,6 @@
 //! `GET /metrics`: the read-only metrics key, and the series an operator graphs.
 
-use crate::harness::{Gateway, Options, openai_chat};
+use crate::harness::{Gateway, Options};
 use reqwest::Method;
 use serde_json::json;
 use switchyard_testkit::FakeProvider;
@@ -19,12 +19,7 @@ async fn the_metrics_key_reads_metrics_and_nothing_else() {
         .add_account(json!({"provider": "openai", "label": "o", "api_key": "k", "base_url": fake.openai_base_url()}))
         .await;
     let key = gw.create_key().await;
-    let r = gw
-        .post("/v1/chat/completions", &key)
-        .json(&openai_chat("gpt-4o", "hi"))
-        .send()
-        .await
-        .unwrap();
+    let r = gw.chat(&key, "gpt-4o", "hi").await;
     assert_eq!(r.status(), 200);
     r.bytes().await.unwrap();
 

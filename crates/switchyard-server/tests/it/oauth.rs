@@ -127,12 +127,7 @@ async fn a_gemini_account_signs_in_in_a_browser_and_refreshes_under_load() {
             );
             tokio::spawn(async move {
                 while Instant::now() < until {
-                    let r = gw
-                        .post("/v1/chat/completions", &key)
-                        .json(&openai_chat("gemini-2.5-flash", "hi"))
-                        .send()
-                        .await
-                        .unwrap();
+                    let r = gw.chat(&key, "gemini-2.5-flash", "hi").await;
                     if r.status() == 200 {
                         served.fetch_add(1, Ordering::Relaxed);
                     } else {
@@ -209,12 +204,7 @@ async fn a_refused_token_is_refreshed_once_and_the_requests_retried() {
     let callback = authorize(started["auth_url"].as_str().unwrap()).await;
     assert_eq!(gw.http.get(&callback).send().await.unwrap().status(), 200);
     let key = gw.create_key().await;
-    let r = gw
-        .post("/v1/chat/completions", &key)
-        .json(&openai_chat("gpt-4o", "hi"))
-        .send()
-        .await
-        .unwrap();
+    let r = gw.chat(&key, "gpt-4o", "hi").await;
     assert_eq!(r.status(), 200);
     // The provider stops honouring the access token early (the grant is fine): ten
     // requests at once all get 401, share one refresh, and are retried with the new
@@ -306,14 +296,7 @@ async fn a_pasted_url_completes_and_a_revoked_grant_needs_a_new_sign_in() {
     let backup = gw.add_account(json!({"provider": "openai", "label": "backup", "api_key": "key-backup", "base_url": fake.openai_base_url(), "models": ["gpt-*"]}))
         .await;
     let key = gw.create_key().await;
-    let ask = || async {
-        gw.post("/v1/chat/completions", &key)
-            .json(&openai_chat("gpt-4o", "hi"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    };
+    let ask = || async { gw.chat(&key, "gpt-4o", "hi").await.status() };
     assert_eq!(ask().await, 200);
     let oauth_calls = || {
         fake.calls()
@@ -374,12 +357,7 @@ async fn a_pasted_url_completes_and_a_revoked_grant_needs_a_new_sign_in() {
 
     // Revoked again with no other account: a clear error, not a hang.
     idp.revoke_all();
-    let r = gw
-        .post("/v1/chat/completions", &key)
-        .json(&openai_chat("gpt-4o", "hi"))
-        .send()
-        .await
-        .unwrap();
+    let r = gw.chat(&key, "gpt-4o", "hi").await;
     assert!(
         r.status().is_server_error() || r.status() == 401,
         "{}",

@@ -1,6 +1,6 @@
 //! Same-protocol proxying, routing and errors in each protocol's shape.
 
-use crate::harness::{Gateway, Options, anthropic_msg, gemini_body, openai_chat};
+use crate::harness::{Gateway, Options, anthropic_msg, gemini_body};
 use serde_json::{Value, json};
 use switchyard_testkit::{Behaviour, ErrorKind, FakeProvider};
 
@@ -30,12 +30,7 @@ fn header<'a>(call: &'a switchyard_testkit::RecordedCall, name: &str) -> Option<
 #[tokio::test]
 async fn each_protocol_reaches_its_upstream_with_the_account_credential() {
     let s = setup().await;
-    let r =
-        s.gw.post("/v1/chat/completions", &s.key)
-            .json(&openai_chat("gpt-4o", "hi"))
-            .send()
-            .await
-            .unwrap();
+    let r = s.gw.chat(&s.key, "gpt-4o", "hi").await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["object"], "chat.completion");
@@ -99,12 +94,7 @@ async fn each_protocol_reaches_its_upstream_with_the_account_credential() {
 #[tokio::test]
 async fn auth_errors_come_in_the_clients_shape() {
     let s = setup().await;
-    let r =
-        s.gw.post("/v1/chat/completions", "wrong")
-            .json(&openai_chat("gpt-4o", "hi"))
-            .send()
-            .await
-            .unwrap();
+    let r = s.gw.chat("wrong", "gpt-4o", "hi").await;
     assert_eq!(r.status(), 401);
     assert_eq!(
         r.json::<Value>().await.unwrap()["error"]["code"],
@@ -146,12 +136,7 @@ async fn auth_errors_come_in_the_clients_shape() {
 #[tokio::test]
 async fn unknown_model_is_404_and_bad_input_is_400_naming_the_field() {
     let s = setup().await;
-    let r =
-        s.gw.post("/v1/chat/completions", &s.key)
-            .json(&openai_chat("llama-3", "hi"))
-            .send()
-            .await
-            .unwrap();
+    let r = s.gw.chat(&s.key, "llama-3", "hi").await;
     assert_eq!(r.status(), 404);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["param"], "model");
@@ -221,12 +206,7 @@ async fn a_body_over_the_limit_is_413() {
     gw.add_account(json!({"provider": "openai", "label": "o", "api_key": "k", "base_url": fake.openai_base_url()})).await;
     let key = gw.create_key().await;
     let big = "x".repeat(8192);
-    let r = gw
-        .post("/v1/chat/completions", &key)
-        .json(&openai_chat("gpt-4o", &big))
-        .send()
-        .await
-        .unwrap();
+    let r = gw.chat(&key, "gpt-4o", &big).await;
     assert_eq!(r.status(), 413);
     assert!(
         r.json::<Value>().await.unwrap()["error"]["message"]
@@ -234,12 +214,7 @@ async fn a_body_over_the_limit_is_413() {
             .unwrap()
             .contains("4096")
     );
-    let r = gw
-        .post("/v1/chat/completions", &key)
-        .json(&openai_chat("gpt-4o", "small"))
-        .send()
-        .await
-        .unwrap();
+    let r = gw.chat(&key, "gpt-4o", "small").await;
     assert_eq!(r.status(), 200);
 }
 
@@ -272,12 +247,7 @@ async fn retriable_failures_move_to_the_next_account() {
     );
     let key = gw.create_key().await;
     for _ in 0..3 {
-        let r = gw
-            .post("/v1/chat/completions", &key)
-            .json(&openai_chat("gpt-4o", "hi"))
-            .send()
-            .await
-            .unwrap();
+        let r = gw.chat(&key, "gpt-4o", "hi").await;
         assert_eq!(r.status(), 200);
     }
     let keys: Vec<String> = fake.calls().into_iter().map(|c| c.api_key).collect();
@@ -289,12 +259,7 @@ async fn retriable_failures_move_to_the_next_account() {
 
     // A client error is the client's: relayed as-is, not retried elsewhere.
     fake.clear_calls();
-    let r = gw
-        .post("/v1/chat/completions", &key)
-        .json(&openai_chat("gpt-4o", "#fake:status=400"))
-        .send()
-        .await
-        .unwrap();
+    let r = gw.chat(&key, "gpt-4o", "#fake:status=400").await;
     assert_eq!(r.status(), 400);
     assert_eq!(fake.calls().len(), 1);
 }
@@ -316,12 +281,7 @@ async fn an_exhausted_pool_answers_429_with_retry_after_in_each_shape() {
     gw.add_account(json!({"provider": "gemini", "label": "d", "api_key": "fake-429", "base_url": fake.gemini_base_url()})).await;
     let key = gw.create_key().await;
 
-    let r = gw
-        .post("/v1/chat/completions", &key)
-        .json(&openai_chat("gpt-4o", "hi"))
-        .send()
-        .await
-        .unwrap();
+    let r = gw.chat(&key, "gpt-4o", "hi").await;
     assert_eq!(r.status(), 429);
     assert_eq!(r.headers()["retry-after"], "1");
     assert_eq!(
@@ -367,12 +327,7 @@ async fn an_unreachable_upstream_fails_over_then_gives_502() {
         .unwrap();
     gw.add_account(json!({"provider": "openai_compatible", "label": "dead", "api_key": "k", "base_url": format!("http://{dead}/v1")})).await;
     let key = gw.create_key().await;
-    let r = gw
-        .post("/v1/chat/completions", &key)
-        .json(&openai_chat("any-model", "hi"))
-        .send()
-        .await
-        .unwrap();
+    let r = gw.chat(&key, "any-model", "hi").await;
     assert_eq!(r.status(), 502);
     assert_eq!(
         r.json::<Value>().await.unwrap()["error"]["type"],
@@ -381,12 +336,7 @@ async fn an_unreachable_upstream_fails_over_then_gives_502() {
 
     gw.add_account(json!({"provider": "openai_compatible", "label": "live", "api_key": "k2", "base_url": fake.openai_base_url()})).await;
     for _ in 0..2 {
-        let r = gw
-            .post("/v1/chat/completions", &key)
-            .json(&openai_chat("any-model", "hi"))
-            .send()
-            .await
-            .unwrap();
+        let r = gw.chat(&key, "any-model", "hi").await;
         assert_eq!(r.status(), 200);
     }
 }

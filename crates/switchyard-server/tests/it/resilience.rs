@@ -55,12 +55,7 @@ async fn a_429_locks_out_only_that_account_and_the_api_shows_and_resets_it() {
     add(&gw, &fake, "fine", "fine").await;
     let key = gw.create_key().await;
     for _ in 0..10 {
-        let r = gw
-            .post("/v1/chat/completions", &key)
-            .json(&openai_chat("gpt-4o", "hi"))
-            .send()
-            .await
-            .unwrap();
+        let r = gw.chat(&key, "gpt-4o", "hi").await;
         assert_eq!(r.status(), 200);
     }
     let counts = count_by_key(&fake);
@@ -129,12 +124,7 @@ async fn an_exhausted_quota_is_recognised_and_not_retried_on_that_account() {
     add(&gw, &fake, "paid", "paid").await;
     let key = gw.create_key().await;
     for _ in 0..6 {
-        let r = gw
-            .post("/v1/chat/completions", &key)
-            .json(&openai_chat("gpt-4o", "hi"))
-            .send()
-            .await
-            .unwrap();
+        let r = gw.chat(&key, "gpt-4o", "hi").await;
         assert_eq!(r.status(), 200);
     }
     assert_eq!(count_by_key(&fake).get("fake-quota"), Some(&1));
