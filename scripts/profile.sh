@@ -60,7 +60,7 @@ load() { WRK_BODY_FILE=$OUT/body.json WRK_HEADERS=$hdrs taskset -c 1 wrk -t1 -c"
   -s "$BENCH/load/post.lua" http://127.0.0.1:$PORT$path 2>&1 | grep '^RESULT' || true; }
 load 2 >/dev/null
 if [ "${PERF:-0}" = 1 ]; then
-  perf record -e cpu-clock -F 4999 --call-graph fp -p $gw -o "$OUT/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+  perf record -e ${EVENT:-cpu-clock} -F 4999 --call-graph fp -p $gw -o "$OUT/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
   rec=$!
 fi
 load "$DURATION"

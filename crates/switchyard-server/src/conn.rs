@@ -366,7 +366,8 @@ struct WatchedIo {
     h2: bool,
     deadline: Instant,
     timer: Pin<Box<Sleep>>,
-    /// The deadline `timer` is set to.
+    /// The deadline `timer` is set to: at or before `deadline` (see
+    /// [`Self::poll_deadline`]).
     armed: Instant,
 }
 
@@ -422,12 +423,22 @@ impl WatchedIo {
         }
     }
 
+    /// The timer is moved only toward an earlier deadline; a later one (each request
+    /// moves it later) is picked up when the timer fires, so a request on a kept-alive
+    /// connection costs no timer-wheel operation.
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.armed != self.deadline {
+        if self.deadline < self.armed {
             self.timer.as_mut().reset(self.deadline);
             self.armed = self.deadline;
         }
-        ready!(self.timer.as_mut().poll(cx));
+        loop {
+            ready!(self.timer.as_mut().poll(cx));
+            if self.deadline <= self.armed {
+                break;
+            }
+            self.timer.as_mut().reset(self.deadline);
+            self.armed = self.deadline;
+        }
         let what = match self.wait {
             Wait::Idle => "idle timeout: no new request",
             Wait::Head | Wait::Busy => "header timeout: request headers incomplete",

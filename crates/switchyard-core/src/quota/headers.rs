@@ -72,14 +72,10 @@ fn number(headers: &HeaderMap, name: &str) -> Option<f64> {
     (v.is_finite() && v >= 0.0).then_some(v)
 }
 
-/// [`observe`] at the current time, for an upstream answer: one lookup per family and
-/// nothing else when the answer carries no rate-limit headers.
+/// [`observe`] at the current time, for an upstream answer: one pass over the header
+/// names and nothing else when the answer carries no rate-limit headers.
 pub fn observe_answer(book: &QuotaBook, model: &str, headers: &HeaderMap) {
-    if OPENAI
-        .iter()
-        .chain(ANTHROPIC.iter().take(2))
-        .any(|(limit, ..)| headers.contains_key(*limit))
-    {
+    if crate::upstream::carries_rate_limits(headers) {
         observe(book, model, headers, crate::store::now_unix());
     }
 }

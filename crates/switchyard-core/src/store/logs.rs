@@ -2,6 +2,11 @@
 //! transaction), retention in small deletes, and the queries behind `/api/logs` and
 //! `/api/usage`.
 //!
+//! The log is one B-tree keyed by `(ts, id)` (migration 9): a row is one insert, retention
+//! is range deletes at its left edge, and an id (`log_` + ts in 12 hex digits + 8 random
+//! hex digits) carries the ts its lookup needs. The row count lives in
+//! `request_log_stats`, moved in the same transaction as every insert and delete.
+//!
 //! Pages are newest first, ordered by `(ts, id)` descending; a [`LogCursor`] is the last
 //! row's `(ts, id)`, so paging is stable while rows are added or pruned. Rollups are keyed
 //! by UTC hour × key × account × model (`''` where the request had none) and are kept
@@ -9,9 +14,13 @@
 
 use super::{Store, StoreError};
 use crate::accounting::log::LogRecord;
+use crate::pipeline::context::AttemptRecord;
 use base64::Engine;
+use rand::Rng;
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{
+    Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params, params_from_iter,
+};
 use std::collections::HashMap;
 use switchyard_types::logs::{
     LogAttempt, LogEntry, LogPage, LogUsage, StatusClass, UsageBucket, UsageGroup, UsageReport,
@@ -159,8 +168,53 @@ struct AttemptRow<'a> {
     ms: u64,
 }
 
-/// Insert `records` and add them to the rollups, in one transaction. Each row gets a
-/// fresh id.
+/// A record's attempts as stored: a JSON array of [`AttemptRow`], serialised as it is
+/// walked (no `Vec` of rows first).
+struct AttemptRows<'a>(&'a [AttemptRecord]);
+
+impl serde::Serialize for AttemptRows<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|a| AttemptRow {
+            account_id: &a.account_id,
+            outcome: a.outcome.label(),
+            status: a.status,
+            ms: u64::try_from(a.duration.as_millis()).unwrap_or(u64::MAX),
+        }))
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Append `v` in lowercase hex, zero-padded to at least `digits` digits.
+fn push_hex(out: &mut String, v: u64, digits: u32) {
+    let width = (u64::BITS - v.leading_zeros()).div_ceil(4).max(digits);
+    for i in (0..width).rev() {
+        // At most 16 digits for a u64, so the shift stays below 64.
+        out.push(char::from(HEX[((v >> (4 * i)) & 0xf) as usize]));
+    }
+}
+
+/// Replace `out` with a new row's id: `log_` + `ts` in at least 12 hex digits (negative
+/// ones as 0) + `random` in 8. Time-ordered, like the primary key.
+fn write_log_id(out: &mut String, ts: i64, random: u32) {
+    out.clear();
+    out.push_str("log_");
+    push_hex(out, u64::try_from(ts).unwrap_or(0), 12);
+    push_hex(out, u64::from(random), 8);
+}
+
+/// The ts an id made by [`write_log_id`] carries; `None` for any other text.
+fn id_ts(id: &str) -> Option<i64> {
+    let hex = id.strip_prefix("log_")?;
+    if hex.len() < 20 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    // Too many digits for an i64 fails here too.
+    i64::from_str_radix(&hex[..hex.len() - 8], 16).ok()
+}
+
+/// Insert `records` and add them to the rollups and the row count, in one transaction.
+/// Each row gets a fresh id.
 fn insert(conn: &mut Connection, records: &[LogRecord]) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     {
@@ -187,23 +241,21 @@ fn insert(conn: &mut Connection, records: &[LogRecord]) -> Result<(), StoreError
         // Rollups summed per batch first: one upsert per (hour, key, account, model)
         // group, not one per row (the writer shares the CPU with the proxy).
         let mut groups: HashMap<(i64, &str, &str, &str), [i64; 7]> = HashMap::new();
+        // One id and one attempts buffer for the whole batch, one random source.
+        let mut rng = rand::thread_rng();
+        let mut id = String::with_capacity(24);
+        let mut json: Vec<u8> = Vec::with_capacity(256);
         for r in records {
-            let attempts: Vec<AttemptRow<'_>> = r
-                .attempts
-                .iter()
-                .map(|a| AttemptRow {
-                    account_id: &a.account_id,
-                    outcome: a.outcome.label(),
-                    status: a.status,
-                    ms: u64::try_from(a.duration.as_millis()).unwrap_or(u64::MAX),
-                })
-                .collect();
-            let attempts = serde_json::to_string(&attempts).map_err(|e| StoreError::Corrupt {
+            let corrupt = |message: String| StoreError::Corrupt {
                 id: r.request_id.to_string(),
-                message: format!("attempts: {e}"),
-            })?;
-            // Time-ordered: each insert lands at the right edge of the primary key.
-            let id = format!("log_{:012x}{:08x}", r.ts.max(0), rand::random::<u32>());
+                message,
+            };
+            json.clear();
+            serde_json::to_writer(&mut json, &AttemptRows(&r.attempts))
+                .map_err(|e| corrupt(format!("attempts: {e}")))?;
+            let attempts =
+                std::str::from_utf8(&json).map_err(|e| corrupt(format!("attempts: {e}")))?;
+            write_log_id(&mut id, r.ts, rng.r#gen());
             let account = r.account_id();
             let u = r.usage;
             row.execute(params![
@@ -257,13 +309,72 @@ fn insert(conn: &mut Connection, records: &[LogRecord]) -> Result<(), StoreError
                 sums[6],
             ])?;
         }
+        if !records.is_empty() {
+            tx.prepare_cached("UPDATE request_log_stats SET rows = rows + ?1 WHERE one = 1")?
+                .execute([int(records.len() as u64)])?;
+        }
     }
     tx.commit()?;
     Ok(())
 }
 
+/// Delete the `n` oldest rows among those with `ts <= last` (fewer if there are not so
+/// many): find the `n`th in key order, then one range delete on the primary key up to it.
+/// Returns how many went; the caller moves the row count.
+fn delete_oldest(tx: &Transaction<'_>, last: i64, n: u64) -> Result<u64, StoreError> {
+    if n == 0 {
+        return Ok(0);
+    }
+    let bound: Option<(i64, String)> = tx
+        .prepare_cached(
+            "SELECT ts, id FROM request_log WHERE ts <= ?1 ORDER BY ts, id LIMIT 1 OFFSET ?2",
+        )?
+        .query_row(params![last, int(n - 1)], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let deleted = match bound {
+        Some((ts, id)) => tx
+            .prepare_cached("DELETE FROM request_log WHERE (ts, id) <= (?1, ?2)")?
+            .execute(params![ts, id])?,
+        None => tx
+            .prepare_cached("DELETE FROM request_log WHERE ts <= ?1")?
+            .execute([last])?,
+    };
+    Ok(deleted as u64)
+}
+
+/// [`Store::prune_logs`], in one transaction (taken for writing at once: it reads the
+/// row count it then moves, and another process may be writing too).
+fn prune(
+    conn: &mut Connection,
+    cutoff_ts: i64,
+    max_rows: u64,
+    chunk: u64,
+) -> Result<u64, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut deleted = match cutoff_ts.checked_sub(1) {
+        Some(last) => delete_oldest(&tx, last, chunk)?,
+        None => 0,
+    };
+    if deleted < chunk {
+        let rows: i64 = tx
+            .prepare_cached("SELECT rows FROM request_log_stats WHERE one = 1")?
+            .query_row([], |r| r.get(0))?;
+        let excess = uint(rows)
+            .saturating_sub(deleted)
+            .saturating_sub(max_rows)
+            .min(chunk - deleted);
+        deleted += delete_oldest(&tx, i64::MAX, excess)?;
+    }
+    if deleted > 0 {
+        tx.prepare_cached("UPDATE request_log_stats SET rows = MAX(rows - ?1, 0) WHERE one = 1")?
+            .execute([int(deleted)])?;
+    }
+    tx.commit()?;
+    Ok(deleted)
+}
+
 impl Store {
-    /// Write `records` and their rollups in one transaction.
+    /// Write `records`, their rollups and the row count in one transaction.
     pub async fn write_logs(&self, records: Vec<LogRecord>) -> Result<(), StoreError> {
         self.call(move |c| insert(c, &records)).await
     }
@@ -277,33 +388,8 @@ impl Store {
         max_rows: u64,
         chunk: u64,
     ) -> Result<u64, StoreError> {
-        self.call(move |c| {
-            let mut deleted = c.execute(
-                "DELETE FROM request_log WHERE id IN
-                   (SELECT id FROM request_log WHERE ts < ?1 ORDER BY ts, id LIMIT ?2)",
-                params![cutoff_ts, int(chunk)],
-            )? as u64;
-            if deleted < chunk {
-                // Rows are only ever deleted oldest first, so the rowid span is the row
-                // count: two index probes, where COUNT(*) walked the whole table on every
-                // step (and, at a sustained 30k rows/s, starved the proxy of its CPU).
-                let count: i64 = c.query_row(
-                    "SELECT COALESCE(MAX(rowid) - MIN(rowid) + 1, 0) FROM request_log",
-                    [],
-                    |r| r.get(0),
-                )?;
-                let excess = uint(count).saturating_sub(max_rows).min(chunk - deleted);
-                if excess > 0 {
-                    deleted += c.execute(
-                        "DELETE FROM request_log WHERE rowid IN
-                           (SELECT rowid FROM request_log ORDER BY rowid LIMIT ?1)",
-                        params![int(excess)],
-                    )? as u64;
-                }
-            }
-            Ok(deleted)
-        })
-        .await
+        self.call(move |c| prune(c, cutoff_ts, max_rows, chunk))
+            .await
     }
 
     /// A page of the log, newest first.
@@ -367,15 +453,20 @@ impl Store {
         .await
     }
 
-    /// One log row with its attempts.
+    /// One log row with its attempts, found by its primary key: the ts comes out of the
+    /// id. An id this store did not make is not found.
     pub async fn get_log(&self, id: &str) -> Result<Option<LogEntry>, StoreError> {
+        let Some(ts) = id_ts(id) else {
+            return Ok(None);
+        };
+        // A ts before 1970 was written as 0 in its id.
+        let (first, last) = if ts == 0 { (i64::MIN, 0) } else { (ts, ts) };
         let id = id.to_owned();
         self.call(move |c| {
-            c.query_row(
-                &format!("SELECT {COLUMNS} FROM request_log WHERE id = ?1"),
-                [id],
-                entry,
-            )
+            c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM request_log WHERE ts >= ?1 AND ts <= ?2 AND id = ?3"
+            ))?
+            .query_row(params![first, last, id], entry)
             .optional()?
             .map(with_attempts)
             .transpose()
@@ -423,7 +514,7 @@ impl Store {
         .await
     }
 
-    /// Rows in the request log.
+    /// Rows in the request log, counted (retention reads `request_log_stats` instead).
     pub async fn count_logs(&self) -> Result<u64, StoreError> {
         self.call(|c| {
             Ok(uint(c.query_row(
@@ -435,3 +526,6 @@ impl Store {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -169,10 +169,60 @@ const STEPS: &[&str] = &[
     // 8: who holds an OAuth refresh lease (a random id per process), so a process can
     // take back its own lease left by a refresh that did not finish.
     "ALTER TABLE oauth_grants ADD COLUMN leased_by TEXT;",
+    // 9: the request log as one B-tree, keyed by (ts, id): a logged request was three
+    // inserts (rowid table, `id` autoindex, `request_log_by_ts`) and is now one; lookups
+    // by id read the ts out of the id. `request_log_stats` holds the exact row count,
+    // moved in the same transaction as every insert batch and retention delete (two
+    // processes may share the file), so retention by row count needs no COUNT(*).
+    "CREATE TABLE request_log_new (
+        id              TEXT NOT NULL,    -- log_{ts:012x}{random:08x}
+        ts              INTEGER NOT NULL, -- unix ms, when the request started
+        request_id      TEXT NOT NULL,
+        key_id          TEXT,
+        protocol_in     TEXT NOT NULL,
+        protocol_out    TEXT,
+        model           TEXT,
+        upstream_model  TEXT,
+        account_id      TEXT,
+        status          INTEGER NOT NULL,
+        stream          INTEGER NOT NULL CHECK (stream IN (0, 1)),
+        latency_ms      INTEGER NOT NULL,
+        ttfb_ms         INTEGER,
+        input           INTEGER NOT NULL,
+        cache_read      INTEGER NOT NULL,
+        cache_write     INTEGER NOT NULL,
+        output          INTEGER NOT NULL,
+        reasoning       INTEGER NOT NULL,
+        cost_micro_usd  INTEGER,
+        price_version   TEXT,
+        error           TEXT,
+        attempts        TEXT NOT NULL,    -- JSON array of {account_id, outcome, status, ms}
+        PRIMARY KEY (ts, id)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO request_log_new (id, ts, request_id, key_id, protocol_in, protocol_out, model,
+        upstream_model, account_id, status, stream, latency_ms, ttfb_ms, input, cache_read,
+        cache_write, output, reasoning, cost_micro_usd, price_version, error, attempts)
+    SELECT id, ts, request_id, key_id, protocol_in, protocol_out, model,
+        upstream_model, account_id, status, stream, latency_ms, ttfb_ms, input, cache_read,
+        cache_write, output, reasoning, cost_micro_usd, price_version, error, attempts
+    FROM request_log ORDER BY ts, id;
+    DROP TABLE request_log;
+    ALTER TABLE request_log_new RENAME TO request_log;
+    CREATE TABLE request_log_stats (
+        one   INTEGER PRIMARY KEY CHECK (one = 1),
+        rows  INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO request_log_stats (one, rows) SELECT 1, COUNT(*) FROM request_log;",
 ];
 
 /// Apply every step newer than the database's version, each in its own transaction.
 pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
+    apply_through(conn, STEPS.len())
+}
+
+/// Apply the steps newer than the database's version up to step `last` (tests build
+/// databases of an older schema with it).
+pub(super) fn apply_through(conn: &mut Connection, last: usize) -> Result<(), StoreError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let supported = i64::try_from(STEPS.len()).unwrap_or(i64::MAX);
     if current > supported {
@@ -184,6 +234,7 @@ pub fn apply(conn: &mut Connection) -> Result<(), StoreError> {
     for (i, sql) in STEPS
         .iter()
         .enumerate()
+        .take(last)
         .skip(usize::try_from(current).unwrap_or(0))
     {
         let tx = conn.transaction()?;

@@ -87,12 +87,14 @@ pub async fn read_bounded(
 /// when the upstream sent one (an answer over `limit` is refused before it is read), and
 /// every byte of buffer capacity is reserved on `held` before it is allocated; over
 /// budget, [`UpstreamError::OverBudget`].
+///
+/// Takes the response apart: its headers come back with the body (not cloned).
 pub async fn read_within(
     response: UpstreamResponse,
     limit: usize,
     budget: &MemoryBudget,
     held: &mut Reservation,
-) -> Result<Bytes, UpstreamError> {
+) -> Result<(HeaderMap, Bytes), UpstreamError> {
     let declared = response
         .headers
         .get(http::header::CONTENT_LENGTH)
@@ -101,7 +103,7 @@ pub async fn read_within(
     if declared.is_some_and(|n| n > limit) {
         return Err(UpstreamError::TooLarge(limit));
     }
-    let mut body = response.body;
+    let (headers, mut body) = (response.headers, response.body);
     let mut first: Option<Bytes> = None;
     let mut out = BytesMut::new();
     let mut len = 0usize;
@@ -141,7 +143,7 @@ pub async fn read_within(
         }
         out.extend_from_slice(&chunk);
     }
-    Ok(first.unwrap_or_else(|| out.freeze()))
+    Ok((headers, first.unwrap_or_else(|| out.freeze())))
 }
 
 /// An upstream body with the idle timeout. Generic over the inner body so tests can feed

@@ -27,6 +27,9 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// as a Go duration like `6m0s`), Anthropic `anthropic-ratelimit-requests-*` (reset is an
 /// RFC 3339 time; we assume the usual one-minute window instead of parsing dates).
 pub fn rate_limit_hint(headers: &HeaderMap) -> Option<crate::pool::RateLimitHint> {
+    if !carries_rate_limits(headers) {
+        return None;
+    }
     let num = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
     if let (Some(remaining), Some(limit)) = (
         num("x-ratelimit-remaining-requests"),
@@ -49,6 +52,15 @@ pub fn rate_limit_hint(headers: &HeaderMap) -> Option<crate::pool::RateLimitHint
         remaining,
         limit,
         reset_in: Duration::from_secs(60),
+    })
+}
+
+/// Whether `headers` carry OpenAI's or Anthropic's rate-limit headers: one pass over the
+/// (few) names, where looking each known name up parses and hashes it first.
+pub fn carries_rate_limits(headers: &HeaderMap) -> bool {
+    headers.keys().any(|name| {
+        let name = name.as_str();
+        name.starts_with("x-ratelimit-") || name.starts_with("anthropic-ratelimit-")
     })
 }
 

@@ -21,7 +21,7 @@ mod client;
 pub mod guard;
 
 pub use body::{UpstreamBody, UpstreamResponse, read_bounded, read_within};
-pub use classify::{go_duration, rate_limit_hint, retry_after};
+pub use classify::{carries_rate_limits, go_duration, rate_limit_hint, retry_after};
 pub use client::Upstream;
 
 use crate::pool::PoolAccount;
@@ -138,6 +138,9 @@ pub struct AccountWire {
     count_tokens: Option<Uri>,
     /// Marked sensitive: `Debug` shows `Sensitive`, never the key.
     credential: Option<(HeaderName, HeaderValue)>,
+    /// `Host`, from the base URL's authority: set here so the HTTP client does not
+    /// format `host:port` on every request to a server on a non-default port.
+    host: Option<HeaderValue>,
 }
 
 impl AccountWire {
@@ -156,8 +159,20 @@ impl AccountWire {
             v.set_sensitive(true);
             (credential.0, v)
         });
+        let chat_completions = uri(Endpoint::ChatCompletions);
+        let host = chat_completions
+            .as_ref()
+            .and_then(Uri::authority)
+            .and_then(|a| {
+                let host = match a.port_u16() {
+                    Some(port) => format!("{}:{port}", a.host()),
+                    None => a.host().to_owned(),
+                };
+                HeaderValue::from_str(&host).ok()
+            });
         Self {
-            chat_completions: uri(Endpoint::ChatCompletions),
+            host,
+            chat_completions,
             responses: matches!(protocol, Protocol::OpenAi | Protocol::Responses)
                 .then(|| uri(Endpoint::Responses))
                 .flatten(),
@@ -231,7 +246,10 @@ pub fn upstream_headers(
     endpoint: Endpoint<'_>,
     client: &HeaderMap,
 ) -> HeaderMap {
-    let mut h = HeaderMap::with_capacity(6);
+    let mut h = HeaderMap::with_capacity(8);
+    if let Some(host) = &account.wire.host {
+        h.insert(http::header::HOST, host.clone());
+    }
     h.insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -294,6 +312,26 @@ mod tests {
     }
 
     #[test]
+    fn host_is_the_base_urls_host_and_port_never_its_userinfo() {
+        let host = |base: &str| {
+            let mut a = account(Provider::OpenAiCompatible);
+            a.wire = AccountWire::new(Protocol::OpenAi, base, "sk");
+            upstream_headers(&a, Endpoint::ChatCompletions, &HeaderMap::new())
+                .get(http::header::HOST)
+                .map(|v| v.to_str().unwrap_or_default().to_owned())
+        };
+        assert_eq!(
+            host("http://127.0.0.1:18080/v1").as_deref(),
+            Some("127.0.0.1:18080")
+        );
+        assert_eq!(
+            host("https://api.openai.com/v1").as_deref(),
+            Some("api.openai.com")
+        );
+        assert_eq!(host("http://u:pw@h:81/v1").as_deref(), Some("h:81"));
+    }
+
+    #[test]
     fn urls_follow_each_sdks_base_url_convention() {
         assert_eq!(
             Endpoint::ChatCompletions.url("http://h/v1"),
@@ -342,7 +380,8 @@ mod tests {
         };
         let h = upstream_headers(&account(Provider::Gemini), g, &client);
         assert_eq!(h["x-goog-api-key"], "sk-account");
-        assert_eq!(h.len(), 3);
+        assert_eq!(h["host"], "up.example");
+        assert_eq!(h.len(), 4, "host, content type, user agent, key");
         assert!(h["x-goog-api-key"].is_sensitive());
         assert!(!format!("{:?}", account(Provider::Gemini)).contains("sk-account"));
     }

@@ -1,7 +1,8 @@
 //! Anthropic Messages: `POST /v1/messages` and `POST /v1/messages/count_tokens`.
 
+use super::body;
 use super::edge::{self, Edge, PassEndpoint, Route};
-use super::{body, session::raw};
+use super::session::{Opening, raw};
 use crate::error::ProxyError;
 use crate::state::AppState;
 use axum::extract::{Request, State};
@@ -17,7 +18,7 @@ struct MessagesProbe<'a> {
     model: String,
     /// Raw, borrowed: only the first is read (the session anchor).
     #[serde(borrow)]
-    messages: Vec<&'a RawValue>,
+    messages: Opening<'a>,
     #[serde(default, borrow)]
     system: Option<&'a RawValue>,
     /// Required by the Messages API.
@@ -42,7 +43,7 @@ fn route_messages(edge: &Edge<'_>) -> Result<Route, ProxyError> {
     let probe: MessagesProbe = body::probe(edge.body)?;
     Ok(Route {
         hidden_usage: None,
-        session: edge.session(&[raw(probe.system), raw(probe.messages.first().copied())]),
+        session: edge.session(&[raw(probe.system), raw(probe.messages.first())]),
         model: probe.model,
         stream: probe.stream.unwrap_or(false),
         gemini_sse: false,

@@ -272,13 +272,12 @@ impl Attempter for Upstreams<'_> {
                 Err((outcome, reason)) => Tried::failed(outcome, code, latency, reason),
             }
         } else {
-            let headers = response.headers().clone();
             let mut held = Reservation::default();
-            let body = match read_within(response, WHOLE_LIMIT, &self.state.budget, &mut held).await
-            {
-                Ok(body) => body,
-                Err(e) => return transport_failure(&e, latency),
-            };
+            let (headers, body) =
+                match read_within(response, WHOLE_LIMIT, &self.state.budget, &mut held).await {
+                    Ok(read) => read,
+                    Err(e) => return transport_failure(&e, latency),
+                };
             if let Err(rejected) = commit::check_json(&headers, &body) {
                 return Tried::failed(rejected.outcome, code, latency, rejected.reason);
             }

@@ -1,8 +1,9 @@
 //! Gemini: `POST /v1beta/models/{model}:{generateContent|streamGenerateContent|countTokens}`,
 //! also served under `/v1/models/…` (current google-genai SDKs call `/v1` by default).
 
+use super::body;
 use super::edge::{self, Edge, PassEndpoint, Route};
-use super::{body, session::raw};
+use super::session::{Opening, raw};
 use crate::auth::query_param;
 use crate::error::ProxyError;
 use crate::state::AppState;
@@ -21,7 +22,7 @@ use switchyard_types::Protocol;
 struct Probe<'a> {
     /// Raw, borrowed: only the first is read (the session anchor).
     #[serde(default, borrow)]
-    contents: Option<Vec<&'a RawValue>>,
+    contents: Option<Opening<'a>>,
     #[serde(default, borrow)]
     system_instruction: Option<&'a RawValue>,
     /// `countTokens` may wrap a whole request instead of `contents`.
@@ -82,7 +83,7 @@ fn route(edge: &Edge<'_>, model_action: &str) -> Result<Route, ProxyError> {
         },
         session: edge.session(&[
             raw(probe.system_instruction),
-            raw(probe.contents.as_ref().and_then(|c| c.first().copied())),
+            raw(probe.contents.as_ref().and_then(Opening::first)),
         ]),
     })
 }

@@ -1,7 +1,8 @@
 //! OpenAI Chat Completions: `POST /v1/chat/completions`.
 
+use super::body;
 use super::edge::{self, Edge, PassEndpoint, Route};
-use super::{body, session::raw};
+use super::session::{Opening, raw};
 use crate::error::ProxyError;
 use crate::state::AppState;
 use axum::extract::{Request, State};
@@ -18,7 +19,7 @@ struct Probe<'a> {
     model: String,
     /// Raw, borrowed: only the first two are read (the session anchor).
     #[serde(borrow)]
-    messages: Vec<&'a RawValue>,
+    messages: Opening<'a>,
     #[serde(default)]
     stream: Option<bool>,
     /// Raw: whether it asks for usage (its type is the upstream's to check).
@@ -65,10 +66,7 @@ fn route(edge: &Edge<'_>) -> Result<Route, ProxyError> {
         } else {
             None
         },
-        session: edge.session(&[
-            raw(probe.messages.first().copied()),
-            raw(probe.messages.get(1).copied()),
-        ]),
+        session: edge.session(&[raw(probe.messages.first()), raw(probe.messages.get(1))]),
         model: probe.model,
         stream,
         gemini_sse: false,

@@ -50,7 +50,13 @@ fn quick() -> LogSettings {
 #[tokio::test]
 async fn many_records_are_written_in_few_transactions() {
     let store = Store::open_in_memory().await.unwrap();
-    let writer = LogWriter::spawn(store.clone(), quick());
+    let writer = LogWriter::spawn(
+        store.clone(),
+        LogSettings {
+            batch: 256,
+            ..quick()
+        },
+    );
     for i in 0..1_000 {
         writer.enqueue(record(1_000 + i, "k", "a", "m", 200));
     }
