@@ -12,6 +12,7 @@
 //!   `response.failed`) or
 //!   undecodable data first is a failed attempt that can still go to another account.
 
+use super::needles::EVENT_END;
 use super::outcome::Outcome;
 use crate::translate::sse::{SseEvent, SseParser};
 use http::{HeaderMap, header};
@@ -116,7 +117,7 @@ impl StartCheck {
         let mut rest = chunk;
         while !rest.is_empty() {
             // Up to and including the next `\n\n` (an event boundary).
-            let cut = memchr::memmem::find(rest, b"\n\n").map_or(rest.len(), |i| i + 2);
+            let cut = EVENT_END.find(rest).map_or(rest.len(), |i| i + 2);
             self.parser.feed(&rest[..cut], &mut self.events);
             rest = &rest[cut..];
             let verdict = self

@@ -14,8 +14,8 @@
 //!    line split over two reads is held until its end arrives (rare: upstreams write
 //!    whole events), everything else passes through as the same `Bytes`.
 
+use super::needles::{NO_CHOICES, USAGE_OBJECT};
 use bytes::{Bytes, BytesMut};
-use memchr::memmem;
 
 /// Whether the client's OpenAI stream asked for usage (`stream_options.include_usage`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,9 +86,6 @@ pub struct UsageChunkFilter {
     passing: bool,
 }
 
-const USAGE_OBJECT: &[u8] = br#""usage":{"#;
-const NO_CHOICES: &[u8] = br#""choices":[]"#;
-
 impl UsageChunkFilter {
     /// The part of `chunk` to pass on (possibly empty: held or dropped).
     pub fn feed(&mut self, chunk: Bytes) -> Bytes {
@@ -126,7 +123,7 @@ impl UsageChunkFilter {
             }
             self.carry.extend_from_slice(tail);
         }
-        if !self.dropped && memmem::find(&complete, USAGE_OBJECT).is_none() {
+        if !self.dropped && !USAGE_OBJECT.is_in(&complete) {
             return complete;
         }
         self.filter_lines(&complete)
@@ -162,9 +159,7 @@ impl UsageChunkFilter {
 
 /// A `data:` line carrying a chunk with no choices and a usage object.
 fn is_usage_chunk(line: &[u8]) -> bool {
-    line.starts_with(b"data:")
-        && memmem::find(line, USAGE_OBJECT).is_some()
-        && memmem::find(line, NO_CHOICES).is_some()
+    line.starts_with(b"data:") && USAGE_OBJECT.is_in(line) && NO_CHOICES.is_in(line)
 }
 
 #[cfg(test)]

@@ -23,5 +23,6 @@ pub mod commit;
 pub mod context;
 pub mod hidden_usage;
 pub mod limits;
+pub mod needles;
 pub mod outcome;
 pub mod usage;

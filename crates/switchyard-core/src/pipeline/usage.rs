@@ -27,6 +27,7 @@
 //! OpenRouter-style answers report their price in `usage.cost` (USD); it is passed on.
 
 use super::context::Usage;
+use super::needles::{FINISH_REASON, Needle, USAGE_KEY, USAGE_METADATA};
 use bytes::Bytes;
 use serde::Deserialize;
 use switchyard_types::Protocol;
@@ -255,7 +256,7 @@ impl UsageTap {
         };
         match self.protocol {
             Protocol::OpenAi => {
-                if has_non_null(data, b"\"usage\"")
+                if has_non_null(data, &USAGE_KEY)
                     && let Ok(chunk) = serde_json::from_slice::<OpenAiBody>(data)
                     && let Some(usage) = chunk.usage
                 {
@@ -264,7 +265,7 @@ impl UsageTap {
                 }
             }
             Protocol::Anthropic => {
-                if memchr::memmem::find(data, b"\"usage\"").is_some()
+                if USAGE_KEY.is_in(data)
                     && let Ok(event) = serde_json::from_slice::<AnthropicEvent>(data)
                 {
                     if let Some(usage) = event.message.and_then(|m| m.usage) {
@@ -277,7 +278,7 @@ impl UsageTap {
                 }
             }
             Protocol::Responses => {
-                if has_non_null(data, b"\"usage\"")
+                if has_non_null(data, &USAGE_KEY)
                     && let Ok(event) = serde_json::from_slice::<ResponsesEvent>(data)
                     && let Some(usage) = event.response.and_then(|r| r.usage)
                 {
@@ -285,10 +286,10 @@ impl UsageTap {
                 }
             }
             Protocol::Gemini => {
-                if memchr::memmem::find(data, b"\"usageMetadata\"").is_some() {
+                if USAGE_METADATA.is_in(data) {
                     self.last_line.clear();
                     self.last_line.extend_from_slice(data);
-                    self.last_final = memchr::memmem::find(data, b"\"finishReason\"").is_some();
+                    self.last_final = FINISH_REASON.is_in(data);
                 }
             }
         }
@@ -296,8 +297,8 @@ impl UsageTap {
 }
 
 /// Whether `key` occurs in `data` with a value other than `null`.
-fn has_non_null(data: &[u8], key: &[u8]) -> bool {
-    memchr::memmem::find_iter(data, key).any(|at| {
+fn has_non_null(data: &[u8], key: &Needle) -> bool {
+    key.find_iter(data).any(|at| {
         let rest = &data[at + key.len()..];
         let mut value = rest.iter().copied().skip_while(|b| b.is_ascii_whitespace());
         value.next() == Some(b':')
@@ -625,13 +626,13 @@ mod tests {
 
     #[test]
     fn has_non_null_looks_at_the_value() {
-        assert!(!has_non_null(b"{\"usage\":null}", b"\"usage\""));
-        assert!(!has_non_null(b"{\"usage\" : null}", b"\"usage\""));
+        assert!(!has_non_null(b"{\"usage\":null}", &USAGE_KEY));
+        assert!(!has_non_null(b"{\"usage\" : null}", &USAGE_KEY));
         assert!(has_non_null(
             b"{\"usage\":null,\"x\":{\"usage\": {}}}",
-            b"\"usage\""
+            &USAGE_KEY
         ));
-        assert!(!has_non_null(b"{\"usage\"}", b"\"usage\""));
+        assert!(!has_non_null(b"{\"usage\"}", &USAGE_KEY));
     }
 
     const ANTHROPIC_STREAM: &str = "event: message_start\n\

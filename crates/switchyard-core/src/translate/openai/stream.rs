@@ -6,6 +6,7 @@ use super::wire::{
     ChunkChoiceOut, ChunkIn, ChunkOut, DeltaIn, DeltaOut, FunctionDeltaOut, StreamErrorBodyOut,
     StreamErrorOut, ToolCallDeltaIn, ToolCallDeltaOut,
 };
+use crate::pipeline::needles::CHOICES_KEY;
 use crate::translate::frame::{KnownFrames, StreamFrame};
 use crate::translate::sse::SseParser;
 use crate::translate::{StreamDecode, StreamEncode, TranslateError, ids};
@@ -99,7 +100,7 @@ impl OpenAiStreamDecoder {
     /// guess only makes later chunks fail the short parse and take the full one). Heads
     /// carrying `usage` or `error` are not reused.
     fn learn_head(&mut self, data: &str) {
-        if let Some(at) = memchr::memmem::find(data.as_bytes(), b"\"choices\":")
+        if let Some(at) = CHOICES_KEY.find(data.as_bytes())
             && let Some(head) = data.get(..at)
             && head.starts_with('{')
             && head.ends_with(',')
