@@ -22,6 +22,7 @@ pub mod budget;
 pub mod commit;
 pub mod context;
 pub mod hidden_usage;
+pub mod json_tail;
 pub mod limits;
 pub mod needles;
 pub mod outcome;

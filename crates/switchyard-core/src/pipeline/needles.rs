@@ -36,7 +36,7 @@ impl Needle {
     }
 
     /// The needle's length.
-    pub fn len(&self) -> usize {
+    pub fn needle_len(&self) -> usize {
         self.0.needle().len()
     }
 }
@@ -70,6 +70,6 @@ mod tests {
         assert!(USAGE_OBJECT.is_in(text) && NO_CHOICES.is_in(text));
         assert!(!USAGE_METADATA.is_in(text));
         assert_eq!(CHOICES_KEY.find_iter(text).count(), 1);
-        assert_eq!(EVENT_END.len(), 2);
+        assert_eq!(EVENT_END.needle_len(), 2);
     }
 }

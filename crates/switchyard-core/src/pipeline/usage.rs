@@ -7,8 +7,9 @@
 //! `output`, each class counted once.
 //!
 //! - **JSON answers** are kept (the first frame by reference count, further frames
-//!   copied, up to [`MAX_JSON_BYTES`]) and parsed once at [`UsageTap::finish`],
-//!   deserialising only the usage object (serde skips everything else).
+//!   copied, up to [`MAX_JSON_BYTES`]) and read once at [`UsageTap::finish`]: the
+//!   top-level usage object found from the end ([`super::json_tail`]), else a parse of
+//!   the whole answer deserialising only the usage object (serde skips the rest).
 //! - **SSE streams** are split into lines with `memchr`; a `data:` line is looked at
 //!   only when `memmem` finds its usage key in it. OpenAI: the chunk whose `"usage"` is
 //!   not `null` (the last one, sent only when the client asked `include_usage`).
@@ -29,7 +30,9 @@
 use super::context::Usage;
 use super::needles::{FINISH_REASON, Needle, USAGE_KEY, USAGE_METADATA};
 use bytes::Bytes;
+use memchr::memmem::FinderRev;
 use serde::Deserialize;
+use std::sync::LazyLock;
 use switchyard_types::Protocol;
 
 /// Most bytes of a JSON answer (or Gemini JSON-array stream) kept for the usage parse.
@@ -299,7 +302,7 @@ impl UsageTap {
 /// Whether `key` occurs in `data` with a value other than `null`.
 fn has_non_null(data: &[u8], key: &Needle) -> bool {
     key.find_iter(data).any(|at| {
-        let rest = &data[at + key.len()..];
+        let rest = &data[at + key.needle_len()..];
         let mut value = rest.iter().copied().skip_while(|b| b.is_ascii_whitespace());
         value.next() == Some(b':')
             && value
@@ -311,22 +314,47 @@ fn has_non_null(data: &[u8], key: &Needle) -> bool {
 fn parse_json(protocol: Protocol, body: &[u8]) -> Option<(Usage, Option<f64>)> {
     match protocol {
         Protocol::OpenAi => {
-            let usage = serde_json::from_slice::<OpenAiBody>(body).ok()?.usage?;
+            let usage = match tail_value::<OpenAiUsage>(body, &USAGE_KEY_REV) {
+                Some(usage) => usage,
+                None => serde_json::from_slice::<OpenAiBody>(body).ok()?.usage?,
+            };
             Some((usage.usage(), usage.reported_cost()))
         }
         Protocol::Anthropic => {
-            let usage = serde_json::from_slice::<AnthropicEvent>(body).ok()?.usage?;
+            let usage = match tail_value::<AnthropicUsage>(body, &USAGE_KEY_REV) {
+                Some(usage) => usage,
+                None => serde_json::from_slice::<AnthropicEvent>(body).ok()?.usage?,
+            };
             Some((usage.merge_into(Usage::default()), None))
         }
         Protocol::Responses => {
-            let usage = serde_json::from_slice::<ResponsesBody>(body).ok()?.usage?;
+            let usage = match tail_value::<ResponsesUsage>(body, &USAGE_KEY_REV) {
+                Some(usage) => usage,
+                None => serde_json::from_slice::<ResponsesBody>(body).ok()?.usage?,
+            };
             Some((usage.usage(), None))
         }
         Protocol::Gemini => {
-            let usage = serde_json::from_slice::<GeminiChunk>(body).ok()?.usage?;
+            let usage = match tail_value::<GeminiUsage>(body, &USAGE_METADATA_REV) {
+                Some(usage) => usage,
+                None => serde_json::from_slice::<GeminiChunk>(body).ok()?.usage?,
+            };
             Some((usage.usage(), None))
         }
     }
+}
+
+/// `"usage"`, searched from the end.
+static USAGE_KEY_REV: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(b"\"usage\""));
+/// `"usageMetadata"`, searched from the end.
+static USAGE_METADATA_REV: LazyLock<FinderRev<'static>> =
+    LazyLock::new(|| FinderRev::new(b"\"usageMetadata\""));
+
+/// The top-level usage object, read without parsing the content before it
+/// ([`super::json_tail`]); `None` sends the caller to the full parse.
+fn tail_value<'a, T: Deserialize<'a>>(body: &'a [u8], key: &FinderRev<'_>) -> Option<T> {
+    let value = super::json_tail::last_top_level_object(body, key)?;
+    serde_json::from_slice(value).ok()
 }
 
 // Only the usage fields; serde skips every other key without building it.
