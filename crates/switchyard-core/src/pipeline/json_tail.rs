@@ -58,23 +58,7 @@ fn skip_space(bytes: &[u8]) -> usize {
 
 /// `bytes` opens a container: the index just past its matching close.
 fn close_of(bytes: &[u8]) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'"' => i = string_end(bytes, i)?,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
+    Some(1 + close_of_enclosing(bytes.get(1..)?)? + 1)
 }
 
 /// `bytes` starts inside a container at a token boundary: the index of the byte that
