@@ -215,6 +215,7 @@ async fn run(
     );
     prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stopping = false;
+    let mut recounted = false;
     loop {
         if stopping {
             if rx.recv_many(&mut buf, batch).await == 0 {
@@ -229,6 +230,15 @@ async fn run(
                     continue;
                 }
                 _ = prune.tick() => {
+                    // Once per start, before the first retention run (a predecessor
+                    // draining after a redeploy has exited by then: see
+                    // `Store::recount_logs`).
+                    if !recounted {
+                        recounted = true;
+                        if let Err(e) = store.recount_logs().await {
+                            tracing::error!(error = %e, "cannot count the request log");
+                        }
+                    }
                     enforce_retention(&store, &settings).await;
                     continue;
                 }

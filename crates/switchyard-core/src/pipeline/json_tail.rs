@@ -12,9 +12,13 @@
 //!   byte: the key's object is the document itself. A key of a nested object would close
 //!   its own object first, before the end.
 //!
-//! Anything else answers `None`, and the caller parses the whole document. The document
-//! is taken to be well-formed JSON (an answer the commit step let through); for a
-//! malformed one the result is whatever the bytes after the key say, never a panic.
+//! Anything else answers `None`, and the caller parses the whole document. The proof
+//! holds for well-formed JSON. Nothing before this checks the whole document (the commit
+//! step looks at its first and last bytes), so two cases are decided differently from a
+//! full parse, on purpose: a malformed answer whose last top-level usage object is
+//! intact is charged that usage (the full parse would charge nothing), and with two
+//! top-level `usage` keys the last one counts (serde refuses the duplicate). Never a
+//! panic, whatever the bytes.
 
 use memchr::memmem::FinderRev;
 

@@ -5,7 +5,11 @@
 //! The log is one B-tree keyed by `(ts, id)` (migration 9): a row is one insert, retention
 //! is range deletes at its left edge, and an id (`log_` + ts in 12 hex digits + 8 random
 //! hex digits) carries the ts its lookup needs. The row count lives in
-//! `request_log_stats`, moved in the same transaction as every insert and delete.
+//! `request_log_stats`, moved in the same transaction as every insert and delete, and
+//! taken again ([`Store::recount_logs`]) once per start and whenever a delete finds fewer
+//! rows than it said (a writer that did not keep it: a binary from before it, during the
+//! redeploy that migrated the file; a manual delete). Triggers would keep it exact
+//! whoever writes, but cost a fifth of the writer's speed (`--bench logs`).
 //!
 //! Pages are newest first, ordered by `(ts, id)` descending; a [`LogCursor`] is the last
 //! row's `(ts, id)`, so paging is stable while rows are added or pruned. Rollups are keyed
@@ -355,6 +359,7 @@ fn prune(
         Some(last) => delete_oldest(&tx, last, chunk)?,
         None => 0,
     };
+    let mut short = false;
     if deleted < chunk {
         let rows: i64 = tx
             .prepare_cached("SELECT rows FROM request_log_stats WHERE one = 1")?
@@ -363,14 +368,28 @@ fn prune(
             .saturating_sub(deleted)
             .saturating_sub(max_rows)
             .min(chunk - deleted);
-        deleted += delete_oldest(&tx, i64::MAX, excess)?;
+        let got = delete_oldest(&tx, i64::MAX, excess)?;
+        // Fewer rows than the count said: it was left off (see the module docs).
+        short = got < excess;
+        deleted += got;
     }
-    if deleted > 0 {
+    if short {
+        recount(&tx)?;
+    } else if deleted > 0 {
         tx.prepare_cached("UPDATE request_log_stats SET rows = MAX(rows - ?1, 0) WHERE one = 1")?
             .execute([int(deleted)])?;
     }
     tx.commit()?;
     Ok(deleted)
+}
+
+/// Set the row count to the rows there are (a scan of the table).
+fn recount(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE request_log_stats SET rows = (SELECT COUNT(*) FROM request_log) WHERE one = 1",
+        [],
+    )?;
+    Ok(())
 }
 
 impl Store {
@@ -390,6 +409,41 @@ impl Store {
     ) -> Result<u64, StoreError> {
         self.call(move |c| prune(c, cutoff_ts, max_rows, chunk))
             .await
+    }
+
+    /// Count the log's rows again (a scan of the table) and keep that as the row count
+    /// (see the module docs).
+    pub async fn recount_logs(&self) -> Result<(), StoreError> {
+        self.call(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            recount(&tx)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Set `request_log_stats.rows` (tests: a count left off).
+    #[cfg(test)]
+    pub(crate) async fn set_log_count_stat(&self, rows: u64) -> Result<(), StoreError> {
+        self.call(move |c| {
+            c.execute("UPDATE request_log_stats SET rows = ?1", [int(rows)])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// `request_log_stats.rows` (tests).
+    #[cfg(test)]
+    pub(crate) async fn log_count_stat(&self) -> Result<u64, StoreError> {
+        self.call(|c| {
+            Ok(uint(c.query_row(
+                "SELECT rows FROM request_log_stats",
+                [],
+                |r| r.get(0),
+            )?))
+        })
+        .await
     }
 
     /// A page of the log, newest first.

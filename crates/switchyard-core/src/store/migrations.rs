@@ -171,9 +171,10 @@ const STEPS: &[&str] = &[
     "ALTER TABLE oauth_grants ADD COLUMN leased_by TEXT;",
     // 9: the request log as one B-tree, keyed by (ts, id): a logged request was three
     // inserts (rowid table, `id` autoindex, `request_log_by_ts`) and is now one; lookups
-    // by id read the ts out of the id. `request_log_stats` holds the exact row count,
-    // moved in the same transaction as every insert batch and retention delete (two
-    // processes may share the file), so retention by row count needs no COUNT(*).
+    // by id read the ts out of the id. `request_log_stats` holds the row count, moved in
+    // the same transaction as every insert batch and retention delete, so retention by
+    // row count needs no COUNT(*); the writer takes it again once per start (a binary
+    // from before this step, still draining after a redeploy, writes without it).
     "CREATE TABLE request_log_new (
         id              TEXT NOT NULL,    -- log_{ts:012x}{random:08x}
         ts              INTEGER NOT NULL, -- unix ms, when the request started

@@ -138,9 +138,24 @@ pub struct AccountWire {
     count_tokens: Option<Uri>,
     /// Marked sensitive: `Debug` shows `Sensitive`, never the key.
     credential: Option<(HeaderName, HeaderValue)>,
-    /// `Host`, from the base URL's authority: set here so the HTTP client does not
-    /// format `host:port` on every request to a server on a non-default port.
+    /// `Host` for a plain-HTTP base URL (always HTTP/1 here), as hyper would write it:
+    /// set here so the client does not format `host:port` on every request to a local
+    /// server. HTTPS upstreams may speak HTTP/2, where hyper sends `:authority` and no
+    /// `Host`: left to hyper.
     host: Option<HeaderValue>,
+}
+
+/// The `Host` hyper writes for an `http://` URI (userinfo never; the port unless 80).
+fn http1_host(uri: &Uri) -> Option<HeaderValue> {
+    if uri.scheme() != Some(&http::uri::Scheme::HTTP) {
+        return None;
+    }
+    let authority = uri.authority()?;
+    let host = match authority.port_u16() {
+        Some(port) if port != 80 => format!("{}:{port}", authority.host()),
+        _ => authority.host().to_owned(),
+    };
+    HeaderValue::from_str(&host).ok()
 }
 
 impl AccountWire {
@@ -160,16 +175,7 @@ impl AccountWire {
             (credential.0, v)
         });
         let chat_completions = uri(Endpoint::ChatCompletions);
-        let host = chat_completions
-            .as_ref()
-            .and_then(Uri::authority)
-            .and_then(|a| {
-                let host = match a.port_u16() {
-                    Some(port) => format!("{}:{port}", a.host()),
-                    None => a.host().to_owned(),
-                };
-                HeaderValue::from_str(&host).ok()
-            });
+        let host = chat_completions.as_ref().and_then(http1_host);
         Self {
             host,
             chat_completions,
@@ -312,7 +318,7 @@ mod tests {
     }
 
     #[test]
-    fn host_is_the_base_urls_host_and_port_never_its_userinfo() {
+    fn plain_http_gets_hypers_host_and_https_none() {
         let host = |base: &str| {
             let mut a = account(Provider::OpenAiCompatible);
             a.wire = AccountWire::new(Protocol::OpenAi, base, "sk");
@@ -324,11 +330,11 @@ mod tests {
             host("http://127.0.0.1:18080/v1").as_deref(),
             Some("127.0.0.1:18080")
         );
-        assert_eq!(
-            host("https://api.openai.com/v1").as_deref(),
-            Some("api.openai.com")
-        );
+        assert_eq!(host("http://[::1]:8000/v1").as_deref(), Some("[::1]:8000"));
+        assert_eq!(host("http://h:80/v1").as_deref(), Some("h"));
         assert_eq!(host("http://u:pw@h:81/v1").as_deref(), Some("h:81"));
+        // HTTPS may be HTTP/2 (`:authority`, no `Host`): hyper decides.
+        assert_eq!(host("https://api.openai.com/v1"), None);
     }
 
     #[test]
@@ -380,8 +386,7 @@ mod tests {
         };
         let h = upstream_headers(&account(Provider::Gemini), g, &client);
         assert_eq!(h["x-goog-api-key"], "sk-account");
-        assert_eq!(h["host"], "up.example");
-        assert_eq!(h.len(), 4, "host, content type, user agent, key");
+        assert_eq!(h.len(), 3);
         assert!(h["x-goog-api-key"].is_sensitive());
         assert!(!format!("{:?}", account(Provider::Gemini)).contains("sk-account"));
     }

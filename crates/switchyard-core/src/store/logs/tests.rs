@@ -231,6 +231,9 @@ async fn rows_are_found_by_id_and_anything_else_is_not_found() {
         assert_eq!(got.attempts[1].ms, 5);
     }
     let real = &rows[1].id;
+    // The real id with its last digit changed (to another digit whatever it was).
+    let other_last = if real.ends_with('0') { '1' } else { '0' };
+    let near_miss = format!("{}{other_last}", &real[..real.len() - 1]);
     for id in [
         "",
         "log_",
@@ -244,7 +247,7 @@ async fn rows_are_found_by_id_and_anything_else_is_not_found() {
         "log_0197a1b2c3d4 0000000",
         "log_0197a1b2c3d4ééé",
         &real.replace("log_", "LOG_"),
-        &format!("{}0", &real[..real.len() - 1]),
+        &near_miss,
     ] {
         assert_eq!(store.get_log(id).await.unwrap(), None, "{id:?}");
     }
@@ -301,4 +304,54 @@ async fn lookups_and_retention_use_the_primary_key() {
         })
         .await
         .unwrap();
+}
+
+/// What a binary from before the row count does on the migrated file during a redeploy:
+/// plain inserts and deletes, which know nothing of `request_log_stats`.
+async fn write_behind_the_count(store: &Store, insert: i64, delete: i64) {
+    store
+        .call(move |c| {
+            for ts in 0..insert {
+                c.execute(
+                    "INSERT INTO request_log (id, ts, request_id, protocol_in, status, stream,
+                        latency_ms, input, cache_read, cache_write, output, reasoning, attempts)
+                     VALUES (?1, ?2, 'req_old', 'openai', 200, 0, 1, 0, 0, 0, 0, 0, '[]')",
+                    params![format!("log_{:012x}00000000", 10_000 + ts), 10_000 + ts],
+                )?;
+            }
+            c.execute(
+                "DELETE FROM request_log WHERE (ts, id) IN
+                   (SELECT ts, id FROM request_log ORDER BY ts, id LIMIT ?1)",
+                [delete],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_count_left_off_by_an_older_binary_is_taken_again() {
+    let store = Store::open_in_memory().await.unwrap();
+    store
+        .write_logs((0..20).map(record).collect())
+        .await
+        .unwrap();
+    // Too low: rows written behind the count; the recount fixes it.
+    write_behind_the_count(&store, 15, 0).await;
+    assert_eq!(counts(&store).await, (35, 20));
+    store.recount_logs().await.unwrap();
+    assert_eq!(counts(&store).await, (35, 35));
+    // Too high: rows deleted behind it; taken again before retention runs, the prune
+    // deletes only what is beyond `max_rows`.
+    write_behind_the_count(&store, 0, 20).await;
+    assert_eq!(counts(&store).await, (15, 35));
+    store.recount_logs().await.unwrap();
+    let deleted = store.prune_logs(i64::MIN, 10, 100).await.unwrap();
+    assert_eq!(deleted, 5);
+    assert_eq!(counts(&store).await, (10, 10));
+    // A prune that finds fewer rows than the count said takes it again.
+    store.set_log_count_stat(100).await.unwrap();
+    assert_eq!(store.prune_logs(i64::MIN, 10, 1000).await.unwrap(), 10);
+    assert_eq!(counts(&store).await, (0, 0));
 }
