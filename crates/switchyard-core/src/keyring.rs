@@ -143,10 +143,7 @@ pub fn period_start(period: BudgetPeriod, now: i64) -> i64 {
     match period {
         BudgetPeriod::Total => 0,
         BudgetPeriod::Day => now - now.rem_euclid(86_400),
-        BudgetPeriod::Month => {
-            let (y, m, _) = civil_from_days(now.div_euclid(86_400));
-            days_from_civil(y, m, 1) * 86_400
-        }
+        BudgetPeriod::Month => crate::quota::time::utc_month(now).0,
     }
 }
 
@@ -155,35 +152,8 @@ pub fn period_end(period: BudgetPeriod, now: i64) -> Option<i64> {
     match period {
         BudgetPeriod::Total => None,
         BudgetPeriod::Day => Some(period_start(period, now) + 86_400),
-        BudgetPeriod::Month => {
-            let (y, m, _) = civil_from_days(now.div_euclid(86_400));
-            let (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-            Some(days_from_civil(y, m, 1) * 86_400)
-        }
+        BudgetPeriod::Month => Some(crate::quota::time::utc_month(now).1),
     }
-}
-
-// Howard Hinnant's civil calendar algorithms (proleptic Gregorian, UTC).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// What a key has used; survives reloads (kept by key id).

@@ -14,8 +14,9 @@
 //!   the model mapping, the request log and its usage rollups, pending OAuth sign-ins
 //!   and OAuth grants.
 //! - [`pipeline`]: the request pipeline's rules in order: context, outcome classifier,
-//!   attempt loop, commit checks, memory budget, client limits, the usage tap and the
-//!   hidden-usage filter for OpenAI streams.
+//!   attempt loop, commit checks, memory budget, client limits, the usage tap (a JSON
+//!   answer's usage found from its end: `json_tail`) and the hidden-usage filter for
+//!   OpenAI streams; substring searchers built once (`needles`).
 //! - [`pool`]: the account snapshot and selection, returning an RAII [`pool::Lease`].
 //! - [`keyring`]: client-key authentication against in-memory digests, and each key's
 //!   policy (enabled, expiry, model allowlist, rpm / tpm limiters, budget) checked on
