@@ -2,8 +2,8 @@
 //! bodies and billing endpoints, import/export, bulk actions — through the real binary
 //! against the testkit's fakes.
 
-use crate::harness::{Gateway, Options, anthropic_msg, gemini_body, openai_chat};
-use reqwest::Method;
+use crate::harness::{Gateway, Options};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
 use switchyard_testkit::FakeProvider;
@@ -17,21 +17,14 @@ fn now() -> i64 {
         .unwrap()
 }
 
-async fn get_json(gw: &Gateway, path: &str) -> Value {
-    let r = gw.admin(Method::GET, path).send().await.unwrap();
-    assert_eq!(r.status(), 200, "{path}");
-    r.json().await.unwrap()
-}
-
-async fn post_json(gw: &Gateway, path: &str, body: &Value) -> (u16, Value) {
-    let r = gw
-        .admin(Method::POST, path)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+/// POST an action (`verify`, `refresh-quota`) on account `id`; status and answer.
+async fn act(gw: &Gateway, id: &str, action: &str) -> (StatusCode, Value) {
+    gw.admin_json(
+        Method::POST,
+        &format!("/accounts/{id}/{action}"),
+        &json!({}),
+    )
+    .await
 }
 
 fn chat_calls(fake: &FakeProvider, key: &str) -> usize {
@@ -64,7 +57,7 @@ async fn a_revoked_key_is_forbidden_after_its_first_failure_until_verified() {
         1,
         "tried once, then never again"
     );
-    let view = get_json(&gw, &format!("/accounts/{dead}")).await;
+    let view = gw.admin_get(&format!("/accounts/{dead}")).await;
     assert_eq!(view["status"], "forbidden", "{view}");
     assert!(
         view["status_reason"].as_str().unwrap().contains("401"),
@@ -73,7 +66,7 @@ async fn a_revoked_key_is_forbidden_after_its_first_failure_until_verified() {
     assert!(view["status_since"].as_i64().unwrap() >= now() - 60);
 
     // Verify while still revoked: refused, still forbidden.
-    let (code, result) = post_json(&gw, &format!("/accounts/{dead}/verify"), &json!({})).await;
+    let (code, result) = act(&gw, &dead, "verify").await;
     assert_eq!(code, 200);
     assert_eq!(result["ok"], false);
     assert_eq!(result["status"], "forbidden");
@@ -83,12 +76,12 @@ async fn a_revoked_key_is_forbidden_after_its_first_failure_until_verified() {
     gw.terminate();
     assert_eq!(gw.wait_exit(Duration::from_secs(10)).await, Some(0));
     let gw = Gateway::start_with(options()).await;
-    let view = get_json(&gw, &format!("/accounts/{dead}")).await;
+    let view = gw.admin_get(&format!("/accounts/{dead}")).await;
     assert_eq!(view["status"], "forbidden", "survives a restart: {view}");
     // So does the quota snapshot (written at shutdown, read back by the upkeep task).
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let quota = get_json(&gw, "/quota").await;
+        let quota = gw.admin_get("/quota").await;
         let restored =
             quota["items"].as_array().unwrap().iter().any(|i| {
                 i["account_id"] == fine.as_str() && i["source"] == "openai-headers:requests"
@@ -110,10 +103,10 @@ async fn a_revoked_key_is_forbidden_after_its_first_failure_until_verified() {
 
     // Restored upstream: verify clears the mark and routing uses the account again.
     fake.restore_key("key-dead");
-    let (_, result) = post_json(&gw, &format!("/accounts/{dead}/verify"), &json!({})).await;
+    let (_, result) = act(&gw, &dead, "verify").await;
     assert_eq!(result["ok"], true, "{result}");
     assert_eq!(result["status"], "ok");
-    let view = get_json(&gw, &format!("/accounts/{dead}")).await;
+    let view = gw.admin_get(&format!("/accounts/{dead}")).await;
     assert_eq!(view["status"], "ok");
     assert!(view["status_reason"].is_null());
     let calls = fake.calls();
@@ -126,12 +119,7 @@ async fn a_revoked_key_is_forbidden_after_its_first_failure_until_verified() {
     fake.clear_calls();
     for i in 0..6 {
         // New conversations each time: session affinity would keep one on its account.
-        let r = gw
-            .post("/v1/chat/completions", &key)
-            .json(&openai_chat("gpt-4o", &format!("hello {i}")))
-            .send()
-            .await
-            .unwrap();
+        let r = gw.chat(&key, "gpt-4o", &format!("hello {i}")).await;
         assert_eq!(r.status(), 200);
     }
     assert!(chat_calls(&fake, "key-dead") > 0, "back in routing");
@@ -145,7 +133,7 @@ async fn a_client_error_does_not_mark_the_account() {
     let key = gw.create_key().await;
     let r = gw.chat(&key, "gpt-4o", "#fake:status=400").await;
     assert_eq!(r.status(), 400);
-    let view = get_json(&gw, &format!("/accounts/{id}")).await;
+    let view = gw.admin_get(&format!("/accounts/{id}")).await;
     assert_eq!(view["status"], "ok");
 }
 
@@ -169,22 +157,12 @@ async fn quota_shows_the_limits_and_resets_of_each_providers_answers() {
     for _ in 0..2 {
         let r = gw.chat(&key, "gpt-4o", "hi").await;
         assert_eq!(r.status(), 200);
-        let r = gw
-            .post("/v1/messages", &key)
-            .json(&anthropic_msg("claude-x", "hi"))
-            .send()
-            .await
-            .unwrap();
+        let r = gw.messages(&key, "claude-x", "hi").await;
         assert_eq!(r.status(), 200);
     }
     // Gemini: a daily quota runs out (429 with a …PerDay… QuotaFailure).
     for _ in 0..2 {
-        let r = gw
-            .post("/v1beta/models/gemini-x:generateContent", &key)
-            .json(&gemini_body("hi"))
-            .send()
-            .await
-            .unwrap();
+        let r = gw.generate(&key, "gemini-x", "hi").await;
         assert_eq!(r.status(), 429);
     }
     let gemini_calls = fake
@@ -197,7 +175,7 @@ async fn quota_shows_the_limits_and_resets_of_each_providers_answers() {
         "the exhausted daily quota locks the account"
     );
 
-    let quota = get_json(&gw, "/quota").await;
+    let quota = gw.admin_get("/quota").await;
     let items = quota["items"].as_array().unwrap();
     let requests = item(items, &openai, "openai-headers:requests");
     assert_eq!(requests["model"], "gpt-4o");
@@ -257,16 +235,11 @@ async fn billing_endpoints_are_polled_on_request() {
     let anthropic = gw.add_account(json!({"provider": "anthropic", "label": "a", "api_key": "k", "admin_key": "sk-ant-admin-k", "base_url": fake.anthropic_base_url()})).await;
     let plain = gw.add_account(json!({"provider": "gemini", "label": "g", "api_key": "k", "base_url": fake.gemini_base_url()})).await;
 
-    let view = get_json(&gw, &format!("/accounts/{openai}")).await;
+    let view = gw.admin_get(&format!("/accounts/{openai}")).await;
     assert_eq!(view["has_admin_key"], true);
     assert!(!view.to_string().contains("sk-admin-k"), "never returned");
 
-    let (code, list) = post_json(
-        &gw,
-        &format!("/accounts/{openrouter}/refresh-quota"),
-        &json!({}),
-    )
-    .await;
+    let (code, list) = act(&gw, &openrouter, "refresh-quota").await;
     assert_eq!(code, 200, "{list}");
     let credits = item(
         list["items"].as_array().unwrap(),
@@ -280,12 +253,7 @@ async fn billing_endpoints_are_polled_on_request() {
     assert!(credits["model"].is_null());
     assert!(credits["resets_at"].as_i64().unwrap() > now(), "next month");
 
-    let (code, list) = post_json(
-        &gw,
-        &format!("/accounts/{openai}/refresh-quota"),
-        &json!({}),
-    )
-    .await;
+    let (code, list) = act(&gw, &openai, "refresh-quota").await;
     assert_eq!(code, 200, "{list}");
     let spend = item(
         list["items"].as_array().unwrap(),
@@ -297,12 +265,7 @@ async fn billing_endpoints_are_polled_on_request() {
         "{spend}"
     );
 
-    let (code, list) = post_json(
-        &gw,
-        &format!("/accounts/{anthropic}/refresh-quota"),
-        &json!({}),
-    )
-    .await;
+    let (code, list) = act(&gw, &anthropic, "refresh-quota").await;
     assert_eq!(code, 200, "{list}");
     let spend = item(
         list["items"].as_array().unwrap(),
@@ -314,11 +277,10 @@ async fn billing_endpoints_are_polled_on_request() {
         "cents → USD: {spend}"
     );
 
-    let (code, body) =
-        post_json(&gw, &format!("/accounts/{plain}/refresh-quota"), &json!({})).await;
+    let (code, body) = act(&gw, &plain, "refresh-quota").await;
     assert_eq!(code, 409, "{body}");
     assert_eq!(body["error"]["code"], "nothing_to_poll");
-    let quota = get_json(&gw, "/quota").await;
+    let quota = gw.admin_get("/quota").await;
     assert!(quota["items"].as_array().unwrap().len() >= 3);
     assert!(
         !gw.log().contains("sk-admin-k") && !gw.log().contains("sk-ant-admin-k"),
@@ -332,27 +294,31 @@ async fn import_is_all_or_nothing_and_export_round_trips() {
     let gw = Gateway::start().await;
     let good = json!({"provider": "openai", "label": "one", "api_key": "sk-import-one-secret", "base_url": fake.openai_base_url(), "models": ["gpt-*"], "display_order": 2});
     let bad = json!({"provider": "openai", "label": "two", "api_key": "sk-two", "base_url": "ftp://nope"});
-    let (code, body) = post_json(&gw, "/accounts/import", &json!([good, bad])).await;
+    let (code, body) = gw
+        .admin_json(Method::POST, "/accounts/import", &json!([good, bad]))
+        .await;
     assert_eq!(code, 400, "{body}");
     assert_eq!(body["error"]["field"], "[1].base_url", "{body}");
-    let (code, body) = post_json(
-        &gw,
-        "/accounts/import",
-        &json!([good, {"provider": "openai", "api_key": "k"}]),
-    )
-    .await;
+    let (code, body) = gw
+        .admin_json(
+            Method::POST,
+            "/accounts/import",
+            &json!([good, {"provider": "openai", "api_key": "k"}]),
+        )
+        .await;
     assert_eq!(code, 400);
     assert_eq!(body["error"]["field"], "[1].label", "{body}");
-    let (code, body) = post_json(
-        &gw,
-        "/accounts/import",
-        &json!([{"provider": "openai", "label": "x"}]),
-    )
-    .await;
+    let (code, body) = gw
+        .admin_json(
+            Method::POST,
+            "/accounts/import",
+            &json!([{"provider": "openai", "label": "x"}]),
+        )
+        .await;
     assert_eq!(code, 400);
     assert_eq!(body["error"]["field"], "[0].api_key", "{body}");
     assert_eq!(
-        get_json(&gw, "/accounts").await["accounts"],
+        gw.admin_get("/accounts").await["accounts"],
         json!([]),
         "nothing written"
     );
@@ -362,13 +328,15 @@ async fn import_is_all_or_nothing_and_export_round_trips() {
         {"provider": "anthropic", "label": "two", "api_key": "sk-ant-import-two", "admin_key": "sk-ant-admin-two", "base_url": fake.anthropic_base_url(), "tier": "pro", "quota_scope": "org", "enabled": false, "display_order": 1},
         {"id": "acc_fixed-id", "provider": "gemini", "label": "three", "api_key": "AIza-import-three"}
     ]);
-    let (code, body) = post_json(&gw, "/accounts/import", &items).await;
+    let (code, body) = gw
+        .admin_json(Method::POST, "/accounts/import", &items)
+        .await;
     assert_eq!(code, 200, "{body}");
     let results = body["results"].as_array().unwrap();
     assert_eq!(results.len(), 3);
     assert!(results.iter().all(|r| r["action"] == "created"));
     assert_eq!(results[2]["id"], "acc_fixed-id");
-    let listed = get_json(&gw, "/accounts").await;
+    let listed = gw.admin_get("/accounts").await;
     let labels: Vec<&str> = listed["accounts"]
         .as_array()
         .unwrap()
@@ -378,7 +346,7 @@ async fn import_is_all_or_nothing_and_export_round_trips() {
     assert_eq!(labels, ["three", "two", "one"], "display_order first");
     assert_eq!(listed["accounts"][1]["status"], "disabled");
 
-    let plain = get_json(&gw, "/accounts/export").await;
+    let plain = gw.admin_get("/accounts/export").await;
     assert!(!plain.to_string().contains("sk-import-one-secret"));
     assert!(plain[0].get("api_key").is_none());
     assert!(!gw.log().contains("WITH their secrets"));
@@ -412,14 +380,20 @@ async fn import_is_all_or_nothing_and_export_round_trips() {
 
     // Into a fresh gateway: everything comes back, ids included.
     let other = Gateway::start().await;
-    let (code, body) = post_json(&other, "/accounts/import", &full).await;
+    let (code, body) = other
+        .admin_json(Method::POST, "/accounts/import", &full)
+        .await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(
-        get_json(&other, "/accounts/export?include_secrets=true").await,
+        other
+            .admin_get("/accounts/export?include_secrets=true")
+            .await,
         full
     );
     // Into the same gateway: every item updates its account.
-    let (code, body) = post_json(&gw, "/accounts/import", &plain).await;
+    let (code, body) = gw
+        .admin_json(Method::POST, "/accounts/import", &plain)
+        .await;
     assert_eq!(code, 200, "{body}");
     assert!(
         body["results"]
@@ -429,16 +403,17 @@ async fn import_is_all_or_nothing_and_export_round_trips() {
             .all(|r| r["action"] == "updated")
     );
     assert_eq!(
-        get_json(&gw, "/accounts/export?include_secrets=true").await,
+        gw.admin_get("/accounts/export?include_secrets=true").await,
         full,
         "secrets kept"
     );
-    let (code, body) = post_json(
-        &other,
-        "/accounts/import",
-        &json!([{"id": "acc_fixed-id", "provider": "openai", "label": "x"}]),
-    )
-    .await;
+    let (code, body) = other
+        .admin_json(
+            Method::POST,
+            "/accounts/import",
+            &json!([{"id": "acc_fixed-id", "provider": "openai", "label": "x"}]),
+        )
+        .await;
     assert_eq!(code, 400);
     assert_eq!(body["error"]["field"], "[0].provider");
 }
@@ -452,16 +427,17 @@ async fn bulk_actions_enable_disable_and_delete() {
     let b = gw
         .add_account(json!({"provider": "openai", "label": "b", "api_key": "k2"}))
         .await;
-    let (code, body) = post_json(
-        &gw,
-        "/accounts/bulk",
-        &json!({"ids": [a, b, "acc_missing"], "action": "disable"}),
-    )
-    .await;
+    let (code, body) = gw
+        .admin_json(
+            Method::POST,
+            "/accounts/bulk",
+            &json!({"ids": [a, b, "acc_missing"], "action": "disable"}),
+        )
+        .await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["affected"], json!([a, b]));
     assert_eq!(body["missing"], json!(["acc_missing"]));
-    let listed = get_json(&gw, "/accounts").await;
+    let listed = gw.admin_get("/accounts").await;
     assert!(
         listed["accounts"]
             .as_array()
@@ -469,46 +445,50 @@ async fn bulk_actions_enable_disable_and_delete() {
             .iter()
             .all(|x| x["enabled"] == false && x["status"] == "disabled")
     );
-    let (code, _) = post_json(
-        &gw,
-        "/accounts/bulk",
-        &json!({"ids": [a], "action": "enable"}),
-    )
-    .await;
+    let (code, _) = gw
+        .admin_json(
+            Method::POST,
+            "/accounts/bulk",
+            &json!({"ids": [a], "action": "enable"}),
+        )
+        .await;
     assert_eq!(code, 200);
     assert_eq!(
-        get_json(&gw, &format!("/accounts/{a}")).await["status"],
+        gw.admin_get(&format!("/accounts/{a}")).await["status"],
         "ok"
     );
-    let (code, body) = post_json(
-        &gw,
-        "/accounts/bulk",
-        &json!({"ids": [b], "action": "delete"}),
-    )
-    .await;
+    let (code, body) = gw
+        .admin_json(
+            Method::POST,
+            "/accounts/bulk",
+            &json!({"ids": [b], "action": "delete"}),
+        )
+        .await;
     assert_eq!(code, 200);
     assert_eq!(body["affected"], json!([b]));
     assert_eq!(
-        get_json(&gw, "/accounts").await["accounts"]
+        gw.admin_get("/accounts").await["accounts"]
             .as_array()
             .unwrap()
             .len(),
         1
     );
-    let (code, body) = post_json(
-        &gw,
-        "/accounts/bulk",
-        &json!({"ids": [], "action": "delete"}),
-    )
-    .await;
+    let (code, body) = gw
+        .admin_json(
+            Method::POST,
+            "/accounts/bulk",
+            &json!({"ids": [], "action": "delete"}),
+        )
+        .await;
     assert_eq!(code, 400);
     assert_eq!(body["error"]["field"], "ids");
-    let (code, _) = post_json(
-        &gw,
-        "/accounts/bulk",
-        &json!({"ids": [a], "action": "explode"}),
-    )
-    .await;
+    let (code, _) = gw
+        .admin_json(
+            Method::POST,
+            "/accounts/bulk",
+            &json!({"ids": [a], "action": "explode"}),
+        )
+        .await;
     assert_eq!(code, 400);
 }
 
@@ -553,45 +533,26 @@ async fn a_revoked_key_is_marked_for_every_provider_and_verify_reports_it() {
     fake.revoke_key("rev-anthropic");
     fake.revoke_key("rev-gemini");
     let key = gw.create_key().await;
-    let r = gw
-        .post("/v1/messages", &key)
-        .json(&anthropic_msg("claude-x", "hi"))
-        .send()
-        .await
-        .unwrap();
+    let r = gw.messages(&key, "claude-x", "hi").await;
     assert!(r.status().is_server_error(), "{}", r.status());
-    let r = gw
-        .post("/v1beta/models/gemini-x:generateContent", &key)
-        .json(&gemini_body("hi"))
-        .send()
-        .await
-        .unwrap();
+    let r = gw.generate(&key, "gemini-x", "hi").await;
     assert!(r.status().is_server_error(), "{}", r.status());
     for id in [&anthropic, &gemini] {
-        let view = get_json(&gw, &format!("/accounts/{id}")).await;
+        let view = gw.admin_get(&format!("/accounts/{id}")).await;
         assert_eq!(view["status"], "forbidden", "{view}");
     }
     // Nothing else serves these models: the next requests never reach the upstream.
     let before = fake.calls().len();
     for _ in 0..3 {
-        gw.post("/v1/messages", &key)
-            .json(&anthropic_msg("claude-x", "hi"))
-            .send()
-            .await
-            .unwrap();
+        gw.messages(&key, "claude-x", "hi").await;
     }
     assert_eq!(fake.calls().len(), before);
-    let (_, result) = post_json(&gw, &format!("/accounts/{gemini}/verify"), &json!({})).await;
+    let (_, result) = act(&gw, &gemini, "verify").await;
     assert_eq!(result["ok"], false);
     assert_eq!(result["status"], "forbidden");
     fake.restore_key("rev-anthropic");
-    let (_, result) = post_json(&gw, &format!("/accounts/{anthropic}/verify"), &json!({})).await;
+    let (_, result) = act(&gw, &anthropic, "verify").await;
     assert_eq!(result["ok"], true, "{result}");
-    let r = gw
-        .post("/v1/messages", &key)
-        .json(&anthropic_msg("claude-x", "hi"))
-        .send()
-        .await
-        .unwrap();
+    let r = gw.messages(&key, "claude-x", "hi").await;
     assert_eq!(r.status(), 200);
 }

@@ -34,14 +34,11 @@ async fn admin_routes_need_the_admin_key() {
             .unwrap();
         assert_eq!(r.status(), 401);
     }
-    let r = gw.admin(Method::GET, "/nope").send().await.unwrap();
-    assert_eq!(r.status(), 404);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["error"]["code"],
-        "not_found"
-    );
-    let r = gw.admin(Method::GET, "/openapi.json").send().await.unwrap();
-    assert_eq!(r.json::<Value>().await.unwrap()["openapi"], "3.1.0");
+    let (status, body) = gw.admin_send(Method::GET, "/nope").await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+    let (_, body) = gw.admin_send(Method::GET, "/openapi.json").await;
+    assert_eq!(body["openapi"], "3.1.0");
 }
 
 #[tokio::test]
@@ -76,82 +73,40 @@ async fn accounts_crud_validates_and_never_returns_secrets() {
         ),
     ];
     for (body, field) in bad {
-        let r = gw
-            .admin(Method::POST, "/accounts")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 400, "{body}");
-        let v: Value = r.json().await.unwrap();
+        let (status, v) = gw.admin_json(Method::POST, "/accounts", &body).await;
+        assert_eq!(status, 400, "{body}");
         assert_eq!(v["error"]["field"], field, "{body} → {v}");
     }
 
     let id = gw.add_account(json!({"provider": "anthropic", "label": "main", "api_key": secret, "tier": "pro", "models": ["claude-*"]})).await;
-    let text = gw
-        .admin(Method::GET, "/accounts")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = gw.admin_text("/accounts").await;
     assert!(!text.contains("TOPSECRET"), "{text}");
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["accounts"][0]["api_key_hint"], "sk-…3456");
     assert_eq!(v["accounts"][0]["base_url"], "https://api.anthropic.com");
 
-    let r = gw
-        .admin(Method::PATCH, &format!("/accounts/{id}"))
-        .json(&json!({"label": "renamed", "enabled": false}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: Value = gw
-        .admin(Method::GET, &format!("/accounts/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let path = format!("/accounts/{id}");
+    let (status, _) = gw
+        .admin_json(
+            Method::PATCH,
+            &path,
+            &json!({"label": "renamed", "enabled": false}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let v = gw.admin_get(&path).await;
     assert_eq!(
         (v["label"].as_str(), v["enabled"].as_bool()),
         (Some("renamed"), Some(false))
     );
-    let r = gw
-        .admin(Method::PATCH, &format!("/accounts/{id}"))
-        .json(&json!({"enabled": "yes"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    let (status, _) = gw
+        .admin_json(Method::PATCH, &path, &json!({"enabled": "yes"}))
+        .await;
+    assert_eq!(status, 400);
 
-    assert_eq!(
-        gw.admin(Method::DELETE, &format!("/accounts/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
-    assert_eq!(
-        gw.admin(Method::GET, &format!("/accounts/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    assert_eq!(
-        gw.admin(Method::DELETE, &format!("/accounts/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(gw.admin_send(Method::DELETE, &path).await.0, 204);
+    assert_eq!(gw.admin_send(Method::GET, &path).await.0, 404);
+    assert_eq!(gw.admin_send(Method::DELETE, &path).await.0, 404);
 
     // Nothing in the data directory holds the secret in plain text.
     gw.add_account(json!({"provider": "openai", "label": "again", "api_key": secret}))
@@ -198,14 +153,7 @@ async fn base_url_with_credentials_is_refused_and_never_echoed() {
     assert_eq!(r.status(), 400);
     let text = r.text().await.unwrap();
     assert!(!text.contains("HUNTER2"), "{text}");
-    let listed = gw
-        .admin(Method::GET, "/accounts")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let listed = gw.admin_text("/accounts").await;
     assert!(!listed.contains("HUNTER2"), "{listed}");
     assert!(listed.contains("https://api.openai.com/v1"), "{listed}");
     assert!(!gw.log().contains("HUNTER2"));
@@ -230,15 +178,7 @@ async fn changes_apply_to_the_next_request() {
     let fake = FakeProvider::start().await.unwrap();
     let gw = Gateway::start().await;
     let id = gw.add_account(json!({"provider": "openai", "label": "o", "api_key": "k1", "base_url": fake.openai_base_url()})).await;
-    let created: Value = gw
-        .admin(Method::POST, "/keys")
-        .json(&json!({"name": "ci"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = gw.create_key_named("ci").await;
     let key = created["key"].as_str().unwrap();
     let send = || {
         gw.post("/v1/chat/completions", key)
@@ -247,39 +187,29 @@ async fn changes_apply_to_the_next_request() {
     };
     assert_eq!(send().await.unwrap().status(), 200);
 
-    gw.admin(Method::PATCH, &format!("/accounts/{id}"))
-        .json(&json!({"enabled": false}))
-        .send()
-        .await
-        .unwrap();
+    let path = format!("/accounts/{id}");
+    gw.admin_json(Method::PATCH, &path, &json!({"enabled": false}))
+        .await;
     assert_eq!(send().await.unwrap().status(), 404);
-    gw.admin(Method::PATCH, &format!("/accounts/{id}"))
-        .json(&json!({"enabled": true, "api_key": "k2"}))
-        .send()
-        .await
-        .unwrap();
+    gw.admin_json(
+        Method::PATCH,
+        &path,
+        &json!({"enabled": true, "api_key": "k2"}),
+    )
+    .await;
     assert_eq!(send().await.unwrap().status(), 200);
     assert_eq!(fake.calls().last().unwrap().api_key, "k2");
 
-    let keys: Value = gw
-        .admin(Method::GET, "/keys")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys = gw.admin_get("/keys").await;
     assert!(!keys.to_string().contains(key));
     assert_eq!(keys["keys"][0]["name"], "ci");
-    let r = gw
-        .admin(
+    let (status, _) = gw
+        .admin_send(
             Method::DELETE,
             &format!("/keys/{}", created["id"].as_str().unwrap()),
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
+        .await;
+    assert_eq!(status, 204);
     assert_eq!(send().await.unwrap().status(), 401);
     assert_ne!(ADMIN_KEY, key);
 }

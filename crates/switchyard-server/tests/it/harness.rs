@@ -1,6 +1,7 @@
 //! Harness: spawn the real `switchyard` binary on port 0 with a private data dir, learn
 //! its address from its start-up log line, and talk to it over real HTTP.
 
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -154,35 +155,63 @@ impl Gateway {
         self.log.lock().unwrap().clone()
     }
 
-    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub fn admin(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.http
             .request(method, format!("{}/api{path}", self.url))
             .bearer_auth(ADMIN_KEY)
     }
 
-    pub async fn add_account(&self, body: Value) -> String {
-        let r = self
-            .admin(reqwest::Method::POST, "/accounts")
-            .json(&body)
+    /// Send an admin request with `body` as JSON; the status and the answer's JSON
+    /// (`Null` for a 204; any other answer that is not JSON fails the test).
+    pub async fn admin_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+    ) -> (StatusCode, Value) {
+        status_and_json(self.admin(method, path).json(body).send().await.unwrap()).await
+    }
+
+    /// Send a bodiless admin request; the status and the answer's JSON, as `admin_json`.
+    pub async fn admin_send(&self, method: Method, path: &str) -> (StatusCode, Value) {
+        status_and_json(self.admin(method, path).send().await.unwrap()).await
+    }
+
+    /// GET an admin path that must answer 200; its JSON.
+    pub async fn admin_get(&self, path: &str) -> Value {
+        let (status, v) = self.admin_send(Method::GET, path).await;
+        assert_eq!(status, 200, "{path}: {v}");
+        v
+    }
+
+    /// GET an admin path; the answer as text (status not checked).
+    pub async fn admin_text(&self, path: &str) -> String {
+        self.admin(Method::GET, path)
             .send()
             .await
-            .unwrap();
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-        r.json::<Value>().await.unwrap()["id"]
-            .as_str()
             .unwrap()
-            .to_owned()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    pub async fn add_account(&self, body: Value) -> String {
+        let (status, v) = self.admin_json(Method::POST, "/accounts", &body).await;
+        assert_eq!(status, 201, "{v}");
+        v["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Create a client key named `name`; the answer (`id`, `key`, …).
+    pub async fn create_key_named(&self, name: &str) -> Value {
+        let (status, v) = self
+            .admin_json(Method::POST, "/keys", &json!({ "name": name }))
+            .await;
+        assert_eq!(status, 201, "{v}");
+        v
     }
 
     pub async fn create_key(&self) -> String {
-        let r = self
-            .admin(reqwest::Method::POST, "/keys")
-            .json(&json!({"name": "test"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        r.json::<Value>().await.unwrap()["key"]
+        self.create_key_named("test").await["key"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -199,6 +228,26 @@ impl Gateway {
     pub async fn chat(&self, key: &str, model: &str, text: &str) -> reqwest::Response {
         self.post("/v1/chat/completions", key)
             .json(&openai_chat(model, text))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POST a one-message Anthropic Messages request for `model` to the proxy; the
+    /// response (status not checked).
+    pub async fn messages(&self, key: &str, model: &str, text: &str) -> reqwest::Response {
+        self.post("/v1/messages", key)
+            .json(&anthropic_msg(model, text))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POST a one-message Gemini `generateContent` request for `model` to the proxy; the
+    /// response (status not checked).
+    pub async fn generate(&self, key: &str, model: &str, text: &str) -> reqwest::Response {
+        self.post(&format!("/v1beta/models/{model}:generateContent"), key)
+            .json(&gemini_body(text))
             .send()
             .await
             .unwrap()
@@ -221,14 +270,7 @@ impl Gateway {
     pub async fn wait_inflight(&self, want: u64) -> u64 {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let text = self
-                .admin(reqwest::Method::GET, "/metrics")
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let text = self.admin_text("/metrics").await;
             let value = text
                 .lines()
                 .find_map(|l| l.strip_prefix("switchyard_inflight_requests "))
@@ -247,6 +289,19 @@ impl Drop for Gateway {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The status and JSON of an answer: `Null` for a 204, a failed test for any other body
+/// that is not JSON.
+async fn status_and_json(r: reqwest::Response) -> (StatusCode, Value) {
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    if status == StatusCode::NO_CONTENT && text.is_empty() {
+        return (status, Value::Null);
+    }
+    let v =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {text}"));
+    (status, v)
 }
 
 pub fn openai_chat(model: &str, text: &str) -> Value {
@@ -287,6 +342,15 @@ impl Gateway {
         }
         None
     }
+}
+
+/// A port free at the time of asking (for a gateway that must know its port first).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The regular files of a data dir (not its handover socket).

@@ -54,14 +54,8 @@ async fn key(gw: &Gateway, policy: Value) -> (String, String) {
     body.as_object_mut()
         .unwrap()
         .extend(policy.as_object().unwrap().clone());
-    let r = gw
-        .admin(Method::POST, "/keys")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let v: Value = r.json().await.unwrap();
+    let (status, v) = gw.admin_json(Method::POST, "/keys", &body).await;
+    assert_eq!(status, 201, "{v}");
     (
         v["id"].as_str().unwrap().to_owned(),
         v["key"].as_str().unwrap().to_owned(),
@@ -193,26 +187,20 @@ async fn an_exhausted_budget_answers_429_until_the_period_ends() {
         if let Client::OpenAi = client {
             assert_eq!(body["error"]["code"], "insufficient_quota");
         }
-        let view: Value = gw
-            .admin(Method::GET, &format!("/keys/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let view = gw.admin_get(&format!("/keys/{id}")).await;
         assert!(view["budget_used_usd"].as_f64().unwrap() >= 1.0, "{view}");
         assert_eq!(view["budget_usd"], 0.5);
         assert_eq!(view["budget_period"], "day");
 
         // Raising the budget lets the key through again (its spend is kept).
-        let r = gw
-            .admin(Method::PATCH, &format!("/keys/{id}"))
-            .json(&json!({"budget_usd": 1000}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        let (status, _) = gw
+            .admin_json(
+                Method::PATCH,
+                &format!("/keys/{id}"),
+                &json!({"budget_usd": 1000}),
+            )
+            .await;
+        assert_eq!(status, 200);
         let (status, _, body) = send(&gw, &k, client, model(client)).await;
         assert_eq!(status, 200, "{client:?} {body}");
     }
@@ -239,14 +227,14 @@ async fn models_expiry_and_disabled_keys_are_refused_in_each_shape() {
     let (_, expired) = key(&gw, json!({"expires_at": past})).await;
     let (_, later) = key(&gw, json!({"expires_at": past + 3600})).await;
     let (disabled_id, disabled) = key(&gw, json!({})).await;
-    let r = gw
-        .admin(Method::PATCH, &format!("/keys/{disabled_id}"))
-        .json(&json!({"enabled": false, "note": "paused by ops"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let view: Value = r.json().await.unwrap();
+    let (status, view) = gw
+        .admin_json(
+            Method::PATCH,
+            &format!("/keys/{disabled_id}"),
+            &json!({"enabled": false, "note": "paused by ops"}),
+        )
+        .await;
+    assert_eq!(status, 200);
     assert_eq!(view["enabled"], false);
     assert_eq!(view["note"], "paused by ops");
 
@@ -283,27 +271,21 @@ async fn models_expiry_and_disabled_keys_are_refused_in_each_shape() {
     );
 
     // Re-enabled, the key works again; `null` clears the note.
-    let r = gw
-        .admin(Method::PATCH, &format!("/keys/{disabled_id}"))
-        .json(&json!({"enabled": true, "note": null}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.json::<Value>().await.unwrap()["note"], Value::Null);
+    let (_, view) = gw
+        .admin_json(
+            Method::PATCH,
+            &format!("/keys/{disabled_id}"),
+            &json!({"enabled": true, "note": null}),
+        )
+        .await;
+    assert_eq!(view["note"], Value::Null);
     let (status, _, _) = send(&gw, &disabled, Client::Gemini, "gemini-2.0-flash").await;
     assert_eq!(status, 200);
 
     // The refusals are in the request log, with their class and no attempt.
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
-        let page: Value = gw
-            .admin(Method::GET, "/logs?limit=500")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = gw.admin_get("/logs?limit=500").await;
         let items = page["items"].as_array().unwrap();
         let count = |class: &str| {
             items
@@ -343,14 +325,8 @@ async fn key_policy_fields_are_validated_and_listed() {
         (json!({"name": "k", "expires_at": -5}), "expires_at"),
         (json!({"name": "k", "rmp": 5}), "rmp"),
     ] {
-        let r = gw
-            .admin(Method::POST, "/keys")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 400, "{body}");
-        let v: Value = r.json().await.unwrap();
+        let (status, v) = gw.admin_json(Method::POST, "/keys", &body).await;
+        assert_eq!(status, 400, "{body}");
         assert_eq!(v["error"]["field"], field, "{v}");
     }
     let (id, _) = key(
@@ -359,14 +335,7 @@ async fn key_policy_fields_are_validated_and_listed() {
             "models": ["gpt-*"], "expires_at": 4_102_444_800_i64}),
     )
     .await;
-    let list: Value = gw
-        .admin(Method::GET, "/keys")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = gw.admin_get("/keys").await;
     let k = &list["keys"][0];
     assert_eq!(k["id"], id.as_str());
     assert_eq!(
@@ -390,24 +359,21 @@ async fn key_policy_fields_are_validated_and_listed() {
     assert_eq!(k["enabled"], true);
     assert!(k.get("key").is_none());
     // PATCH: null clears a limit, absent fields stay.
-    let r = gw
-        .admin(Method::PATCH, &format!("/keys/{id}"))
-        .json(&json!({"rpm": null, "models": null}))
-        .send()
-        .await
-        .unwrap();
-    let v: Value = r.json().await.unwrap();
+    let (_, v) = gw
+        .admin_json(
+            Method::PATCH,
+            &format!("/keys/{id}"),
+            &json!({"rpm": null, "models": null}),
+        )
+        .await;
     assert_eq!(
         (&v["rpm"], &v["models"], &v["tpm"]),
         (&Value::Null, &Value::Null, &json!(1000))
     );
-    let r = gw
-        .admin(Method::PATCH, "/keys/key_nope")
-        .json(&json!({"enabled": false}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    let (status, _) = gw
+        .admin_json(Method::PATCH, "/keys/key_nope", &json!({"enabled": false}))
+        .await;
+    assert_eq!(status, 404);
 }
 
 #[tokio::test]
@@ -427,14 +393,7 @@ async fn spend_survives_a_restart() {
     // Wait for the request log (and its usage rollup) to be written.
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
-        let page: Value = gw
-            .admin(Method::GET, &format!("/logs?key_id={id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = gw.admin_get(&format!("/logs?key_id={id}")).await;
         if !page["items"].as_array().unwrap().is_empty() {
             break;
         }
@@ -443,14 +402,7 @@ async fn spend_survives_a_restart() {
     }
     drop(gw);
     let restarted = Gateway::start_with(options()).await;
-    let view: Value = restarted
-        .admin(Method::GET, &format!("/keys/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = restarted.admin_get(&format!("/keys/{id}")).await;
     assert!(view["budget_used_usd"].as_f64().unwrap() >= 1.0, "{view}");
     let (status, _, body) = send(&restarted, &k, Client::OpenAi, "gpt-4o-mini").await;
     assert_eq!(status, 429, "{body}");

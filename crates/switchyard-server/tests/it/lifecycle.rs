@@ -195,7 +195,6 @@ async fn models_status_within_a_second(gw: &Gateway, key: &str, want: u16) -> u1
 
 #[tokio::test]
 async fn two_processes_on_one_data_dir_see_each_others_key_changes() {
-    use serde_json::{Value, json};
     let a = Gateway::start().await;
     let b = Gateway::start_with(Options {
         shared_data_dir: Some(a.data_dir.path().to_owned()),
@@ -203,15 +202,7 @@ async fn two_processes_on_one_data_dir_see_each_others_key_changes() {
     })
     .await;
     assert_ne!(a.url, b.url);
-    let created: Value = a
-        .admin(reqwest::Method::POST, "/keys")
-        .json(&json!({"name": "redeploy"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = a.create_key_named("redeploy").await;
     let key = created["key"].as_str().unwrap();
     assert_eq!(models_status_within_a_second(&a, key, 200).await, 200);
     assert_eq!(
@@ -220,15 +211,13 @@ async fn two_processes_on_one_data_dir_see_each_others_key_changes() {
         "a key created through A works on B"
     );
 
-    let r = b
-        .admin(
+    let (status, _) = b
+        .admin_send(
             reqwest::Method::DELETE,
             &format!("/keys/{}", created["id"].as_str().unwrap()),
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
+        .await;
+    assert_eq!(status, 204);
     assert_eq!(models_status_within_a_second(&b, key, 401).await, 401);
     assert_eq!(
         models_status_within_a_second(&a, key, 401).await,

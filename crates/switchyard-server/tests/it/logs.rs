@@ -12,13 +12,7 @@ use switchyard_testkit::{Behaviour, ErrorKind, FakeProvider};
 async fn logs(gw: &Gateway, query: &str, want: usize) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
-        let r = gw
-            .admin(Method::GET, &format!("/logs{query}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let items = r.json::<Value>().await.unwrap()["items"]
+        let items = gw.admin_get(&format!("/logs{query}")).await["items"]
             .as_array()
             .unwrap()
             .clone();
@@ -38,8 +32,8 @@ async fn call(gw: &Gateway, path: &str, key: &str, body: &Value) -> u16 {
 }
 
 async fn get(gw: &Gateway, path: &str) -> (u16, Value) {
-    let r = gw.admin(Method::GET, path).send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    let (status, v) = gw.admin_send(Method::GET, path).await;
+    (status.as_u16(), v)
 }
 
 #[tokio::test]
@@ -194,14 +188,7 @@ async fn proxied_requests_are_logged_with_their_attempts_and_grouped_in_usage() 
     let (_, usage) = get(&gw, &format!("/usage?from={}", bucket + 2 * 86_400_000)).await;
     assert_eq!(usage["rows"], json!([]));
 
-    let metrics = gw
-        .admin(Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = gw.admin_text("/metrics").await;
     assert!(metrics.contains("switchyard_log_queue_depth "), "{metrics}");
     assert!(
         metrics.contains("switchyard_log_dropped_total 0"),

@@ -2,42 +2,41 @@
 //! upstream in every client protocol, the request log keeps both names; two instances
 //! syncing with each other converge, and a deletion stays deleted.
 
-use crate::harness::{ADMIN_KEY, Gateway, Options};
-use reqwest::Method;
+use crate::harness::{ADMIN_KEY, Gateway, Options, free_port};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use switchyard_testkit::{FakeProvider, Protocol};
 
 async fn put(gw: &Gateway, alias: &str, target: &str) -> Value {
-    let r = gw
-        .admin(Method::PUT, &format!("/config/mapping/{alias}"))
-        .json(&json!({"target": target}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{alias}");
-    r.json().await.unwrap()
+    let (status, v) = gw
+        .admin_json(
+            Method::PUT,
+            &format!("/config/mapping/{alias}"),
+            &json!({"target": target}),
+        )
+        .await;
+    assert_eq!(status, 200, "{alias}");
+    v
 }
 
 async fn delete(gw: &Gateway, alias: &str) -> u16 {
-    gw.admin(Method::DELETE, &format!("/config/mapping/{alias}"))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    let path = format!("/config/mapping/{alias}");
+    gw.admin_send(Method::DELETE, &path).await.0.as_u16()
 }
 
 async fn entries(gw: &Gateway) -> Value {
-    let v: Value = gw
-        .admin(Method::GET, "/config/mapping")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["entries"].clone()
+    gw.admin_get("/config/mapping").await["entries"].clone()
+}
+
+/// POST entries to merge; the status and the merged set.
+async fn merge(gw: &Gateway, entries: Value) -> (StatusCode, Value) {
+    gw.admin_json(
+        Method::POST,
+        "/config/mapping",
+        &json!({ "entries": entries }),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -138,14 +137,7 @@ async fn aliases_reach_the_right_upstream_in_every_protocol() {
     // The request log keeps both names.
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
-        let page: Value = gw
-            .admin(Method::GET, "/logs?limit=50")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = gw.admin_get("/logs?limit=50").await;
         let aliased = page["items"]
             .as_array()
             .unwrap()
@@ -187,12 +179,7 @@ async fn aliases_reach_the_right_upstream_in_every_protocol() {
     // Deleted, the alias is no model at all; deleting it again is a 404.
     assert_eq!(delete(&gw, "fast").await, 204);
     assert_eq!(delete(&gw, "fast").await, 404);
-    let r = gw
-        .post("/v1/chat/completions", &key)
-        .json(&json!({"model": "fast", "messages": [{"role": "user", "content": "hi"}]}))
-        .send()
-        .await
-        .unwrap();
+    let r = gw.chat(&key, "fast", "hi").await;
     assert_eq!(r.status(), 404);
     let e = entries(&gw).await;
     assert_eq!(e["fast"]["deleted"], true);
@@ -200,21 +187,21 @@ async fn aliases_reach_the_right_upstream_in_every_protocol() {
     assert_eq!(e["smart-*"]["target"], "gpt-4o");
 
     // Validation names the field.
-    let r = gw
-        .admin(Method::PUT, "/config/mapping/x")
-        .json(&json!({"target": "gpt-*"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "target");
-    let r = gw
-        .admin(Method::POST, "/config/mapping")
-        .json(&json!({"entries": {"a b": {"target": "m", "updated_at": 1, "deleted": false}}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    let (status, body) = gw
+        .admin_json(
+            Method::PUT,
+            "/config/mapping/x",
+            &json!({"target": "gpt-*"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["field"], "target");
+    let (status, _) = merge(
+        &gw,
+        json!({"a b": {"target": "m", "updated_at": 1, "deleted": false}}),
+    )
+    .await;
+    assert_eq!(status, 400);
 }
 
 #[tokio::test]
@@ -222,54 +209,36 @@ async fn merge_is_last_write_wins_and_answers_the_merged_set() {
     let gw = Gateway::start().await;
     put(&gw, "a", "m-local").await;
     let local = entries(&gw).await["a"]["updated_at"].as_i64().unwrap();
-    let r = gw
-        .admin(Method::POST, "/config/mapping")
-        .json(&json!({"entries": {
+    let (status, merged) = merge(
+        &gw,
+        json!({
             "a": {"target": "m-older", "updated_at": local - 1, "deleted": false},
             "b": {"target": "m-b", "updated_at": 5, "deleted": false},
             "c": {"target": "", "updated_at": 6, "deleted": true},
-        }}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let merged: Value = r.json().await.unwrap();
+        }),
+    )
+    .await;
+    assert_eq!(status, 200);
     assert_eq!(merged["entries"]["a"]["target"], "m-local");
     assert_eq!(merged["entries"]["b"]["target"], "m-b");
     assert_eq!(merged["entries"]["c"]["deleted"], true);
     // A newer deletion wins; an older live copy does not bring it back.
-    let r = gw
-        .admin(Method::POST, "/config/mapping")
-        .json(&json!({"entries": {"a": {"target": "", "updated_at": local + 10, "deleted": true}}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["entries"]["a"]["deleted"],
-        true
-    );
-    let r = gw
-        .admin(Method::POST, "/config/mapping")
-        .json(&json!({"entries": {"a": {"target": "zzz", "updated_at": local + 10, "deleted": false}}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["entries"]["a"]["deleted"],
-        true
-    );
+    let (_, merged) = merge(
+        &gw,
+        json!({"a": {"target": "", "updated_at": local + 10, "deleted": true}}),
+    )
+    .await;
+    assert_eq!(merged["entries"]["a"]["deleted"], true);
+    let (_, merged) = merge(
+        &gw,
+        json!({"a": {"target": "zzz", "updated_at": local + 10, "deleted": false}}),
+    )
+    .await;
+    assert_eq!(merged["entries"]["a"]["deleted"], true);
     // A local edit after that supersedes the deletion, whatever the clocks say.
     let set = put(&gw, "a", "m-again").await;
     assert!(set["updated_at"].as_i64().unwrap() > local + 10 - 1);
     assert_eq!(entries(&gw).await["a"]["target"], "m-again");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn syncing_with(port: u16, peer: u16) -> Gateway {

@@ -3,7 +3,7 @@
 //! load, refresh-and-retry on a 401, `needs_reauth` after a revoked grant.
 
 use crate::harness::{Gateway, data_files, openai_chat};
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,14 +30,9 @@ fn no_redirects() -> reqwest::Client {
 }
 
 async fn start(gw: &Gateway, body: &Value) -> Value {
-    let r = gw
-        .admin(Method::POST, "/oauth/start")
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    let (status, v) = gw.admin_json(Method::POST, "/oauth/start", body).await;
+    assert_eq!(status, 200);
+    v
 }
 
 /// Follow the authorization URL as a browser would; the address the provider sent it
@@ -48,10 +43,30 @@ async fn authorize(auth_url: &str) -> String {
     r.headers()["location"].to_str().unwrap().to_owned()
 }
 
-async fn get_json(gw: &Gateway, path: &str) -> Value {
-    let r = gw.admin(Method::GET, path).send().await.unwrap();
-    assert_eq!(r.status(), 200, "{path}");
-    r.json().await.unwrap()
+/// Start a sign-in for an OpenAI account at `fake` with `extra` fields, authorize it;
+/// the callback address.
+async fn sign_in(gw: &Gateway, fake: &FakeProvider, extra: Value) -> String {
+    let mut body = json!({"provider": "corp", "base_url": fake.openai_base_url()});
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let started = start(gw, &body).await;
+    authorize(started["auth_url"].as_str().unwrap()).await
+}
+
+/// Paste the address a browser was sent to.
+async fn complete(gw: &Gateway, url: String) -> (StatusCode, Value) {
+    gw.admin_json(Method::POST, "/oauth/complete", &json!({ "url": url }))
+        .await
+}
+
+/// Options for a gateway on the shared data dir `dir`, with `idp` as provider `corp`.
+fn on_dir(dir: &tempfile::TempDir, idp: &FakeOAuth) -> crate::harness::Options {
+    crate::harness::Options {
+        shared_data_dir: Some(dir.path().to_owned()),
+        config_toml: Some(config(idp, "openai", None)),
+        ..Default::default()
+    }
 }
 
 fn bearer_of(call: &switchyard_testkit::RecordedCall) -> Option<&str> {
@@ -70,7 +85,7 @@ async fn a_gemini_account_signs_in_in_a_browser_and_refreshes_under_load() {
     idp.set_access_ttl(Duration::from_secs(3));
     let gw = Gateway::with_config(&config(&idp, "gemini", Some("proj-1"))).await;
 
-    let providers = get_json(&gw, "/oauth/providers").await;
+    let providers = gw.admin_get("/oauth/providers").await;
     assert_eq!(
         providers,
         json!({"providers": [{"name": "corp", "provider": "gemini"}]})
@@ -105,7 +120,7 @@ async fn a_gemini_account_signs_in_in_a_browser_and_refreshes_under_load() {
     assert_eq!(replay.status(), 409);
     assert!(replay.text().await.unwrap().contains("already"));
 
-    let accounts = get_json(&gw, "/accounts").await;
+    let accounts = gw.admin_get("/accounts").await;
     let account = &accounts["accounts"][0];
     assert_eq!(account["provider"], "gemini");
     assert_eq!(account["status"], "ok");
@@ -196,12 +211,7 @@ async fn a_refused_token_is_refreshed_once_and_the_requests_retried() {
     let idp = FakeOAuth::start().await.unwrap();
     fake.set_token_gate(idp.token_gate());
     let gw = Gateway::with_config(&config(&idp, "openai", None)).await;
-    let started = start(
-        &gw,
-        &json!({"provider": "corp", "base_url": fake.openai_base_url(), "models": ["gpt-*"]}),
-    )
-    .await;
-    let callback = authorize(started["auth_url"].as_str().unwrap()).await;
+    let callback = sign_in(&gw, &fake, json!({"models": ["gpt-*"]})).await;
     assert_eq!(gw.http.get(&callback).send().await.unwrap().status(), 200);
     let key = gw.create_key().await;
     let r = gw.chat(&key, "gpt-4o", "hi").await;
@@ -222,7 +232,7 @@ async fn a_refused_token_is_refreshed_once_and_the_requests_retried() {
     }
     assert_eq!(idp.refresh_calls(), 1);
     assert_eq!(idp.refresh_reuse_attempts(), 0);
-    let accounts = get_json(&gw, "/accounts").await;
+    let accounts = gw.admin_get("/accounts").await;
     assert_eq!(accounts["accounts"][0]["status"], "ok");
 }
 
@@ -232,24 +242,10 @@ async fn a_pasted_url_completes_and_a_revoked_grant_needs_a_new_sign_in() {
     let idp = FakeOAuth::start().await.unwrap();
     fake.set_token_gate(idp.token_gate());
     let gw = Gateway::with_config(&config(&idp, "openai", None)).await;
-    let complete = |url: String| {
-        gw.admin(Method::POST, "/oauth/complete")
-            .json(&json!({ "url": url }))
-            .send()
-    };
-
     // A provider error and an unknown state are clear, and leak nothing.
     idp.deny_next();
-    let started = start(
-        &gw,
-        &json!({"provider": "corp", "base_url": fake.openai_base_url()}),
-    )
-    .await;
-    let denied = complete(authorize(started["auth_url"].as_str().unwrap()).await)
-        .await
-        .unwrap();
-    assert_eq!(denied.status(), 400);
-    let body: Value = denied.json().await.unwrap();
+    let (status, body) = complete(&gw, sign_in(&gw, &fake, json!({})).await).await;
+    assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "oauth_denied", "{body}");
     assert!(
         body["error"]["message"]
@@ -257,41 +253,27 @@ async fn a_pasted_url_completes_and_a_revoked_grant_needs_a_new_sign_in() {
             .unwrap()
             .contains("access_denied")
     );
-    let unknown = complete(format!(
-        "{}/api/oauth/callback?code=x&state=made-up",
-        gw.url
-    ))
-    .await
-    .unwrap();
-    assert_eq!(unknown.status(), 400);
-    let body: Value = unknown.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "invalid_state");
-    let r = gw
-        .admin(Method::POST, "/oauth/start")
-        .json(&json!({"provider": "nope"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["error"]["field"],
-        "provider"
-    );
-
-    // A headless operator pastes the address the browser was sent to.
-    let started = start(
+    let (status, body) = complete(
         &gw,
-        &json!({"provider": "corp", "label": "oauth", "base_url": fake.openai_base_url(), "models": ["gpt-*"]}),
+        format!("{}/api/oauth/callback?code=x&state=made-up", gw.url),
     )
     .await;
-    let pasted = authorize(started["auth_url"].as_str().unwrap()).await;
-    let r = complete(pasted.clone()).await.unwrap();
-    assert_eq!(r.status(), 200);
-    let done: Value = r.json().await.unwrap();
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "invalid_state");
+    let (status, body) = gw
+        .admin_json(Method::POST, "/oauth/start", &json!({"provider": "nope"}))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["field"], "provider");
+
+    // A headless operator pastes the address the browser was sent to.
+    let pasted = sign_in(&gw, &fake, json!({"label": "oauth", "models": ["gpt-*"]})).await;
+    let (status, done) = complete(&gw, pasted.clone()).await;
+    assert_eq!(status, 200);
     assert_eq!(done["created"], true);
     assert_eq!(done["account"]["oauth_provider"], "corp");
     let oauth_id = done["account"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(complete(pasted).await.unwrap().status(), 409, "single use");
+    assert_eq!(complete(&gw, pasted).await.0, 409, "single use");
     // A second account to fall back on.
     let backup = gw.add_account(json!({"provider": "openai", "label": "backup", "api_key": "key-backup", "base_url": fake.openai_base_url(), "models": ["gpt-*"]}))
         .await;
@@ -317,7 +299,7 @@ async fn a_pasted_url_completes_and_a_revoked_grant_needs_a_new_sign_in() {
         2,
         "tried once after the revocation, then skipped"
     );
-    let view = get_json(&gw, &format!("/accounts/{oauth_id}")).await;
+    let view = gw.admin_get(&format!("/accounts/{oauth_id}")).await;
     assert_eq!(view["status"], "needs_reauth", "{view}");
     assert!(
         view["status_reason"]
@@ -329,16 +311,14 @@ async fn a_pasted_url_completes_and_a_revoked_grant_needs_a_new_sign_in() {
 
     // Signing in again (same identity) updates the account and clears needs_reauth.
     let started = start(&gw, &json!({"provider": "corp"})).await;
-    let r = complete(authorize(started["auth_url"].as_str().unwrap()).await)
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let done: Value = r.json().await.unwrap();
+    let (status, done) =
+        complete(&gw, authorize(started["auth_url"].as_str().unwrap()).await).await;
+    assert_eq!(status, 200);
     assert_eq!(done["created"], false);
     assert_eq!(done["account"]["id"], oauth_id.as_str());
     assert_eq!(done["account"]["status"], "ok");
     assert_eq!(
-        get_json(&gw, "/accounts").await["accounts"]
+        gw.admin_get("/accounts").await["accounts"]
             .as_array()
             .unwrap()
             .len(),
@@ -346,12 +326,10 @@ async fn a_pasted_url_completes_and_a_revoked_grant_needs_a_new_sign_in() {
     );
     // Without the backup (which routing now prefers, healthier), the OAuth account
     // serves again with its new token.
-    let r = gw
-        .admin(Method::DELETE, &format!("/accounts/{backup}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
+    let (status, _) = gw
+        .admin_send(Method::DELETE, &format!("/accounts/{backup}"))
+        .await;
+    assert_eq!(status, 204);
     assert_eq!(ask().await, 200);
     assert_eq!(oauth_calls(), 3, "serving again");
 
@@ -365,7 +343,7 @@ async fn a_pasted_url_completes_and_a_revoked_grant_needs_a_new_sign_in() {
     );
     let body: Value = r.json().await.unwrap();
     assert!(body["error"]["message"].is_string(), "{body}");
-    let view = get_json(&gw, &format!("/accounts/{oauth_id}")).await;
+    let view = gw.admin_get(&format!("/accounts/{oauth_id}")).await;
     assert_eq!(view["status"], "needs_reauth", "{view}");
 }
 
@@ -374,21 +352,11 @@ async fn a_sign_in_started_before_a_restart_finishes_after_it() {
     let fake = FakeProvider::start().await.unwrap();
     let idp = FakeOAuth::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let options = || crate::harness::Options {
-        shared_data_dir: Some(dir.path().to_owned()),
-        config_toml: Some(config(&idp, "openai", None)),
-        ..Default::default()
-    };
-    let first = Gateway::start_with(options()).await;
-    let started = start(
-        &first,
-        &json!({"provider": "corp", "base_url": fake.openai_base_url()}),
-    )
-    .await;
-    let callback = authorize(started["auth_url"].as_str().unwrap()).await;
+    let first = Gateway::start_with(on_dir(&dir, &idp)).await;
+    let callback = sign_in(&first, &fake, json!({})).await;
     drop(first);
     // The pending flow is in the database: another process finishes it.
-    let second = Gateway::start_with(options()).await;
+    let second = Gateway::start_with(on_dir(&dir, &idp)).await;
     let (_, query) = callback.split_once("/api/oauth/callback").unwrap();
     let page = second
         .http
@@ -397,7 +365,7 @@ async fn a_sign_in_started_before_a_restart_finishes_after_it() {
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
-    let accounts = get_json(&second, "/accounts").await;
+    let accounts = second.admin_get("/accounts").await;
     assert_eq!(accounts["accounts"].as_array().unwrap().len(), 1);
 }
 
@@ -410,24 +378,14 @@ async fn a_refresh_in_flight_at_shutdown_is_stored_before_the_exit() {
     idp.set_access_ttl(Duration::from_secs(3));
     idp.set_refresh_delay(Duration::from_millis(1500));
     let dir = tempfile::tempdir().unwrap();
-    let options = || crate::harness::Options {
-        shared_data_dir: Some(dir.path().to_owned()),
-        config_toml: Some(config(&idp, "openai", None)),
-        ..Default::default()
-    };
-    let first = Gateway::start_with(options()).await;
-    let started = start(
-        &first,
-        &json!({"provider": "corp", "base_url": fake.openai_base_url()}),
-    )
-    .await;
-    let callback = authorize(started["auth_url"].as_str().unwrap()).await;
+    let first = Gateway::start_with(on_dir(&dir, &idp)).await;
+    let callback = sign_in(&first, &fake, json!({})).await;
     assert_eq!(
         first.http.get(&callback).send().await.unwrap().status(),
         200
     );
     let hint = |accounts: &Value| accounts["accounts"][0]["api_key_hint"].clone();
-    let signed_in = hint(&get_json(&first, "/accounts").await);
+    let signed_in = hint(&first.admin_get("/accounts").await);
     let deadline = Instant::now() + Duration::from_secs(10);
     while idp.refresh_calls() == 0 {
         assert!(Instant::now() < deadline, "no refresh started");
@@ -437,8 +395,8 @@ async fn a_refresh_in_flight_at_shutdown_is_stored_before_the_exit() {
     first.terminate();
     assert_eq!(first.wait_exit(Duration::from_secs(20)).await, Some(0));
     // Read before the next process's own refresh (1.5 s) could store anything.
-    let second = Gateway::start_with(options()).await;
-    let stored = hint(&get_json(&second, "/accounts").await);
+    let second = Gateway::start_with(on_dir(&dir, &idp)).await;
+    let stored = hint(&second.admin_get("/accounts").await);
     assert_ne!(stored, signed_in, "the refreshed token was stored");
     assert_eq!(idp.refresh_reuse_attempts(), 0);
 }

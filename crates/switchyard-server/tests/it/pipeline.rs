@@ -10,7 +10,6 @@
 //! redirect was relayed to the client as if it were the answer.
 
 use crate::harness::Gateway;
-use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use switchyard_testkit::{Behaviour, FakeProvider};
@@ -339,14 +338,7 @@ async fn a_huge_model_name_is_refused_at_the_edge_without_touching_the_account()
         .await
         .unwrap();
     normal_answer(P::OpenAi, false, r).await.unwrap();
-    let v: Value = gw
-        .admin(Method::GET, "/resilience/circuits")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = gw.admin_get("/resilience/circuits").await;
     let accounts = v["accounts"].as_array().unwrap();
     assert_eq!(accounts.len(), 1, "{v}");
     assert_eq!(accounts[0]["state"], "closed", "{v}");
@@ -562,14 +554,7 @@ async fn huge_answers_stay_within_the_memory_budget() {
     let v: Value = r.json().await.unwrap();
     error_shape(P::OpenAi, 502, &v).unwrap();
     assert!(v.to_string().contains("limit"), "{v}");
-    let circuits: Value = gw
-        .admin(Method::GET, "/resilience/circuits")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let circuits = gw.admin_get("/resilience/circuits").await;
     // Still serving.
     fake.set_key_behaviour("huge", Behaviour::Normal);
     let r = P::OpenAi

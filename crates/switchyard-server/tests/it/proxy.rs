@@ -290,12 +290,7 @@ async fn an_exhausted_pool_answers_429_with_retry_after_in_each_shape() {
     );
     assert_eq!(fake.calls().len(), 2, "both accounts were tried once");
 
-    let r = gw
-        .post("/v1/messages", &key)
-        .json(&anthropic_msg("claude-x", "hi"))
-        .send()
-        .await
-        .unwrap();
+    let r = gw.messages(&key, "claude-x", "hi").await;
     assert_eq!(r.status(), 429);
     assert!(r.headers().contains_key("retry-after"));
     assert_eq!(
@@ -303,12 +298,7 @@ async fn an_exhausted_pool_answers_429_with_retry_after_in_each_shape() {
         "rate_limit_error"
     );
 
-    let r = gw
-        .post("/v1beta/models/gemini-pro:generateContent", &key)
-        .json(&gemini_body("hi"))
-        .send()
-        .await
-        .unwrap();
+    let r = gw.generate(&key, "gemini-pro", "hi").await;
     assert_eq!(r.status(), 429);
     assert_eq!(
         r.json::<Value>().await.unwrap()["error"]["status"],

@@ -3,7 +3,7 @@
 //! lost and no stream cut. And the drain deadline: what is still open then ends with an
 //! error in its protocol, not a silent cut.
 
-use crate::harness::{Gateway, Options, anthropic_msg, openai_chat};
+use crate::harness::{Gateway, Options, anthropic_msg, free_port, openai_chat};
 use serde_json::{Value, json};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -38,14 +38,6 @@ fn notify_socket(path: &Path) -> Arc<Notified> {
         }
     });
     notified
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// What the load saw.

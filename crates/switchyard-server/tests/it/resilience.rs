@@ -66,14 +66,7 @@ async fn a_429_locks_out_only_that_account_and_the_api_shows_and_resets_it() {
     );
     assert_eq!(counts.get("fine"), Some(&10));
 
-    let v: Value = gw
-        .admin(Method::GET, "/resilience/lockouts")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = gw.admin_get("/resilience/lockouts").await;
     let lockouts = v["lockouts"].as_array().unwrap();
     assert_eq!(lockouts.len(), 1, "{v}");
     assert_eq!(lockouts[0]["accounts"], json!([limited]));
@@ -81,20 +74,11 @@ async fn a_429_locks_out_only_that_account_and_the_api_shows_and_resets_it() {
     assert_eq!(lockouts[0]["reason"], "rate_limited");
     assert!(lockouts[0]["remaining_secs"].as_u64().unwrap() > 20);
 
-    let r = gw
-        .admin(Method::DELETE, &format!("/resilience/lockouts/{limited}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.json::<Value>().await.unwrap()["cleared"], 1);
-    let v: Value = gw
-        .admin(Method::GET, "/resilience/lockouts")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, cleared) = gw
+        .admin_send(Method::DELETE, &format!("/resilience/lockouts/{limited}"))
+        .await;
+    assert_eq!(cleared["cleared"], 1);
+    let v = gw.admin_get("/resilience/lockouts").await;
     assert!(v["lockouts"].as_array().unwrap().is_empty());
     for path in [
         "/resilience/health",
@@ -102,17 +86,9 @@ async fn a_429_locks_out_only_that_account_and_the_api_shows_and_resets_it() {
         "/resilience/aimd",
         "/resilience/sessions",
     ] {
-        let r = gw.admin(Method::GET, path).send().await.unwrap();
-        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(gw.admin_send(Method::GET, path).await.0, 200, "{path}");
     }
-    let v: Value = gw
-        .admin(Method::GET, "/resilience/aimd")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = gw.admin_get("/resilience/aimd").await;
     assert!(v["accounts"][0]["limit"].as_u64().unwrap() >= 1);
 }
 
@@ -128,14 +104,7 @@ async fn an_exhausted_quota_is_recognised_and_not_retried_on_that_account() {
         assert_eq!(r.status(), 200);
     }
     assert_eq!(count_by_key(&fake).get("fake-quota"), Some(&1));
-    let v: Value = gw
-        .admin(Method::GET, "/resilience/lockouts")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = gw.admin_get("/resilience/lockouts").await;
     assert_eq!(v["lockouts"][0]["reason"], "quota_exhausted");
     assert_eq!(
         v["lockouts"][0]["model"],
@@ -178,14 +147,7 @@ async fn a_session_keeps_its_account_and_moves_when_it_fails() {
         "the failing request moved at once"
     );
     assert_ne!(fake.calls().last().unwrap().api_key, home);
-    let v: Value = gw
-        .admin(Method::GET, "/resilience/sessions")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = gw.admin_get("/resilience/sessions").await;
     assert!(!v["sessions"].as_array().unwrap().is_empty());
 }
 
@@ -200,15 +162,7 @@ async fn an_error_event_at_the_start_of_a_200_stream_fails_over() {
     for _ in 0..4 {
         let mut body = openai_chat("gpt-4o", "hi");
         body["stream"] = json!(true);
-        let text = gw
-            .post("/v1/chat/completions", &key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = gw.post_text("/v1/chat/completions", &key, &body).await;
         assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
         assert!(!text.contains("upstream_stream_error"));
     }
