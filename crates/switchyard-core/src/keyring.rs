@@ -8,8 +8,8 @@
 //! Each entry is an [`Arc<KeyPolicy>`]: the key's settings as of the last reload (enabled,
 //! expiry, allowed models, rpm, tpm, budget) and an [`Arc<KeyState>`] with what it has
 //! used. The state is kept by key id across reloads ([`KeyRing::replace`] reuses it), so
-//! editing any key, or any account, does not reset a key's limits. Checking is O(1) on
-//! atomics, no lock:
+//! editing any key, or any account, does not reset a key's limits. Checking is O(1): the
+//! limiters are atomics, the budget a short mutex (spend and period change together):
 //! - requests per minute: a GCRA limiter ([`Gcra`]), burst = one minute's allowance;
 //! - tokens per minute: the same GCRA, but the tokens are only known when the request
 //!   has finished, so a request is admitted while the bucket is not over and its actual

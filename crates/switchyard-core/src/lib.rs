@@ -19,8 +19,8 @@
 //!   OpenAI streams; substring searchers built once (`needles`).
 //! - [`pool`]: the account snapshot and selection, returning an RAII [`pool::Lease`].
 //! - [`keyring`]: client-key authentication against in-memory digests, and each key's
-//!   policy (enabled, expiry, model allowlist, rpm / tpm limiters, budget) checked on
-//!   atomics.
+//!   policy (enabled, expiry, model allowlist, rpm / tpm limiters on atomics, budget)
+//!   checked in O(1).
 //! - [`mapping`]: model aliases (exact and `*` patterns) resolved from a snapshot, their
 //!   last-write-wins merge, and the sync task with another instance.
 //! - [`admin`]: management operations; every change rebuilds pool and key ring.

@@ -1,5 +1,6 @@
-//! The `switchyard` binary: an LLM API gateway serving OpenAI-, Anthropic- and
-//! Gemini-compatible endpoints over a pool of upstream accounts.
+//! The `switchyard` binary: an LLM API gateway serving OpenAI- (Chat Completions and
+//! Responses), Anthropic- and Gemini-compatible endpoints over a pool of upstream
+//! accounts.
 //!
 //! # Layout
 //! - `main.rs` / [`cli`]: command line; the only place that decides the exit code.

@@ -17,23 +17,21 @@
 use super::needles::{NO_CHOICES, USAGE_OBJECT};
 use bytes::{Bytes, BytesMut};
 
-/// Whether the client's OpenAI stream asked for usage (`stream_options.include_usage`).
+/// How the client's OpenAI stream did not ask for usage (`stream_options.include_usage`;
+/// a stream that asked needs nothing, and has no value here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamOptions {
     /// No `stream_options` object.
     Absent,
     /// `stream_options` without `include_usage: true`.
     WithoutUsage,
-    /// `include_usage: true`: nothing to do.
-    WithUsage,
 }
 
 /// `body` (an OpenAI Chat Completions request) asking for stream usage; `None` when it
-/// already does or is not a JSON object.
+/// is not a JSON object.
 pub fn ask_for_usage(body: &[u8], options: StreamOptions) -> Option<Bytes> {
     const FIELD: &[u8] = br#""stream_options":{"include_usage":true}"#;
     match options {
-        StreamOptions::WithUsage => None,
         StreamOptions::Absent => {
             let open = body.iter().position(|b| !b.is_ascii_whitespace())?;
             if body.get(open) != Some(&b'{') {
@@ -187,7 +185,6 @@ mod tests {
         assert_eq!(v["stream_options"]["include_usage"], true);
         assert_eq!(v["stream_options"]["include_obfuscation"], false);
 
-        assert!(ask_for_usage(body, StreamOptions::WithUsage).is_none());
         assert!(ask_for_usage(b"[1]", StreamOptions::Absent).is_none());
     }
 

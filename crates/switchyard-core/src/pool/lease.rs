@@ -143,8 +143,7 @@ impl Lease {
                 state.health.record(false, latency);
                 self.after_failure();
             }
-            Feedback::Revoked => state.breaker.on_neutral(),
-            Feedback::Neutral => state.breaker.on_neutral(),
+            Feedback::Revoked | Feedback::Neutral => state.breaker.on_neutral(),
         }
     }
 

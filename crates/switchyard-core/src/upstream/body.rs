@@ -60,7 +60,14 @@ pub async fn read_bounded(
     response: UpstreamResponse,
     limit: usize,
 ) -> Result<Bytes, UpstreamError> {
-    let mut body = response.body;
+    read_body(response.body, limit).await
+}
+
+/// [`read_bounded`] of a body already taken from its response.
+pub(super) async fn read_body(
+    mut body: UpstreamBody,
+    limit: usize,
+) -> Result<Bytes, UpstreamError> {
     let Some(first) = body.chunk().await? else {
         return Ok(Bytes::new());
     };

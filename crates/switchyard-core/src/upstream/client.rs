@@ -102,6 +102,14 @@ impl Upstream {
         *request.method_mut() = Method::POST;
         *request.uri_mut() = account.wire.uri(&account.base_url, endpoint)?;
         *request.headers_mut() = upstream_headers(account, endpoint, client_headers);
+        self.dispatch(request).await
+    }
+
+    /// Send `request`, waiting at most the header timeout for the answer's head.
+    async fn dispatch(
+        &self,
+        request: Request<Full<Bytes>>,
+    ) -> Result<UpstreamResponse, UpstreamError> {
         match tokio::time::timeout(self.config.header_timeout, self.http.request(request)).await {
             Err(_) => Err(UpstreamError::Timeout(self.config.header_timeout)),
             Ok(Ok(response)) => Ok(UpstreamResponse::new(response, self.config.idle_timeout)),
@@ -125,20 +133,8 @@ impl Upstream {
         *request.method_mut() = Method::GET;
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
-        let response = match tokio::time::timeout(
-            self.config.header_timeout,
-            self.http.request(request),
-        )
-        .await
-        {
-            Err(_) => return Err(UpstreamError::Timeout(self.config.header_timeout)),
-            Ok(Ok(response)) => UpstreamResponse::new(response, self.config.idle_timeout),
-            Ok(Err(e)) if e.is_connect() => return Err(UpstreamError::Connect(error_chain(&e))),
-            Ok(Err(e)) => return Err(UpstreamError::Request(error_chain(&e))),
-        };
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = super::read_bounded(response, limit).await?;
+        let (status, headers, body) = self.dispatch(request).await?.into_parts();
+        let body = super::body::read_body(body, limit).await?;
         Ok((status, headers, body))
     }
 

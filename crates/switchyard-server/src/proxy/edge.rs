@@ -1,6 +1,7 @@
 //! The edge of the request pipeline, shared by every protocol handler: the one preamble.
 //!
-//! request id (set by [`crate::request_id::layer`]) → [`RequestContext`] → client key →
+//! request id (set by the connection service: [`crate::request_id::assign`]) →
+//! [`RequestContext`] → client key →
 //! body (bounded, timed, reserved against the memory budget) → JSON depth → the
 //! protocol's probe ([`Route`]) → model name limits → the client key's policy (model
 //! allowlist, budget, tpm, rpm) and the model mapping → [`super::forward`] → finish
@@ -93,10 +94,13 @@ where
     let mut held = Reservation::default();
     // At the drain deadline, a request still waiting for its answer gets a 503 (its
     // client may retry elsewhere) rather than a dropped connection.
+    // A child token: every wake-up of this request polls it, and a poll locks the
+    // token's own node; the shared token is locked only to add and remove the child.
+    let cut = state.lifecycle.cut().child_token();
     let result = tokio::select! {
         biased;
         result = handle(&state, &parts, body, &mut context, &mut held, probe) => result,
-        () = state.lifecycle.cut().cancelled() => Err(ProxyError::ShuttingDown),
+        () = cut.cancelled() => Err(ProxyError::ShuttingDown),
     };
     finish::respond(&state, context, held, result)
 }

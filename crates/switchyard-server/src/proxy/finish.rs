@@ -76,7 +76,8 @@ pub fn respond(
         .then(|| UsageTap::new(context.protocol_in, context.stream));
     let (parts, body) = response.into_parts();
     let sse = context.stream && is_sse(&parts.headers);
-    let cut = sse.then(|| Box::pin(state.lifecycle.cut().clone().cancelled_owned()));
+    // A child token (see `edge::serve`): each chunk's poll locks only this stream's node.
+    let cut = sse.then(|| Box::pin(state.lifecycle.cut().child_token().cancelled_owned()));
     let hide = (sse && answered.hide_usage && tap.is_some()).then(UsageChunkFilter::default);
     let body = Finishing {
         inner: body,

@@ -107,6 +107,7 @@ pub async fn forward(
         held: Reservation::default(),
         protocol_out: None,
         with_usage: None,
+        asked_usage: false,
     };
     let target = Target {
         request_id: &inbound.request_id,
@@ -161,7 +162,9 @@ pub async fn forward(
     Ok(Answered {
         response,
         held: attempter.held,
-        hide_usage: inbound.hidden_usage.is_some(),
+        // Only where the gateway asked: an `openai_compatible` stream got the client's
+        // bytes, and whatever it sends is what the client asked for.
+        hide_usage: attempter.asked_usage,
     })
 }
 
@@ -175,6 +178,8 @@ struct Upstreams<'a> {
     protocol_out: Option<Protocol>,
     /// The client's body asking for stream usage, made on first need.
     with_usage: Option<Bytes>,
+    /// The last attempt asked the upstream for usage the client did not ask for.
+    asked_usage: bool,
 }
 
 impl Upstreams<'_> {
@@ -188,13 +193,15 @@ impl Upstreams<'_> {
             Provider::OpenAi | Provider::OpenRouter
         );
         match inbound.hidden_usage {
-            Some(options) if asks && inbound.protocol == Protocol::OpenAi => self
-                .with_usage
-                .get_or_insert_with(|| {
-                    hidden_usage::ask_for_usage(&inbound.body, options)
-                        .unwrap_or_else(|| inbound.body.clone())
-                })
-                .clone(),
+            Some(options) if asks && inbound.protocol == Protocol::OpenAi => {
+                self.asked_usage = true;
+                self.with_usage
+                    .get_or_insert_with(|| {
+                        hidden_usage::ask_for_usage(&inbound.body, options)
+                            .unwrap_or_else(|| inbound.body.clone())
+                    })
+                    .clone()
+            }
             _ => inbound.body.clone(),
         }
     }
@@ -209,6 +216,8 @@ impl Attempter for Upstreams<'_> {
         let target = lease.account().provider.speaks(inbound.protocol);
         self.protocol_out = Some(target);
         let passthrough = target == inbound.protocol;
+        // Translated streams ask for usage whenever the client did not (`translated`).
+        self.asked_usage = !passthrough && inbound.hidden_usage.is_some();
         let (endpoint, body) = if passthrough {
             (inbound.endpoint, self.passthrough_body(lease))
         } else {

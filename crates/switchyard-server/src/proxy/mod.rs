@@ -19,8 +19,8 @@
 //! 6. **Relay**: bytes through ([`relay`]) or re-encoded event by event ([`translated`]).
 //! 7. **Finish** ([`finish`]): errors rendered in the client's shape with the request id;
 //!    the usage tap reads the client-bound bytes, the price table costs them, and the
-//!    `Finisher` (metrics, request log) gets the context once;
-//!    a relayed body finishes the context when it ends or the client goes away.
+//!    `Finisher` (the client key's token and budget charge, metrics, request log) gets
+//!    the context once; a relayed body finishes the context when it ends or the client goes away.
 //!
 //! Model listing ([`models`]) and unknown routes ([`fallback`]) answer from the gateway
 //! itself.

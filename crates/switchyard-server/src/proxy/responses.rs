@@ -2,18 +2,22 @@
 //!
 //! Accounts of provider `openai` get the body as sent (passthrough to
 //! `{base}/responses`); every other account gets it translated (core
-//! `translate::responses`). The probe also refuses what needs stored state
-//! (`previous_response_id`, `store: true`, `conversation`), so the answer does not depend
-//! on which account serves the request.
+//! `translate::responses`). The probe refuses what needs state the gateway would have
+//! to keep (`previous_response_id`, `store: true`, `conversation`) whichever account
+//! serves the request. `background` and stored `prompt` templates are refused only when
+//! translated: OpenAI keeps that state itself, so a passthrough keeps them, and an
+//! omitted `store` reaches OpenAI as omitted (OpenAI's default applies).
 
+use super::body;
 use super::edge::{self, Edge, PassEndpoint, Route};
-use super::{body, session::raw};
+use super::session::{Opening, raw};
 use crate::error::ProxyError;
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use switchyard_core::pool::Reach;
 use switchyard_types::Protocol;
 
@@ -26,16 +30,17 @@ struct Probe<'a> {
     input: Option<&'a RawValue>,
     /// The client's own conversation key (Codex sends its session id): the session
     /// anchor when given.
-    #[serde(default)]
-    prompt_cache_key: Option<String>,
+    #[serde(default, borrow)]
+    prompt_cache_key: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     instructions: Option<&'a RawValue>,
     #[serde(default)]
     stream: Option<bool>,
     #[serde(default)]
     store: Option<bool>,
-    #[serde(default)]
-    previous_response_id: Option<String>,
+    /// Only whether it is there (and not `null`).
+    #[serde(default, borrow)]
+    previous_response_id: Option<&'a RawValue>,
     #[serde(default, borrow)]
     conversation: Option<&'a RawValue>,
 }
@@ -46,7 +51,10 @@ pub async fn responses(State(state): State<AppState>, request: Request) -> Respo
 
 fn route(edge: &Edge<'_>) -> Result<Route, ProxyError> {
     let probe: Probe = body::probe(edge.body)?;
-    if probe.previous_response_id.is_some() {
+    if probe
+        .previous_response_id
+        .is_some_and(|id| id.get() != "null")
+    {
         return Err(stateless("previous_response_id"));
     }
     if probe.store == Some(true) {
@@ -61,13 +69,13 @@ fn route(edge: &Edge<'_>) -> Result<Route, ProxyError> {
             // A string input is the whole conversation's opening; of an item list, the
             // first two items (stable as the conversation grows).
             let input = raw(probe.input);
-            let items: Vec<&RawValue> = if input.starts_with('[') {
+            let items: Opening<'_> = if input.starts_with('[') {
                 serde_json::from_str(input).unwrap_or_default()
             } else {
-                Vec::new()
+                Opening::default()
             };
-            let first = items.first().map_or(input, |v| v.get());
-            let second = items.get(1).map_or("", |v| v.get());
+            let first = items.first().map_or(input, RawValue::get);
+            let second = raw(items.get(1));
             edge.session(&[raw(probe.instructions), first, second])
         }
     };

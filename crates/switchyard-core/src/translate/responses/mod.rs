@@ -32,8 +32,9 @@
 //!   format. `safety_identifier` (else `user`) → the end user.
 //! - No server-side state: `previous_response_id`, `store: true`, `conversation`,
 //!   `background: true` and `prompt` (stored templates) are `Unsupported` (400). An
-//!   omitted `store` is taken as `false` (the official API would store; we never do, and
-//!   the answer says `store: false`). `item_reference` items are `Unsupported`.
+//!   omitted `store` is taken as `false` when translated (the official API would store;
+//!   a translated answer never is, and says `store: false`); a passthrough to OpenAI
+//!   sends the body as it came. `item_reference` items are `Unsupported`.
 //! - Dropped: `include` (reasoning items always carry `encrypted_content` when there is
 //!   something to carry), `metadata`, `prompt_cache_key`, `service_tier`, `truncation`,
 //!   `text.verbosity`, `top_logprobs`, `max_tool_calls`, `client_metadata`.
